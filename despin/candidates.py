@@ -1,0 +1,118 @@
+"""The candidate index: for a word or phrase as it appears in spun text, the originals it may
+stand for, each with a prior.
+
+It is the inverse of every synonym source together (see :mod:`despin.synonyms`). The prior of
+an original ``o`` for a spun span ``s`` follows Bayes over the spinner's own choice model::
+
+    P(o | s)  ∝  Σ_source  weight_source · P_source(s | o) · freq(o)
+
+where ``P_source(s | o)`` is the spinner's frequency-weighted choice among the replacements of
+``o`` (:func:`despin.synonyms.choice_weights`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .inflect import analyses, inflect
+from .resources import cached, file_key
+from .synonyms import SynonymSource, choice_weights, load_sources, moby_path, zipf
+from .text import match_case
+
+__all__ = ["Candidate", "CandidateIndex"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One original that a spun span may stand for."""
+
+    text: str
+    prior: float
+    source: str
+
+
+def _invert(source: SynonymSource, freq_power: float) -> dict[str, list[tuple[str, float]]]:
+    inverse: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for orig, reps in source.table.items():
+        weights = choice_weights(reps, freq_power)
+        total = sum(weights)
+        for rep, w in zip(reps, weights):
+            inverse[rep].append((orig, w / total))
+    return dict(inverse)
+
+
+class CandidateIndex:
+    """Inverse of the synonym sources: ``lookup(spun_span) -> [Candidate, ...]``."""
+
+    def __init__(self, sources: list[SynonymSource], freq_power: float = 0.5):
+        self.sources = sources
+        self.freq_power = freq_power
+        self._inverse = []
+        for src in sources:
+            key = ("inverse", src.name, len(src.table), freq_power, src.settings.get("path"),
+                   file_key(moby_path()) if src.settings.get("kind") == "moby" else
+                   sorted(src.table.items())[:50])
+            build = (lambda s=src: _invert(s, freq_power))
+            inv = cached(f"inverse-{src.name}", key, build) if src.settings.get("kind") == "moby" \
+                else build()
+            self._inverse.append(inv)
+        self.max_span_words = max(
+            max((k.count(" ") + 1 for k in inv), default=1) for inv in self._inverse
+        )
+
+    @classmethod
+    def from_config(cls, specs: Iterable[dict[str, Any]] | None = None, freq_power: float = 0.5
+                    ) -> "CandidateIndex":
+        """Build from source descriptions (default: :data:`despin.synonyms.DEFAULT_SOURCES`)."""
+        return cls(load_sources(specs), freq_power)
+
+    def _readings(self, span: str) -> list[tuple[str, str, str]]:
+        """(key, upos, tag) readings of a lowercase spun span for the inflected sources."""
+        parts = span.split(" ")
+        if len(parts) == 1:
+            return [(lemma, upos, tag) for lemma, upos, tag in analyses(span)]
+        out = [(span, "X", "X")]
+        for i in {0, len(parts) - 1}:
+            for lemma, upos, tag in analyses(parts[i]):
+                if lemma != parts[i] and (upos == "VERB") == (i == 0):
+                    out.append((" ".join(parts[:i] + [lemma] + parts[i + 1:]), upos, tag))
+        return out
+
+    def lookup(self, span: str, top_k: int | None = 10) -> list[Candidate]:
+        """Originals that ``span`` may stand for, best first, priors summing to 1.
+
+        Candidates are re-inflected to the span's form and cased like it. The span itself is
+        never a candidate (copying is the restorer's default, not the index's).
+        """
+        low = span.lower()
+        scores: dict[str, float] = defaultdict(float)
+        best_source: dict[str, tuple[float, str]] = {}
+        readings = None
+        for src, inv in zip(self.sources, self._inverse):
+            if src.inflect:
+                readings = readings if readings is not None else self._readings(low)
+                hits = []
+                for key, upos, tag in readings:
+                    for orig, p in inv.get(key, ()):
+                        form = inflect(orig, upos, tag)
+                        if form:
+                            hits.append((form, p))
+            else:
+                hits = inv.get(low, [])
+            for form, p in hits:
+                if form == low:
+                    continue
+                s = src.weight * p * 10.0 ** zipf(form)
+                scores[form] += s
+                if s > best_source.get(form, (0.0, ""))[0]:
+                    best_source[form] = (s, src.name)
+        total = sum(scores.values())
+        if not total:
+            return []
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+        return [Candidate(match_case(span, form), s / total, best_source[form][1])
+                for form, s in ranked]
+
+    def __contains__(self, span: str) -> bool:
+        return bool(self.lookup(span, top_k=1))

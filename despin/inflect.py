@@ -1,0 +1,59 @@
+"""Inflection helpers over lemminflect: analyse a word, re-inflect a lemma or phrase."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection
+
+# Penn tags by universal POS; the base tag first.
+_TAGS = {
+    "NOUN": ("NN", "NNS"),
+    "VERB": ("VB", "VBD", "VBG", "VBN", "VBZ", "VBP"),
+    "ADJ": ("JJ", "JJR", "JJS"),
+    "ADV": ("RB", "RBR", "RBS"),
+}
+BASE_TAGS = {"NN", "VB", "VBP", "JJ", "RB"}
+
+
+@lru_cache(maxsize=500_000)
+def analyses(word: str) -> tuple[tuple[str, str, str], ...]:
+    """All ``(lemma, upos, tag)`` readings of a lowercase word, context-blind.
+
+    A word lemminflect does not know reads as its own lemma in base form.
+    """
+    out: list[tuple[str, str, str]] = []
+    for upos, lemmas in getAllLemmas(word).items():
+        if upos not in _TAGS:
+            continue
+        for lemma in lemmas:
+            forms = getAllInflections(lemma, upos=upos)
+            tags = [t for t in _TAGS[upos] if word in forms.get(t, ())] or (
+                [_TAGS[upos][0]] if lemma == word else []
+            )
+            for tag in tags[:1]:
+                out.append((lemma, upos, tag))
+    if not out:
+        out.append((word, "X", "X"))
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=500_000)
+def inflect(phrase: str, upos: str, tag: str) -> str | None:
+    """Inflect a lemma or multi-word lemma phrase to ``tag``; None when that is not possible.
+
+    Verbs inflect their first word ("take place" → "took place"), other phrases their last
+    ("historical past" → "historical pasts"); base tags return the phrase unchanged.
+    """
+    if tag in BASE_TAGS or tag == "X" or upos not in _TAGS:
+        return phrase
+    parts = phrase.split(" ")
+    i = 0 if upos == "VERB" else len(parts) - 1
+    if len(parts) > 1 and upos in {"ADJ", "ADV"}:
+        return None  # "more X" constructions are not worth guessing
+    if getAllLemmas(parts[i]) and upos not in getAllLemmas(parts[i]):
+        return None  # "give" has no noun reading: no plural "gives" for a noun slot
+    form = getInflection(parts[i], tag=tag, inflect_oov=True)
+    if not form:
+        return None
+    parts[i] = form[0]
+    return " ".join(parts)

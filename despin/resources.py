@@ -1,0 +1,54 @@
+"""Where despin finds its data files and keeps its caches."""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Callable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_dir() -> Path:
+    """The ``configs/`` folder (``$DESPIN_CONFIG_DIR`` overrides it)."""
+    return Path(os.environ.get("DESPIN_CONFIG_DIR", REPO_ROOT / "configs"))
+
+
+def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
+    """A path as given if it exists, else relative to ``base`` (default: ``configs/``)."""
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    return (base or config_dir()) / p
+
+
+def cache_dir() -> Path:
+    """Cache folder: ``$DESPIN_CACHE`` or ``~/.cache/despin``; created on demand."""
+    d = Path(os.environ.get("DESPIN_CACHE", Path.home() / ".cache" / "despin"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def cached(name: str, key: Any, build: Callable[[], Any]) -> Any:
+    """Return ``build()``, memoised on disk under ``name`` for this ``key`` (a repr-able value)."""
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+    path = cache_dir() / f"{name}-{digest}.pkl"
+    if path.exists():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except Exception:  # a truncated cache file is rebuilt, not fatal
+            path.unlink(missing_ok=True)
+    value = build()
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with tmp.open("wb") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return value
+
+
+def file_key(path: Path) -> tuple[str, int, int]:
+    """A cache key that changes when the file changes."""
+    st = path.stat()
+    return (str(path), st.st_size, int(st.st_mtime))

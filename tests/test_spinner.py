@@ -1,0 +1,136 @@
+"""Properties of the spinner, checked over hundreds of real sentences, and its inflection."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from despin.inflect import inflect
+from despin.text import is_word, protected_mask, tokenize
+from training.spinner import Spinner, SpinnerConfig
+
+from .conftest import REPO, write_table
+
+
+@pytest.fixture(scope="module")
+def spinner() -> Spinner:
+    return Spinner(REPO / "configs" / "spinner.yaml")
+
+
+def unspin(result) -> str:
+    """Rebuild the original from the spun text by undoing the swaps (back to front)."""
+    text = result.text
+    for s in sorted(result.swaps, key=lambda s: -s.start):
+        text = text[:s.start] + s.original + text[s.end:]
+    return text
+
+
+def test_offsets_point_at_swaps_and_round_trip(spinner, sotu_sentences):
+    n_swaps = 0
+    for i, sent in enumerate(sotu_sentences):
+        r = spinner.spin(sent, seed=i)
+        for s in r.swaps:
+            assert r.text[s.start:s.end] == s.spun
+            assert sent[s.orig_start:s.orig_end] == s.original
+            assert s.spun.lower() != s.original.lower()
+        assert unspin(r) == sent
+        n_swaps += len(r.swaps)
+    assert n_swaps > 2 * len(sotu_sentences)  # it really spins
+
+
+def test_protected_spans_are_never_swapped(spinner, sotu_sentences):
+    for i, sent in enumerate(sotu_sentences):
+        toks = tokenize(sent)
+        mask = protected_mask(sent, toks)
+        protected = [(t.start, t.end) for t, m in zip(toks, mask) if m]
+        r = spinner.spin(sent, seed=i, rate=0.9)
+        for s in r.swaps:
+            assert not any(a < s.orig_end and s.orig_start < b for a, b in protected), (sent, s)
+    r = spinner.spin(sotu_sentences[-3], seed=1, rate=1.0)
+    for kept in ['"we will not raise taxes"', "12 March 2021", "info@example.org", "Mr. Smith"]:
+        assert kept in r.text
+    r = spinner.spin(sotu_sentences[-2], seed=1, rate=1.0)
+    for kept in ["19-month", "www.example.com/report", "3.5"]:
+        assert kept in r.text
+
+
+def test_rate_within_bounds(spinner, sotu_sentences):
+    lo, hi = spinner.config.rate
+    rates = []
+    for i, sent in enumerate(sotu_sentences):
+        r = spinner.spin(sent, seed=i)
+        n = sum(is_word(t.text) for t in tokenize(sent))
+        assert r.swapped_words <= r.rate * n + 1
+        assert r.rate == 0.0 or lo <= r.rate <= hi
+        if r.rate:
+            rates.append(r.swapped_words / n)
+    mean = sum(rates) / len(rates)
+    assert lo * 0.6 <= mean <= hi, mean  # a few words have no synonym, so a bit under the draw
+
+
+def test_clean_share(sotu_sentences):
+    sp = Spinner(SpinnerConfig.from_yaml(REPO / "configs" / "spinner.yaml"))
+    sp.config.clean_share = 0.3
+    clean = [sp.spin(s, seed=i).rate == 0.0 for i, s in enumerate(sotu_sentences)]
+    assert 0.2 <= sum(clean) / len(clean) <= 0.4
+    assert all(not sp.spin(s, seed=i).swaps for i, s in enumerate(sotu_sentences[:50]) if clean[i])
+
+
+def test_deterministic(spinner, sotu_sentences):
+    a = [spinner.spin(s, seed=7).text for s in sotu_sentences[:100]]
+    b = [Spinner(REPO / "configs" / "spinner.yaml").spin(s, seed=7).text for s in sotu_sentences[:100]]
+    c = [spinner.spin(s, seed=8).text for s in sotu_sentences[:100]]
+    assert a == b
+    assert a != c
+
+
+def test_sources_all_used(spinner, sotu_sentences):
+    used = {s.source for i, sent in enumerate(sotu_sentences) for s in spinner.spin(sent, seed=i).swaps}
+    assert used == {src.name for src in spinner.sources}
+
+
+@pytest.mark.parametrize("lemma,upos,tag,expected", [
+    ("state", "VERB", "VBD", "stated"), ("state", "VERB", "VBZ", "states"),
+    ("take place", "VERB", "VBD", "took place"), ("happen", "VERB", "VBG", "happening"),
+    ("share", "NOUN", "NNS", "shares"), ("historical past", "NOUN", "NNS", "historical pasts"),
+    ("individual", "NOUN", "NNS", "individuals"), ("large", "ADJ", "JJR", "larger"),
+    ("large", "ADJ", "JJS", "largest"), ("big", "ADJ", "JJ", "big"), ("quickly", "NOUN", "NNS", None),
+])
+def test_inflect(lemma, upos, tag, expected):
+    assert inflect(lemma, upos, tag) == expected
+
+
+def test_inflection_and_case_carried_over(tmp_path):
+    words = write_table(tmp_path / "w.tsv", [("say", "state", "VERB"), ("stock", "share", "NOUN"),
+                                             ("big", "large", "ADJ"), ("run", "operate", "VERB")],
+                        "pos")
+    sp = Spinner({"sources": [{"name": "w", "kind": "tsv", "path": str(words), "inflect": True}],
+                  "clean_share": 0.0})
+    cases = {"He said it.": "He stated it.", "She says so.": "She states so.",
+             "Stocks fell.": "Shares fell.", "The biggest stocks.": "The largest shares.",
+             "A bigger say.": "A larger state.", "It ran well.": "It operated well.",
+             "They are running.": "They are operating."}
+    for src, expected in cases.items():
+        assert sp.spin(src, seed=0, rate=1.0).text == expected
+
+
+def test_phrase_swaps_both_directions(tmp_path):
+    table = write_table(tmp_path / "p.tsv", [("as well as", "in addition to", "phrase"),
+                                             ("also", "additionally", "word"),
+                                             ("take place", "happen", "phrase")], "kind")
+    sp = Spinner({"sources": [{"name": "p", "kind": "tsv", "path": str(table), "inflect": False}],
+                  "clean_share": 0.0})
+    r = sp.spin("Food as well as fuel will also take place.", seed=3, rate=1.0)
+    assert r.text == "Food in addition to fuel will additionally happen."
+    assert [s.original for s in r.swaps] == ["as well as", "also", "take place"]
+
+
+def test_bad_config_is_rejected(tmp_path):
+    with pytest.raises(ValueError):
+        SpinnerConfig(rate=(0.5, 0.2))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spinner:\n  rat: 0.2\n")
+    with pytest.raises(ValueError, match="rat"):
+        SpinnerConfig.from_yaml(bad)
+    with pytest.raises(TypeError):
+        Spinner({"sources": [{"name": "m", "kind": "moby"}]}).spin(None)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The training module of despin: spinner, corpora, pairs, training and evaluation."""
