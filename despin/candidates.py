@@ -50,7 +50,8 @@ class CandidateIndex:
         self.freq_power = freq_power
         self._inverse = []
         for src in sources:
-            key = ("inverse", src.name, len(src.table), freq_power, src.settings.get("path"),
+            key = ("inverse", src.name, len(src.table), sum(map(len, src.table.values())),
+                   freq_power, src.settings.get("path"),
                    file_key(moby_path()) if src.settings.get("kind") == "moby" else
                    sorted(src.table.items())[:50])
             build = (lambda s=src: _invert(s, freq_power))

@@ -81,6 +81,9 @@ can could may might must not
 """.split())
 
 
+_MOBY_FILTER_VERSION = 2  # bump when the filter below changes, to invalidate cached tables
+
+
 def _usable(phrase: str, min_zipf: float, max_words: int) -> bool:
     parts = phrase.split(" ")
     return (
@@ -97,7 +100,8 @@ def _read_moby(path: Path, min_zipf: float, max_words: int) -> dict[str, list[st
             head, *syns = line.rstrip("\n").lower().split(",")
             if head in FUNCTION_WORDS or not _usable(head, min_zipf, max_words):
                 continue
-            keep = [s for s in dict.fromkeys(syns) if s != head and _usable(s, min_zipf, max_words)]
+            keep = [s for s in dict.fromkeys(syns)
+                    if s != head and s not in FUNCTION_WORDS and _usable(s, min_zipf, max_words)]
             if keep:
                 table[head] = keep
     return table
@@ -108,6 +112,8 @@ def _read_tsv(path: Path) -> dict[str, list[str]]:
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
             orig, spun = row["original"].strip().lower(), row["spun"].strip().lower()
+            if any(c.isdigit() for c in orig + spun):
+                continue  # numbers are never edited, so a swap may not create or remove one
             if orig and spun and orig != spun and spun not in table.setdefault(orig, []):
                 table[orig].append(spun)
     return table
@@ -120,7 +126,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
     if kind == "moby":
         path = Path(spec["path"]) if spec.get("path") else moby_path()
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
-        table = cached("moby", (file_key(path), min_zipf, max_words),
+        table = cached("moby", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words),
                        lambda: _read_moby(path, min_zipf, max_words))
         inflect = True
     elif kind == "tsv":

@@ -93,9 +93,12 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 @lru_cache(maxsize=200_000)
 def _common_lower(word: str) -> bool:
+    """A capitalised word that is also an ordinary lowercase word ("Stocks", "Despite")."""
+    from lemminflect import getAllLemmas
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word.lower(), "en") >= 4.3
+    low = word.lower()
+    return bool(getAllLemmas(low)) or zipf_frequency(low, "en") >= 4.3
 
 
 def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
@@ -118,6 +121,11 @@ def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
             continue
         prev = tokens[i - 1].text if i else "."
         sentence_initial = prev in {".", "!", "?", "…", ":", "“", '"', "(", "—", "‘"}
+        if prev == "." and i >= 2:
+            before = tokens[i - 2].text
+            # "Mr. Smith", "Vladimir V. Putin": a title or an initial, not a sentence end
+            sentence_initial = not (before.lower() in _ABBREVIATIONS
+                                    or (len(before) == 1 and before.isupper()))
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         if not sentence_initial:
             mask.append(True)

@@ -1,0 +1,35 @@
+"""despin — restore spun text (article-spinner output) to its original wording.
+
+>>> import despin
+>>> despin.restore("The summit assembly comes at a uncommon second of mutual want.")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .edits import Edit, Restoration
+
+__all__ = ["Despinner", "Edit", "Restoration", "restore"]
+__version__ = "0.1.0"
+
+_default: Any = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Despinner":  # lazy: importing despin must not import torch
+        from .despinner import Despinner
+
+        return Despinner
+    raise AttributeError(name)
+
+
+def restore(text: str | list[str], model: str | None = None) -> str | list[str]:
+    """Restore ``text`` with the shipped default model (or ``model``), loaded once and reused."""
+    global _default
+    from .despinner import Despinner
+
+    if model is not None:
+        return Despinner.from_pretrained(model).restore(text)
+    if _default is None:
+        _default = Despinner.from_pretrained()
+    return _default.restore(text)

@@ -1,0 +1,195 @@
+"""`Despinner`: load a restorer, restore whole documents, save it again.
+
+A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers), the
+synonym tables it was built with, and the fine-tuned restoration model (if any) under
+``model/``. ``Despinner.from_pretrained()`` with no argument loads the shipped default.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, overload
+
+from tqdm.auto import tqdm
+
+from .candidates import CandidateIndex
+from .edits import Edit, Restoration
+from .lattice import build_slots, format_source
+from .resources import resolve
+from .search import SearchSettings, search
+from .synonyms import load_sources
+from .text import split_paragraphs, split_sentences
+
+__all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH"]
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "default"
+CONFIG_NAME = "despin.json"
+
+
+@dataclass
+class ScorerSpec:
+    """One scorer of the search: a model (folder, hub name or "smollm2-135m") and its weight.
+
+    ``uses_source``: the model reads the candidate-augmented input (a fine-tuned restoration
+    model); False for a plain language model that scores the sentence alone.
+    """
+
+    model: str
+    weight: float = 1.0
+    uses_source: bool = True
+
+
+@dataclass
+class _Loaded:
+    spec: ScorerSpec
+    model: Any  # despin.model.RestorationModel
+
+
+class Despinner:
+    """Restore spun text: ``Despinner.from_pretrained().restore(text)``."""
+
+    def __init__(self, sources: list[dict[str, Any]], scorers: list[ScorerSpec] | None = None,
+                 settings: SearchSettings | None = None, freq_power: float = 0.75,
+                 device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
+                 progress: bool = False):
+        self.sources_spec = [dict(s) for s in sources]
+        self.scorer_specs = list(scorers or [])
+        self.settings = settings or SearchSettings()
+        self.freq_power = freq_power
+        self.device = device
+        self.batch_size = batch_size
+        self.base_dir = base_dir
+        self.progress = progress
+        self._index: CandidateIndex | None = None
+        self._scorers: list[_Loaded] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path_or_name: str | Path | None = None, device: str = "auto",
+                        batch_size: int = 32, **overrides: Any) -> "Despinner":
+        """Load from a folder, a hub repository name, or (None) the shipped default.
+
+        ``overrides`` replace search settings (``copy_bonus=8.0``, ``top_k=4``, ...).
+        """
+        folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name)
+        if not folder.is_dir():
+            if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
+                    and str(path_or_name).count("/") == 1:
+                from huggingface_hub import snapshot_download  # users with a hub
+
+                folder = Path(snapshot_download(str(path_or_name)))
+            else:
+                raise FileNotFoundError(f"no Despinner folder at {folder}")
+        cfg_path = folder / CONFIG_NAME
+        if not cfg_path.exists():
+            raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: not a Despinner folder")
+        cfg = json.loads(cfg_path.read_text())
+        settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
+        return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
+                   cfg.get("freq_power", 0.75), device, batch_size, base_dir=folder)
+
+    def _path(self, name: str) -> str:
+        """A source table or model path: the Despinner folder first, then configs/."""
+        if self.base_dir is not None and (self.base_dir / name).exists():
+            return str(self.base_dir / name)
+        return str(resolve(name)) if resolve(name).exists() else name
+
+    @property
+    def index(self) -> CandidateIndex:
+        """The candidate index (built on first use)."""
+        if self._index is None:
+            specs = [{**s, "path": self._path(s["path"])} if "path" in s else s
+                     for s in self.sources_spec]
+            self._index = CandidateIndex(load_sources(specs), self.freq_power)
+        return self._index
+
+    @property
+    def scorers(self) -> list[_Loaded]:
+        """The scoring models (loaded on first use)."""
+        if self._scorers is None:
+            from .model import RestorationModel
+
+            self._scorers = [_Loaded(s, RestorationModel.from_pretrained(self._path(s.model),
+                                                                         device=self.device))
+                             for s in self.scorer_specs]
+        return self._scorers
+
+    # -- restoring -------------------------------------------------------------------------
+    def _restore_sentence(self, sentence: str) -> list[Edit]:
+        slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
+        if not slots:
+            return []
+        model_input = format_source(sentence, slots, self.settings.n_show)
+
+        def score(hyps: list[str]) -> list[float]:
+            total = [0.0] * len(hyps)
+            for s in self.scorers:
+                src = [model_input if s.spec.uses_source else None] * len(hyps)
+                for k, v in enumerate(s.model.score(src, hyps, batch_size=self.batch_size)):
+                    total[k] += s.spec.weight * v
+            return total
+
+        if not self.scorer_specs:
+            return []  # no scorer: nothing can justify an edit
+        return search(sentence, slots, score, self.settings)
+
+    def restore_with_edits(self, text: str) -> Restoration:
+        """Restore a whole document; the edits carry offsets into ``text``.
+
+        Paragraphs and sentences are restored one by one; every byte outside an edit is
+        returned unchanged.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"expected str, got {type(text).__name__}")
+        spans = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+        edits: list[Edit] = []
+        for a, b in tqdm(spans, desc="restoring", unit="sent", disable=not self.progress):
+            edits += [e.shifted(a) for e in self._restore_sentence(text[a:b])]
+        return Restoration(text, edits)
+
+    @overload
+    def restore(self, text: str) -> str: ...
+    @overload
+    def restore(self, text: list[str]) -> list[str]: ...
+
+    def restore(self, text: str | Iterable[str]) -> str | list[str]:
+        """Restore one text (→ str) or a list of texts (→ list of str); deterministic."""
+        if isinstance(text, str):
+            return self.restore_with_edits(text).text
+        if not isinstance(text, (list, tuple)):
+            raise TypeError(f"restore() takes a str or a list of str, got {type(text).__name__}")
+        return [self.restore_with_edits(t).text for t in text]
+
+    __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
+
+    # -- saving ----------------------------------------------------------------------------
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write a self-contained folder: config, synonym tables, fine-tuned models."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        sources = []
+        for s in self.sources_spec:
+            s = dict(s)
+            if "path" in s:
+                src = Path(self._path(s["path"]))
+                if src.resolve() != (folder / src.name).resolve():
+                    shutil.copyfile(src, folder / src.name)
+                s["path"] = src.name
+            sources.append(s)
+        scorers = []
+        for k, spec in enumerate(self.scorer_specs):
+            local = Path(self._path(spec.model))
+            if local.is_dir():
+                name = f"model-{k}" if k else "model"
+                if local.resolve() != (folder / name).resolve():
+                    if (folder / name).exists():
+                        shutil.rmtree(folder / name)
+                    shutil.copytree(local, folder / name)
+                spec = ScorerSpec(name, spec.weight, spec.uses_source)
+            scorers.append(spec.__dict__)
+        cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,
+               "search": self.settings.to_dict(), "scorers": scorers}
+        (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
+        return folder

@@ -1,0 +1,60 @@
+"""Edits as data: the currency between the restorer, the guard, the CLI and evaluation."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Edit", "Restoration", "apply_edits"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """``input[start:end]`` (the spun text ``spun``) is restored to ``restored``.
+
+    ``score`` is the gain in the restorer's log-score that made it take the edit (higher is
+    surer); ``prior`` the candidate index's prior for this original.
+    """
+
+    start: int
+    end: int
+    spun: str
+    restored: str
+    score: float
+    prior: float = 0.0
+    source: str = ""
+
+    def shifted(self, offset: int) -> "Edit":
+        """The same edit with offsets moved by ``offset`` (sentence → document offsets)."""
+        return Edit(self.start + offset, self.end + offset, self.spun, self.restored,
+                    self.score, self.prior, self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Restoration:
+    """A restored document: the input, the output and the edits that map one to the other."""
+
+    input: str
+    edits: list[Edit] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The restored text: the input with every edit applied, byte-identical elsewhere."""
+        return apply_edits(self.input, self.edits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "text": self.text, "edits": [e.to_dict() for e in self.edits]}
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits to ``text``; raises ValueError when the edits do not fit it."""
+    out, pos = [], 0
+    for e in sorted(edits, key=lambda e: e.start):
+        if e.start < pos or e.end > len(text) or text[e.start:e.end] != e.spun:
+            raise ValueError(f"edit {e} does not fit the text at {e.start}:{e.end}")
+        out += [text[pos:e.start], e.restored]
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,80 @@
+"""The candidate lattice of one sentence: which spans may change, and into what.
+
+A *slot* is a span of 1–3 unprotected words with candidates in the index. The restorer's output
+is always the input with some non-overlapping slots replaced by one of their candidates, so it
+can invent nothing. :func:`format_source` writes the candidate-augmented model input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .candidates import Candidate, CandidateIndex
+from .text import is_word, protected_mask, tokenize
+
+__all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP"]
+
+CAND_OPEN, CAND_SEP, CAND_CLOSE = " ⟨", "|", "⟩"
+
+
+@dataclass
+class Slot:
+    """A span ``text[start:end]`` (token indices ``tok_start:tok_end``) and its candidates."""
+
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    text: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int | None = None
+                ) -> list[Slot]:
+    """Every span of ``text`` that the index has candidates for, left to right, longest first.
+
+    Tokens with digits, quoted text and proper names are never part of a slot
+    (:func:`despin.text.protected_mask`); spans are words joined by single spaces.
+    """
+    tokens = tokenize(text)
+    mask = protected_mask(text, tokens)
+    max_words = max_words or index.max_span_words
+    slots: list[Slot] = []
+    for i in range(len(tokens)):
+        for n in range(min(max_words, 3), 0, -1):
+            j = i + n
+            if j > len(tokens):
+                continue
+            span_toks = tokens[i:j]
+            if any(mask[i:j]) or not all(is_word(t.text) for t in span_toks):
+                continue
+            if any(text[a.end:b.start] != " " for a, b in zip(span_toks, span_toks[1:])):
+                continue
+            span = text[span_toks[0].start:span_toks[-1].end]
+            cands = index.lookup(span, top_k=top_k)
+            if cands:
+                slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
+    return slots
+
+
+def format_source(text: str, slots: list[Slot], n_show: int = 3) -> str:
+    """The candidate-augmented model input: each single-word slot, and each multi-word slot,
+    followed by its best ``n_show`` candidates, e.g. ``a uncommon ⟨rare|few⟩ second ⟨moment⟩``.
+
+    Multi-word slots are annotated after their last word with the words they cover, so the
+    model sees "in opposition to ⟨against⟩" as one unit.
+    """
+    if n_show <= 0 or not slots:
+        return text
+    notes: dict[int, list[str]] = {}
+    for slot in slots:
+        shown = [c.text for c in slot.candidates[:n_show]]
+        label = CAND_SEP.join(shown)
+        if slot.tok_end - slot.tok_start > 1:
+            label = f"{slot.text}={label}"
+        notes.setdefault(slot.end, []).append(label)
+    out, pos = [], 0
+    for end in sorted(notes):
+        out += [text[pos:end], CAND_OPEN, " ; ".join(notes[end]), CAND_CLOSE]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

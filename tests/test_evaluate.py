@@ -1,0 +1,210 @@
+"""Metrics of training.evaluate on hand-computed cases, and the baselines of despin.baselines."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from despin.baselines import MOBY_ONLY, InverseThesaurus, identity
+from despin.candidates import CandidateIndex
+from training.evaluate import (
+    changed_share,
+    edits,
+    evaluate_restorer,
+    format_table,
+    load_pairs,
+    load_tortured,
+    resolve_restorer,
+    score,
+    score_tortured,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+# spun:  we(0) saw(1) a(2) big(3) navy(4) and(5) stated(6) it(7)
+SPUN = "we saw a big navy and stated it"
+ORIG = "we saw a large military and said it"
+# gold = {(3,4,large), (4,5,military), (6,7,said)}: "big navy" -> "large military" is a 2:2
+# replacement, split word by word.
+
+
+# -- edits -------------------------------------------------------------------------------------
+def test_edits_split_equal_length_replacements():
+    assert edits("an uncommon second", "a rare moment") == [
+        (0, 1, ("a",)), (1, 2, ("rare",)), (2, 3, ("moment",))]
+    assert edits(SPUN, ORIG) == [(3, 4, ("large",)), (4, 5, ("military",)), (6, 7, ("said",))]
+
+
+def test_edits_unequal_insert_delete_and_case():
+    # 3 words -> 1 word stays one edit
+    assert edits("we fight in opposition to war", "we fight against war") == [
+        (2, 5, ("against",))]
+    assert edits("a b", "a x b") == [(1, 1, ("x",))]          # insertion
+    assert edits("a x b", "a b") == [(1, 2, ())]              # deletion
+    assert edits("The cat", "the cat") == [(0, 1, ("the",))]  # case-sensitive
+    assert edits("same text.", "same text.") == []
+
+
+# -- score -------------------------------------------------------------------------------------
+def test_score_one_correct_one_wrong_one_missed():
+    # predicted = {(3,4,large) correct, (4,5,army) wrong}; (6,7,said) missed.
+    # TP=1, P=1/2, R=1/3, F0.5 = 1.25·(1/2)(1/3) / (0.25·1/2 + 1/3) = (5/24)/(11/24) = 5/11
+    m = score([SPUN], ["we saw a large army and stated it"], [ORIG])
+    assert (m["tp"], m["n_pred"], m["n_gold"]) == (1, 2, 3)
+    assert m["precision"] == pytest.approx(1 / 2)
+    assert m["recall"] == pytest.approx(1 / 3)
+    assert m["f05"] == pytest.approx(5 / 11)
+    # spun words: big, navy, stated (3); exactly restored: big -> large (1)
+    assert m["spun_restored"] == pytest.approx(1 / 3)
+    # clean words: we saw a and it (5); none touched
+    assert m["clean_changed"] == 0.0
+
+
+def test_score_clean_changed_and_micro_average():
+    # "they" changes a clean word: predicted 4 edits, 3 correct -> P=3/4, R=3/3=1,
+    # F0.5 = 1.25·(3/4)·1 / (0.25·3/4 + 1) = (15/16)/(19/16) = 15/19; clean changed 1 of 5.
+    m = score([SPUN], ["they saw a large military and said it"], [ORIG])
+    assert m["precision"] == pytest.approx(3 / 4)
+    assert m["recall"] == 1.0
+    assert m["f05"] == pytest.approx(15 / 19)
+    assert m["clean_changed"] == pytest.approx(1 / 5)
+    assert m["spun_restored"] == 1.0
+    # Micro-average over two sentences: sentence 1 TP=1/pred 2/gold 3, sentence 2 TP=1/pred 1/
+    # gold 1 ("huge" -> "big") -> P = 2/3, R = 2/4, F0.5 = 1.25·(2/3)(1/2)/(0.25·2/3 + 1/2) = 5/8
+    m = score([SPUN, "a huge dog ."], ["we saw a large army and stated it", "a big dog ."],
+              [ORIG, "a big dog ."])
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(1 / 2)
+    assert m["f05"] == pytest.approx(5 / 8)
+
+
+def test_score_conventions_nothing_predicted_and_identical():
+    # Nothing predicted: P = 1 by convention, R = 0/3, F0.5 = 0.
+    m = score([SPUN], [SPUN], [ORIG])
+    assert (m["precision"], m["recall"], m["f05"]) == (1.0, 0.0, 0.0)
+    assert m["spun_restored"] == 0.0 and m["clean_changed"] == 0.0
+    # Identical clean text left alone: nothing gold, nothing predicted -> P = R = F0.5 = 1.
+    m = score([ORIG], [ORIG], [ORIG])
+    assert (m["precision"], m["recall"], m["f05"]) == (1.0, 1.0, 1.0)
+    assert m["chrf"] == pytest.approx(100.0) and m["bleu"] == pytest.approx(100.0)
+    # Clean text changed: nothing gold -> R = 1, P = 0/1, F0.5 = 0; 1 of 8 clean words changed.
+    m = score([ORIG], [ORIG.replace("saw", "see")], [ORIG])
+    assert (m["precision"], m["recall"], m["f05"]) == (0.0, 1.0, 0.0)
+    assert m["clean_changed"] == pytest.approx(1 / 8)
+
+
+def test_score_length_mismatch():
+    with pytest.raises(ValueError):
+        score(["a"], ["a", "b"], ["a"])
+
+
+def test_evaluate_restorer_identity_and_clean_text_changed():
+    m = evaluate_restorer(identity, [SPUN], [ORIG], progress=False)
+    assert m["precision"] == 1.0 and m["f05"] == 0.0 and m["clean_text_changed"] == 0.0
+    # A restorer that rewrites "saw" everywhere changes 1 of 8 words of the clean side.
+    m = evaluate_restorer(lambda xs: [x.replace("saw", "see") for x in xs], [SPUN], [ORIG],
+                          batch_size=1, progress=False)
+    assert m["clean_text_changed"] == pytest.approx(1 / 8)
+    assert changed_share(["a b c d"], ["a b c d"]) == 0.0
+
+
+# -- tortured phrases ----------------------------------------------------------------------------
+def test_load_and_score_tortured(tmp_path):
+    p = tmp_path / "t.tsv"
+    p.write_text("tortured\texpected\tn_papers\tflags\n"
+                 "region under the bend\tarea under the curve (AUC)\t40\t\n"
+                 "counterfeit consciousness\tartificial intelligence\t120\t\n"
+                 "irregular woodland\trandom forest\t3\t\n"
+                 "profound learning\tdeep learning (DL)\t9\tsingle_word\n")
+    rows = load_tortured(p)
+    assert [r["expected"] for r in rows] == [
+        "area under the curve", "artificial intelligence", "random forest", "deep learning"]
+    assert rows[0]["n_papers"] == 40 and rows[3]["flags"] == "single_word"
+
+    fixes = {"region under the bend": "Area under  the curve", "irregular woodland": "random forest"}
+    m = score_tortured(lambda xs: [fixes.get(x, x) for x in xs], rows, progress=False)
+    # all: 2 of 4 right (case/space-insensitive); n_papers >= 10: 1 of 2
+    assert m["tortured_all"] == pytest.approx(0.5) and m["tortured_n"] == 4
+    assert m["tortured_10"] == pytest.approx(0.5) and m["tortured_n10"] == 2
+    sample = score_tortured(identity, rows, limit=2, progress=False)
+    assert sample["tortured_n"] == 2 and sample == score_tortured(identity, rows, limit=2,
+                                                                  progress=False)
+    with pytest.raises(FileNotFoundError, match="DESPIN_TORTURED"):
+        load_tortured(tmp_path / "missing.tsv")
+
+
+def test_format_table():
+    table = format_table({"identity": score([SPUN], [SPUN], [ORIG]),
+                          "inverse-thesaurus": {"f05": 0.25, "tortured_all": 0.1}})
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["restorer", "P", "R", "F0.5"]
+    assert "identity" in lines[2] and "inverse-thesaurus" in lines[3] and "0.250" in lines[3]
+    assert "–" in lines[3] and "10.0%" in lines[3]
+
+
+# -- baselines -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def inverse() -> InverseThesaurus:
+    # Moby alone (fixed, fast); 0.4 is the tuned threshold for a Moby-only index.
+    return InverseThesaurus(CandidateIndex.from_config(MOBY_ONLY), min_prior=0.4)
+
+
+def test_identity():
+    texts = ["a", "b  c"]
+    assert identity(texts) == texts
+
+
+def test_inverse_thesaurus_restores_obvious_case(inverse):
+    assert inverse(["The automobile was fast."]) == ["The car was fast."]
+    # byte-for-byte outside the replaced span, capitalisation kept
+    assert inverse(["Automobile  sales ,fell\tagain !"]) == ["Car  sales ,fell\tagain !"]
+
+
+def test_inverse_thesaurus_leaves_protected_text_alone(inverse):
+    text = ('She said "the automobile broke" on 12 May 2019, near Automobile Row; '
+            'automobile-2000 and “automobile” too.')
+    assert inverse([text]) == [text]
+    assert inverse([""]) == [""]
+
+
+def test_inverse_thesaurus_thresholds_are_arguments(inverse):
+    never = InverseThesaurus(inverse.index, min_prior=1.01)
+    assert never(["The automobile was fast."]) == ["The automobile was fast."]
+
+
+# -- data and CLI ----------------------------------------------------------------------------------
+def test_resolve_restorer():
+    assert resolve_restorer("identity") is identity
+    assert resolve_restorer("despin.baselines:identity") is identity  # one-argument callable
+    with pytest.raises(ValueError):
+        resolve_restorer("nonsense")
+
+
+def test_load_pairs_tsv(tmp_path):
+    p = tmp_path / "p.tsv"
+    p.write_text(f"spun\toriginal\n{SPUN}\t{ORIG}\nx y\tx y\n")
+    assert load_pairs(p, limit=1) == ([SPUN], [ORIG])
+
+
+def test_cli_on_saved_datasetdict(tmp_path):
+    import datasets
+
+    pairs = {"spun": [SPUN, "The automobile was fast.", "a huge dog ."],
+             "original": [ORIG, "The car was fast.", "a big dog ."]}
+    datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict(pairs),
+        "test": datasets.Dataset.from_dict(pairs),
+    }).save_to_disk(str(tmp_path / "pairs"))
+    tortured = tmp_path / "t.tsv"
+    tortured.write_text("tortured\texpected\tn_papers\tflags\n"
+                        "profound learning\tdeep learning (DL)\t12\t\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "training.evaluate", "--restorer", "identity",
+         "--restorer", "inverse-thesaurus", "--data", str(tmp_path / "pairs"),
+         "--tortured", str(tortured), "--no-progress"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "identity" in out.stdout and "inverse-thesaurus" in out.stdout
+    assert "F0.5" in out.stdout and "3 pairs" in out.stdout

@@ -1,0 +1,124 @@
+"""Training pairs: windows, reproducibility, swap offsets, splits and the CLI."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from despin.resources import REPO_ROOT, resolve
+from despin.text import split_sentences
+from training.pairs import build_pairs, count_words, load_config, sentence_windows, summarize
+
+COLUMNS = {"original", "spun", "swaps", "rate", "source", "doc_id", "unit", "spin", "words"}
+
+
+@pytest.fixture(scope="module")
+def tiny_config():
+    return load_config("pairs-tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_config):
+    return build_pairs(tiny_config, progress=False)
+
+
+def test_configs_load():
+    cfg = load_config("pairs.yaml")
+    assert [c["kind"] for c in cfg["corpora"]] == ["sotu", "wiki"]
+    assert resolve(cfg["spinner"]).exists() and cfg["spins_per_original"] == 3
+
+
+def test_unknown_setting_is_an_error(tmp_path):
+    (tmp_path / "bad.yaml").write_text("pairs:\n  max_wrods: 10\n")
+    with pytest.raises(ValueError, match="max_wrods"):
+        load_config(tmp_path / "bad.yaml")
+
+
+def test_sentence_windows_keep_bytes_and_limits():
+    para = ("The first sentence is here. Mr. Jones said so. A third one follows! "
+            + "Then a much longer sentence " + "with many words " * 30 + "ends. Short end.")
+    for rng in (None, random.Random(1), random.Random(2)):
+        wins = sentence_windows(para, max_words=20, max_sentences=3, rng=rng)
+        assert all(w in para and w == w.strip() for w in wins)
+        assert " ".join(wins) == para  # single spaces between sentences here
+        for w in wins:
+            n_sent = len(split_sentences(w))
+            assert 1 <= n_sent <= 3
+            assert count_words(w) <= 20 or n_sent == 1
+    assert sentence_windows(para, max_words=1000)[0].count(".") == 3
+
+
+def test_columns_and_splits(tiny, tiny_config):
+    assert list(tiny) == ["train", "validation", "test"]
+    assert all(set(ds.column_names) == COLUMNS for ds in tiny.values())
+    assert len(tiny["train"]) > 100
+    ids = [set(ds["doc_id"]) for ds in tiny.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert set(tiny["train"]["source"]) == {"sotu", "wiki"}
+    units = {(r["doc_id"], r["unit"]) for r in tiny["train"]}
+    assert len(units) == tiny_config["max_units"]["train"]
+    spins = tiny["train"]["spin"]
+    assert set(spins) <= set(range(tiny_config["spins_per_original"]))
+
+
+def test_swaps_point_at_their_text(tiny):
+    n_swaps = 0
+    for ds in tiny.values():
+        for row in ds:
+            orig, spun = row["original"], row["spun"]
+            rebuilt, pos = [], 0
+            for s in row["swaps"]:
+                assert spun[s["start"]:s["end"]] == s["spun"]
+                assert orig[s["orig_start"]:s["orig_end"]] == s["original"]
+                rebuilt += [spun[pos:s["start"]], s["original"]]
+                pos = s["end"]
+            assert "".join(rebuilt) + spun[pos:] == orig  # undoing the swaps restores the original
+            assert (row["rate"] == 0) == (not row["swaps"]) == (spun == orig)
+            assert 0 <= row["rate"] <= 1 and row["words"] == count_words(orig)
+            n_swaps += len(row["swaps"])
+    assert n_swaps > 100
+    json.dumps(tiny["train"][:5]["swaps"])  # JSON-serialisable
+
+
+def test_reproducible(tiny, tiny_config):
+    again = build_pairs(tiny_config, progress=False)
+    for split in tiny:
+        assert again[split].to_dict() == tiny[split].to_dict()
+    other = build_pairs({**tiny_config, "seed": 1}, max_docs=3, progress=False)
+    assert other["train"]["spun"] != tiny["train"]["spun"][:len(other["train"])]
+
+
+def test_summary(tiny):
+    table = summarize(tiny)
+    assert "mean rate" in table and all(s in table for s in tiny)
+
+
+def test_cli(tmp_path):
+    import datasets
+
+    out = tmp_path / "pairs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.pairs", "--config", "configs/pairs-tiny.yaml",
+         "--out", str(out), "--max-docs", "3", "--seed", "5", "--no-progress"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "orig words" in proc.stdout and "train" in proc.stdout
+    dd = datasets.load_from_disk(str(out))
+    assert set(dd) == {"train", "validation", "test"} and len(dd["train"]) > 0
+    assert set(dd["train"].column_names) == COLUMNS
+    assert json.loads((out / "pairs_config.json").read_text())["seed"] == 5
+
+
+def test_duplicate_paragraphs_reach_one_split_once(tmp_path, tiny_config):
+    for i in range(40):
+        (tmp_path / f"d{i:02d}.txt").write_text(
+            f"Paragraph number {i} is unique to its file.\n\nThis shared paragraph is everywhere.")
+    cfg = {**tiny_config, "corpora": [{"kind": "files", "paths": [str(tmp_path)]}],
+           "spins_per_original": 1, "max_units": None}
+    dd = build_pairs(cfg, progress=False)
+    originals = [o for ds in dd.values() for o in ds["original"]]
+    assert originals.count("This shared paragraph is everywhere.") == 1
+    assert len(originals) == 41

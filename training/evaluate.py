@@ -1,0 +1,408 @@
+"""Score restorers: ERRANT-like edit P/R/F0.5, spun/clean word shares, chrF, BLEU, tortured phrases.
+
+Edits are token changes from the *spun* text (as in GEC's ERRANT): gold edits turn the spun text
+into the original, predicted edits turn it into the restorer's output, and a prediction is a true
+positive when it exactly matches a gold edit (same source span, same replacement tokens).
+
+A *restorer* is any callable ``list[str] -> list[str]``. CLI::
+
+    python -m training.evaluate --restorer identity --restorer inverse-thesaurus \\
+        --data data/pairs --split test --limit 500 --tortured-limit 1000
+
+``--restorer MODULE:CALLABLE`` imports ``CALLABLE`` from ``MODULE``: a class, or a function that
+takes no required argument, is treated as a factory and called once to build the restorer;
+anything else (a function of one argument, an instance with ``__call__``) is the restorer itself.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import inspect
+import os
+import random
+import re
+import sys
+import time
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from despin.text import words
+
+__all__ = [
+    "Edit",
+    "edits",
+    "score",
+    "evaluate_restorer",
+    "load_tortured",
+    "score_tortured",
+    "format_table",
+    "load_pairs",
+    "resolve_restorer",
+    "main",
+]
+
+Restorer = Callable[[list[str]], list[str]]
+Edit = tuple[int, int, tuple[str, ...]]
+BETA = 0.5
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- edits ---------------------------------------------------------------------------------
+def edits(source: str, target: str) -> list[Edit]:
+    """Token edits turning ``source`` into ``target``: ``(src_start, src_end, replacement)``.
+
+    Alignment is :class:`difflib.SequenceMatcher` over :func:`despin.text.words` (case-sensitive).
+    A replacement of n tokens by n tokens is split into n one-word edits (unchanged words inside
+    it dropped); unequal replacements, insertions (``start == end``) and deletions (empty
+    replacement) stay one edit each.
+    """
+    src, tgt = words(source), words(target)
+    out: list[Edit] = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, src, tgt, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            out.extend((i1 + k, i1 + k + 1, (tgt[j1 + k],))
+                       for k in range(i2 - i1) if src[i1 + k] != tgt[j1 + k])
+        else:
+            out.append((i1, i2, tuple(tgt[j1:j2])))
+    return out
+
+
+def _is_counted(token: str) -> bool:
+    """Words and numbers count towards the word shares; punctuation does not."""
+    return any(c.isalnum() for c in token)
+
+
+def _touched(edit_list: Iterable[Edit], n_tokens: int) -> set[int]:
+    """Source token positions an edit touches (an insertion touches the token after it)."""
+    out: set[int] = set()
+    for a, b, _ in edit_list:
+        if a == b:
+            out.add(min(a, n_tokens - 1))
+        else:
+            out.update(range(a, b))
+    return out
+
+
+def _f_beta(p: float, r: float, beta: float = BETA) -> float:
+    return (1 + beta**2) * p * r / (beta**2 * p + r) if p + r else 0.0
+
+
+def score(sources: Sequence[str], predictions: Sequence[str], references: Sequence[str]
+          ) -> dict[str, float]:
+    """Corpus metrics of ``predictions`` (restored ``sources``) against ``references``.
+
+    - ``precision`` / ``recall`` / ``f05``: micro-averaged over the corpus; a predicted edit is
+      a true positive when it equals a gold edit. Conventions: P = 1 when nothing is predicted,
+      R = 1 when nothing is gold (so the identity restorer has P = 1 and, on spun text, R = 0).
+    - ``spun_restored``: share of source words inside gold edits whose gold edit was reproduced
+      exactly (an insertion counts as one word).
+    - ``clean_changed``: share of source words outside every gold edit that a predicted edit
+      touches.
+    - ``chrf`` / ``bleu``: sacrebleu corpus scores of predictions vs references (0–100).
+    Word shares count tokens with a letter or digit; punctuation is left out.
+    """
+    import sacrebleu
+
+    if not len(sources) == len(predictions) == len(references):
+        raise ValueError(f"lengths differ: {len(sources)} sources, {len(predictions)} "
+                         f"predictions, {len(references)} references")
+    tp = n_pred = n_gold = 0
+    spun_words = spun_hit = clean_words = clean_hit = 0
+    for src, pred, ref in zip(sources, predictions, references):
+        toks = words(src)
+        gold, predicted = edits(src, ref), edits(src, pred)
+        gold_set, pred_set = set(gold), set(predicted)
+        tp += len(gold_set & pred_set)
+        n_pred += len(pred_set)
+        n_gold += len(gold_set)
+        for edit in gold_set:
+            w = max(1, sum(_is_counted(t) for t in toks[edit[0]:edit[1]]))
+            spun_words += w
+            spun_hit += w if edit in pred_set else 0
+        gold_touched = _touched(gold_set, len(toks))
+        pred_touched = _touched(pred_set, len(toks))
+        for i, t in enumerate(toks):
+            if i not in gold_touched and _is_counted(t):
+                clean_words += 1
+                clean_hit += i in pred_touched
+    p = tp / n_pred if n_pred else 1.0
+    r = tp / n_gold if n_gold else 1.0
+    refs = [list(references)]
+    return {
+        "precision": p,
+        "recall": r,
+        "f05": _f_beta(p, r),
+        "tp": tp,
+        "n_pred": n_pred,
+        "n_gold": n_gold,
+        "spun_restored": spun_hit / spun_words if spun_words else 1.0,
+        "clean_changed": clean_hit / clean_words if clean_words else 0.0,
+        "chrf": sacrebleu.corpus_chrf(list(predictions), refs).score,
+        "bleu": sacrebleu.corpus_bleu(list(predictions), refs).score,
+    }
+
+
+def changed_share(sources: Sequence[str], outputs: Sequence[str]) -> float:
+    """Share of source words (tokens with a letter or digit) that any edit to the output touches."""
+    total = hit = 0
+    for src, out in zip(sources, outputs):
+        toks = words(src)
+        touched = _touched(edits(src, out), len(toks))
+        for i, t in enumerate(toks):
+            if _is_counted(t):
+                total += 1
+                hit += i in touched
+    return hit / total if total else 0.0
+
+
+def _run_batched(restorer: Restorer, texts: Sequence[str], batch_size: int, desc: str,
+                 progress: bool) -> list[str]:
+    from tqdm.auto import tqdm
+
+    out: list[str] = []
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, file=sys.stderr) as bar:
+        for i in range(0, len(texts), batch_size):
+            batch = list(texts[i:i + batch_size])
+            result = list(restorer(batch))
+            if len(result) != len(batch):
+                raise ValueError(f"restorer returned {len(result)} texts for a batch of {len(batch)}")
+            out.extend(result)
+            bar.update(len(batch))
+    return out
+
+
+def evaluate_restorer(restorer: Restorer, spun: Sequence[str], original: Sequence[str],
+                      batch_size: int = 32, name: str = "restore", progress: bool = True,
+                      clean_check: bool = True) -> dict[str, float]:
+    """Run ``restorer`` over ``spun`` in batches and :func:`score` it against ``original``.
+
+    Adds ``clean_text_changed`` (share of words changed when the *original* texts are fed in —
+    a restorer must leave clean text alone), ``n`` and ``seconds`` (restoring the spun side).
+    """
+    t0 = time.perf_counter()
+    predictions = _run_batched(restorer, spun, batch_size, f"{name} (spun)", progress)
+    seconds = time.perf_counter() - t0
+    metrics: dict[str, float] = score(spun, predictions, original)
+    if clean_check:
+        clean_out = _run_batched(restorer, original, batch_size, f"{name} (clean)", progress)
+        metrics["clean_text_changed"] = changed_share(original, clean_out)
+    metrics["n"] = len(spun)
+    metrics["seconds"] = seconds
+    return metrics
+
+
+# -- tortured phrases ----------------------------------------------------------------------
+_PAREN_RE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def default_tortured_path() -> Path:
+    """``$DESPIN_TORTURED`` or ``<repo>/../shared/eval/tortured_phrases.tsv``."""
+    env = os.environ.get("DESPIN_TORTURED")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "eval" / "tortured_phrases.tsv"
+
+
+def load_tortured(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Rows ``{tortured, expected, n_papers, flags}`` of the tortured-phrases TSV.
+
+    A trailing parenthetical abbreviation (``"area under the curve (AUC)"``) is stripped from
+    ``expected``. Evaluation only: never train on these rows.
+    """
+    p = Path(path) if path is not None else default_tortured_path()
+    if not p.exists():
+        raise FileNotFoundError(
+            f"tortured phrases not found at {p}; pass a path or set $DESPIN_TORTURED")
+    rows = []
+    with p.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            tortured = (row.get("tortured") or "").strip()
+            expected = _PAREN_RE.sub("", (row.get("expected") or "").strip())
+            if not tortured or not expected:
+                continue
+            n = (row.get("n_papers") or "").strip()
+            rows.append({"tortured": tortured, "expected": expected,
+                         "n_papers": int(n) if n.isdigit() else 0,
+                         "flags": (row.get("flags") or "").strip()})
+    return rows
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.lower().split())
+
+
+def score_tortured(restorer: Restorer, rows: Sequence[dict[str, Any]], limit: int | None = None,
+                   seed: int = 0, batch_size: int = 256, progress: bool = True
+                   ) -> dict[str, float]:
+    """Exact-match rate of ``restorer([tortured])`` vs ``expected`` (case/space-insensitive).
+
+    ``limit`` scores a deterministic random sample (``seed``) of that many rows. Returns
+    ``tortured_all`` / ``tortured_10`` (rows with n_papers ≥ 10) and their counts.
+    """
+    rows = list(rows)
+    if limit is not None and limit < len(rows):
+        idx = sorted(random.Random(seed).sample(range(len(rows)), limit))
+        rows = [rows[i] for i in idx]
+    outputs = _run_batched(restorer, [r["tortured"] for r in rows], batch_size, "tortured", progress)
+    hits = [_norm(o) == _norm(r["expected"]) for o, r in zip(outputs, rows)]
+    hits10 = [h for h, r in zip(hits, rows) if r["n_papers"] >= 10]
+    return {
+        "tortured_all": sum(hits) / len(hits) if hits else float("nan"),
+        "tortured_10": sum(hits10) / len(hits10) if hits10 else float("nan"),
+        "tortured_n": len(hits),
+        "tortured_n10": len(hits10),
+    }
+
+
+# -- table ---------------------------------------------------------------------------------
+# (header, metric key, format): fractions shown as 0.xxx, shares as %, chrF/BLEU as 0–100.
+_COLUMNS = [
+    ("P", "precision", "{:.3f}"),
+    ("R", "recall", "{:.3f}"),
+    ("F0.5", "f05", "{:.3f}"),
+    ("spun restored", "spun_restored", "{:.1%}"),
+    ("clean changed", "clean_changed", "{:.1%}"),
+    ("chrF", "chrf", "{:.1f}"),
+    ("BLEU", "bleu", "{:.1f}"),
+    ("tortured all", "tortured_all", "{:.1%}"),
+    ("tortured≥10", "tortured_10", "{:.1%}"),
+    ("clean-text changed", "clean_text_changed", "{:.1%}"),
+]
+
+
+def format_table(rows: dict[str, dict[str, Any]]) -> str:
+    """A fixed-width table: one row per restorer name, one column per metric ("–" if missing)."""
+    header = ["restorer"] + [c[0] for c in _COLUMNS]
+    body = []
+    for name, m in rows.items():
+        cells = [name]
+        for _, key, fmt in _COLUMNS:
+            v = m.get(key)
+            cells.append("–" if v is None or v != v else fmt.format(v))
+        body.append(cells)
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule] + [line(r) for r in body])
+
+
+# -- data and restorers --------------------------------------------------------------------
+def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None = None
+               ) -> tuple[list[str], list[str]]:
+    """``(spun, original)`` lists from a saved ``datasets`` folder or a TSV (columns spun/original).
+
+    ``limit`` keeps the first ``limit`` pairs.
+    """
+    p = Path(data)
+    if not p.exists():
+        raise FileNotFoundError(f"--data {p} does not exist")
+    if p.is_dir():
+        import datasets
+
+        ds = datasets.load_from_disk(str(p))
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise KeyError(f"split {split!r} not in {p} (has {sorted(ds)})")
+            ds = ds[split]
+        missing = {"spun", "original"} - set(ds.column_names)
+        if missing:
+            raise KeyError(f"{p} lacks columns {sorted(missing)} (has {ds.column_names})")
+        if limit is not None:
+            ds = ds.select(range(min(limit, len(ds))))
+        return list(ds["spun"]), list(ds["original"])
+    spun, original = [], []
+    with p.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        missing = {"spun", "original"} - set(reader.fieldnames or [])
+        if missing:
+            raise KeyError(f"{p} lacks columns {sorted(missing)} (has {reader.fieldnames})")
+        for row in reader:
+            if limit is not None and len(spun) >= limit:
+                break
+            spun.append(row["spun"])
+            original.append(row["original"])
+    return spun, original
+
+
+def resolve_restorer(spec: str) -> Restorer:
+    """``identity``, ``inverse-thesaurus`` or ``MODULE:CALLABLE`` (see the module docstring)."""
+    if spec == "identity":
+        from despin.baselines import identity
+
+        return identity
+    if spec == "inverse-thesaurus":
+        from despin.baselines import InverseThesaurus
+
+        return InverseThesaurus()
+    if ":" not in spec:
+        raise ValueError(f"unknown restorer {spec!r}: use identity, inverse-thesaurus or "
+                         "MODULE:CALLABLE")
+    module, _, attr = spec.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if inspect.isclass(obj):
+        return obj()
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        params = inspect.signature(obj).parameters.values()
+        required = [q for q in params if q.default is q.empty
+                    and q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
+        if not required:
+            return obj()
+    if not callable(obj):
+        raise TypeError(f"{spec} is not callable")
+    return obj
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Command-line entry point; prints the table and returns the metrics per restorer."""
+    ap = argparse.ArgumentParser(prog="python -m training.evaluate",
+                                 description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--restorer", action="append", required=True,
+                    help="identity | inverse-thesaurus | MODULE:CALLABLE (repeatable)")
+    ap.add_argument("--data", help="saved DatasetDict folder (training.pairs) or TSV spun/original")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=None, help="first N pairs only")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--tortured", default=None,
+                    help="tortured-phrases TSV (default: shared/eval), or 'none' to skip")
+    ap.add_argument("--tortured-limit", type=int, default=None,
+                    help="score a deterministic sample of N tortured phrases")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    if args.data is None and args.tortured == "none":
+        ap.error("nothing to evaluate: give --data and/or --tortured")
+
+    pairs = load_pairs(args.data, args.split, args.limit) if args.data else None
+    tortured = None if args.tortured == "none" else load_tortured(args.tortured)
+    results: dict[str, dict[str, Any]] = {}
+    for spec in args.restorer:
+        restorer = resolve_restorer(spec)
+        m: dict[str, Any] = {}
+        if pairs is not None:
+            m.update(evaluate_restorer(restorer, *pairs, batch_size=args.batch_size, name=spec,
+                                       progress=not args.no_progress))
+        if tortured is not None:
+            m.update(score_tortured(restorer, tortured, limit=args.tortured_limit,
+                                    progress=not args.no_progress))
+        results[spec] = m
+    notes = []
+    if pairs is not None:
+        notes.append(f"{len(pairs[0])} pairs from {args.data}"
+                     + (f" [{args.split}]" if Path(args.data).is_dir() else ""))
+    if tortured is not None:
+        first = next(iter(results.values()))
+        notes.append(f"{first['tortured_n']} tortured phrases ({first['tortured_n10']} with ≥10 papers)")
+    print(format_table(results))
+    print("; ".join(notes))
+    return results
+
+
+if __name__ == "__main__":
+    main()

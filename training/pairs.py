@@ -1,0 +1,218 @@
+"""Build (spun, original) training pairs from corpora with the synthetic spinner.
+
+    python -m training.pairs --config configs/pairs.yaml --out data/pairs [--max-docs N] [--seed S]
+
+Documents are split train/validation/test by document (no leaks), paragraphs de-duplicated
+across all documents, and each paragraph cut into sentence windows (1–``max_sentences``
+sentences, up to ``max_words`` words) because the model restores sentence by sentence. Each
+window is spun ``spins_per_original`` times with seeds derived from (seed, doc id, unit, k) by a
+stable hash, so the same config and data always give the same pairs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from despin.resources import resolve
+from despin.text import is_word, split_sentences, tokenize
+from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
+from training.spinner import Spinner
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+
+__all__ = ["DEFAULTS", "load_config", "sentence_windows", "build_pairs", "summarize", "main"]
+
+DEFAULTS: dict[str, Any] = {
+    "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
+    "spinner": "spinner.yaml",  # a path (relative: configs/) or an inline spinner config
+    "splits": {"train": 0.9, "validation": 0.05, "test": 0.05},
+    "seed": 0,
+    "spins_per_original": 3,
+    "max_words": 60,
+    "max_sentences": 3,
+    "max_units": None,  # int (every split) or {split: int}: cap on sentence windows per split
+}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a pairs YAML (keys at top level or under ``pairs:``) over :data:`DEFAULTS`."""
+    data = yaml.safe_load(resolve(path).read_text()) or {}
+    data = data.get("pairs", data)
+    unknown = set(data) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown pairs settings in {path}: {sorted(unknown)}")
+    return {**DEFAULTS, **data}
+
+
+def count_words(text: str) -> int:
+    """Words as the spinner counts them (letters; no numbers or punctuation)."""
+    return sum(is_word(t.text) for t in tokenize(text))
+
+
+def sentence_windows(paragraph: str, max_words: int = 60, max_sentences: int = 3,
+                     rng: random.Random | None = None) -> list[str]:
+    """Cut a paragraph into windows of consecutive sentences (original bytes kept).
+
+    Each window aims at a size drawn from 1..``max_sentences`` (always the maximum without
+    ``rng``) and stops before exceeding ``max_words``; a longer single sentence stands alone.
+    """
+    spans = split_sentences(paragraph)
+    sizes = [count_words(paragraph[a:b]) for a, b in spans]
+    out, i = [], 0
+    while i < len(spans):
+        target = rng.randint(1, max_sentences) if rng else max_sentences
+        j, words = i + 1, sizes[i]
+        while j < len(spans) and j - i < target and words + sizes[j] <= max_words:
+            words += sizes[j]
+            j += 1
+        out.append(paragraph[spans[i][0]:spans[j - 1][1]])
+        i = j
+    return out
+
+
+def _make_spinner(spec: str | dict[str, Any]) -> Spinner:
+    if isinstance(spec, dict):
+        return Spinner(spec.get("spinner", spec))
+    return Spinner(resolve(spec))
+
+
+def _split_fractions(splits: dict[str, float] | list[float]) -> tuple[float, ...]:
+    if isinstance(splits, dict):
+        unknown = set(splits) - set(SPLITS)
+        if unknown:
+            raise ValueError(f"unknown split names {sorted(unknown)}; expected {SPLITS}")
+        return tuple(float(splits.get(s, 0.0)) for s in SPLITS)
+    return tuple(float(f) for f in splits)
+
+
+def _collect_units(docs: list, cfg: dict[str, Any]) -> dict[str, list[tuple[Any, int, str]]]:
+    """(document, unit index, text) for every sentence window, per split, capped by max_units.
+
+    Paragraphs are de-duplicated across all documents before splitting, so no paragraph
+    reaches two splits through two documents.
+    """
+    seed, caps = cfg["seed"], cfg["max_units"]
+    split_of = {d.id: s for s, ds in split_by_document(
+        docs, _split_fractions(cfg["splits"]), seed).items() for d in ds}
+    out: dict[str, list[tuple[Any, int, str]]] = {s: [] for s in SPLITS}
+    for doc, paras in dedup_paragraphs(docs):
+        units, n = out[split_of[doc.id]], 0
+        for p_idx, para in enumerate(paras):
+            rng = random.Random(stable_hash("windows", seed, doc.id, p_idx))
+            for text in sentence_windows(para, cfg["max_words"], cfg["max_sentences"], rng):
+                units.append((doc, n, text))
+                n += 1
+    for split, units in out.items():
+        cap = caps.get(split) if isinstance(caps, dict) else caps
+        if cap is not None and len(units) > cap:  # a uniform, stable sample, kept in order
+            keep = set(sorted(range(len(units)), key=lambda i: stable_hash(
+                "keep", seed, units[i][0].id, units[i][1]))[:cap])
+            out[split] = [u for i, u in enumerate(units) if i in keep]
+    return out
+
+
+def _features():
+    from datasets import Features, Value
+
+    swap = {k: Value("int32") for k in ("start", "end", "orig_start", "orig_end")}
+    swap.update({k: Value("string") for k in ("original", "spun", "source")})
+    return Features({
+        "original": Value("string"), "spun": Value("string"), "swaps": [swap],
+        "rate": Value("float64"), "source": Value("string"), "doc_id": Value("string"),
+        "unit": Value("int32"), "spin": Value("int32"), "words": Value("int32"),
+    })
+
+
+def build_pairs(config: dict[str, Any], max_docs: int | None = None,
+                progress: bool = True) -> DatasetDict:
+    """Build the pairs described by ``config`` (see :data:`DEFAULTS`) as a ``DatasetDict``.
+
+    ``max_docs`` caps the documents taken from each corpus. Columns: ``original``, ``spun``,
+    ``swaps`` (``Swap.to_dict()`` records with offsets into both texts), ``rate`` (share of
+    the original's words swapped), ``source``, ``doc_id``, ``unit``, ``spin`` (k), ``words``.
+    Identical spins of one unit (e.g. two clean ones) are kept once.
+    """
+    from datasets import Dataset, DatasetDict
+    from tqdm.auto import tqdm
+
+    cfg = {**DEFAULTS, **config}
+    spinner = _make_spinner(cfg["spinner"])  # fail fast on a bad spinner config
+    units = _collect_units(load_corpora(cfg["corpora"], max_docs=max_docs), cfg)
+    features = _features()
+    bar = tqdm(total=sum(map(len, units.values())), desc="spinning", unit="unit",
+               disable=not progress, file=sys.stderr)
+    out = {}
+    for split in SPLITS:
+        rows: dict[str, list] = {name: [] for name in features}
+        for doc, u_idx, text in units[split]:
+            words = count_words(text)
+            seen: set[str] = set()
+            for k in range(cfg["spins_per_original"]):
+                if not words:
+                    break
+                res = spinner.spin(text, seed=stable_hash("spin", cfg["seed"], doc.id, u_idx, k))
+                if res.text in seen:
+                    continue
+                seen.add(res.text)
+                for name, value in (("original", text), ("spun", res.text),
+                                    ("swaps", [s.to_dict() for s in res.swaps]),
+                                    ("rate", res.swapped_words / words), ("source", doc.source),
+                                    ("doc_id", doc.id), ("unit", u_idx), ("spin", k),
+                                    ("words", words)):
+                    rows[name].append(value)
+            bar.update()
+        out[split] = Dataset.from_dict(rows, features=features)
+    bar.close()
+    return DatasetDict(out)
+
+
+def summarize(dd: DatasetDict) -> str:
+    """A table per split: documents, sentence windows, pairs, original words, swap rate, clean."""
+    head = (f"{'split':<11}{'docs':>7}{'units':>9}{'pairs':>9}{'orig words':>12}"
+            f"{'mean rate':>11}{'clean':>8}")
+    lines = [head, "-" * len(head)]
+    for split, ds in dd.items():
+        cols = ds.select_columns(["doc_id", "unit", "words", "rate"]).to_dict()
+        units = dict(zip(zip(cols["doc_id"], cols["unit"]), cols["words"]))
+        n = max(len(ds), 1)
+        lines.append(f"{split:<11}{len(set(cols['doc_id'])):>7}{len(units):>9}{len(ds):>9}"
+                     f"{sum(units.values()):>12,}{sum(cols['rate']) / n:>11.3f}"
+                     f"{sum(r == 0 for r in cols['rate']) / n:>8.1%}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m training.pairs",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="pairs.yaml", help="pairs YAML (relative: configs/)")
+    ap.add_argument("--out", required=True, help="folder for DatasetDict.save_to_disk")
+    ap.add_argument("--max-docs", type=int, default=None, help="cap documents per corpus")
+    ap.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    ap.add_argument("--spinner", default=None, help="override the config's spinner YAML")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    if args.seed is not None:
+        cfg["seed"] = args.seed
+    if args.spinner is not None:
+        cfg["spinner"] = args.spinner
+    t0 = time.time()
+    dd = build_pairs(cfg, max_docs=args.max_docs, progress=not args.no_progress)
+    out = Path(args.out)
+    # datasets 5.x writes no shard for an empty split, and then cannot load it: ask for one.
+    dd.save_to_disk(str(out), num_shards={k: 1 for k, ds in dd.items() if len(ds) == 0})
+    (out / "pairs_config.json").write_text(json.dumps({**cfg, "max_docs": args.max_docs}, indent=2))
+    print(summarize(dd))
+    print(f"wrote {out} in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
