@@ -17,7 +17,8 @@ from typing import Any, Iterable
 
 from .inflect import analyses, inflect
 from .resources import cached, file_key
-from .synonyms import SynonymSource, choice_weights, load_sources, moby_path, zipf
+from .synonyms import (DEFAULT_FREQ_POWER, SynonymSource, choice_weights, load_sources,
+                       moby_path, zipf)
 from .text import match_case
 
 __all__ = ["Candidate", "CandidateIndex"]
@@ -45,7 +46,7 @@ def _invert(source: SynonymSource, freq_power: float) -> dict[str, list[tuple[st
 class CandidateIndex:
     """Inverse of the synonym sources: ``lookup(spun_span) -> [Candidate, ...]``."""
 
-    def __init__(self, sources: list[SynonymSource], freq_power: float = 0.5):
+    def __init__(self, sources: list[SynonymSource], freq_power: float = DEFAULT_FREQ_POWER):
         self.sources = sources
         self.freq_power = freq_power
         self._inverse = []
@@ -63,7 +64,8 @@ class CandidateIndex:
         )
 
     @classmethod
-    def from_config(cls, specs: Iterable[dict[str, Any]] | None = None, freq_power: float = 0.5
+    def from_config(cls, specs: Iterable[dict[str, Any]] | None = None,
+                    freq_power: float = DEFAULT_FREQ_POWER
                     ) -> "CandidateIndex":
         """Build from source descriptions (default: :data:`despin.synonyms.DEFAULT_SOURCES`)."""
         return cls(load_sources(specs), freq_power)

@@ -19,7 +19,7 @@ from .edits import Edit, Restoration
 from .lattice import build_slots, format_source
 from .resources import resolve
 from .search import SearchSettings, search
-from .synonyms import load_sources
+from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import split_paragraphs, split_sentences
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH"]
@@ -51,7 +51,7 @@ class Despinner:
     """Restore spun text: ``Despinner.from_pretrained().restore(text)``."""
 
     def __init__(self, sources: list[dict[str, Any]], scorers: list[ScorerSpec] | None = None,
-                 settings: SearchSettings | None = None, freq_power: float = 0.75,
+                 settings: SearchSettings | None = None, freq_power: float = DEFAULT_FREQ_POWER,
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
                  progress: bool = False):
         self.sources_spec = [dict(s) for s in sources]
@@ -88,7 +88,7 @@ class Despinner:
         cfg = json.loads(cfg_path.read_text())
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
-                   cfg.get("freq_power", 0.75), device, batch_size, base_dir=folder)
+                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder)
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""

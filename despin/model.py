@@ -33,6 +33,10 @@ from .resources import cache_dir
 
 __all__ = [
     "build_model_input",
+    "encode_pair",
+    "collate",
+    "sequence_logprobs",
+    "space_marks",
     "CachedIndex",
     "prompt",
     "RestorationModel",
@@ -292,40 +296,9 @@ class RestorationModel:
     # ---- encoding (shared with training)
     def encode(self, source: str | None, target: str, max_source_len: int | None = None,
                max_target_len: int | None = None, eos: bool = True) -> dict[str, list[int]]:
-        """Token ids of one pair: ``input_ids``, ``labels`` (-100 where not scored) and for the
-        encoder-decoder kind the target is in ``labels`` only. Lengths count tokens, EOS included."""
-        tok = self.tokenizer
-        if self.kind == ENCODER_DECODER:
-            src = tok(space_marks(source or ""), add_special_tokens=True)["input_ids"]
-            tgt = tok(text_target=target, add_special_tokens=True)["input_ids"]
-            if eos and tok.eos_token_id is not None and (not tgt or tgt[-1] != tok.eos_token_id):
-                tgt.append(tok.eos_token_id)
-            if not eos and tgt and tgt[-1] == tok.eos_token_id:
-                tgt = tgt[:-1]
-            if max_source_len and len(src) > max_source_len:
-                src = src[:max_source_len - 1] + src[-1:]  # keep the closing special token
-            if max_target_len and len(tgt) > max_target_len:
-                tgt = tgt[:max_target_len]
-            return {"input_ids": src, "labels": tgt}
-        # decoder-only: [BOS] prompt(source) " " target EOS, loss on " target EOS"
-        start = [tok.bos_token_id] if tok.bos_token_id is not None else []
-        if source is None:
-            head = start or [tok.eos_token_id]  # GPT-2 convention: EOS starts a document
-            tgt = tok(target, add_special_tokens=False)["input_ids"]
-        else:
-            # The prompt is split around the source so that truncating a long source keeps the
-            # "\nOriginal:" cue; pieces are tokenised separately, identically in training and use.
-            pre_ids = tok(PROMPT_PREFIX + space_marks(source), add_special_tokens=False)["input_ids"]
-            post_ids = tok(PROMPT_SUFFIX, add_special_tokens=False)["input_ids"]
-            if max_source_len and len(start) + len(pre_ids) + len(post_ids) > max_source_len:
-                pre_ids = pre_ids[:max(0, max_source_len - len(start) - len(post_ids))]
-            head = start + pre_ids + post_ids
-            tgt = tok(" " + target, add_special_tokens=False)["input_ids"]
-        if eos:
-            tgt = tgt + [tok.eos_token_id]
-        if max_target_len and len(tgt) > max_target_len:
-            tgt = tgt[:max_target_len]
-        return {"input_ids": head + tgt, "labels": [-100] * len(head) + tgt}
+        """Token ids of one pair (see :func:`encode_pair`)."""
+        return encode_pair(self.tokenizer, self.kind, source, target, max_source_len,
+                           max_target_len, eos)
 
     def collate(self, features: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
         """Right-padded tensors; padding is masked by ``attention_mask`` and ``labels=-100``
@@ -365,6 +338,48 @@ class RestorationModel:
     def __repr__(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
         return f"RestorationModel(kind={self.kind!r}, params={n / 1e6:.1f}M, device={self.device})"
+
+
+def encode_pair(tokenizer, kind: str, source: str | None, target: str,
+                max_source_len: int | None = None, max_target_len: int | None = None,
+                eos: bool = True) -> dict[str, list[int]]:
+    """Token ids of one (source, target) pair: ``input_ids`` and ``labels`` (-100 where not
+    scored). Encoder-decoder: ``input_ids`` = source, ``labels`` = target + EOS. Decoder-only:
+    ``input_ids`` = [BOS] prompt(source) " " target EOS, ``labels`` the same with the prompt
+    masked; ``source=None`` scores the target as plain text after BOS. Max lengths count
+    tokens (EOS and special tokens included); one definition for training and scoring."""
+    tok = tokenizer
+    if kind == ENCODER_DECODER:
+        src = tok(space_marks(source or ""), add_special_tokens=True)["input_ids"]
+        tgt = tok(text_target=target, add_special_tokens=True)["input_ids"]
+        if eos and tok.eos_token_id is not None and (not tgt or tgt[-1] != tok.eos_token_id):
+            tgt.append(tok.eos_token_id)
+        if not eos and tgt and tgt[-1] == tok.eos_token_id:
+            tgt = tgt[:-1]
+        if max_source_len and len(src) > max_source_len:
+            src = src[:max_source_len - 1] + src[-1:]  # keep the closing special token
+        if max_target_len and len(tgt) > max_target_len:
+            tgt = tgt[:max_target_len]
+        return {"input_ids": src, "labels": tgt}
+    # decoder-only: [BOS] prompt(source) " " target EOS, loss on " target EOS"
+    start = [tok.bos_token_id] if tok.bos_token_id is not None else []
+    if source is None:
+        head = start or [tok.eos_token_id]  # GPT-2 convention: EOS starts a document
+        tgt = tok(target, add_special_tokens=False)["input_ids"]
+    else:
+        # The prompt is split around the source so that truncating a long source keeps the
+        # "\nOriginal:" cue; pieces are tokenised separately, identically in training and use.
+        pre_ids = tok(PROMPT_PREFIX + space_marks(source), add_special_tokens=False)["input_ids"]
+        post_ids = tok(PROMPT_SUFFIX, add_special_tokens=False)["input_ids"]
+        if max_source_len and len(start) + len(pre_ids) + len(post_ids) > max_source_len:
+            pre_ids = pre_ids[:max(0, max_source_len - len(start) - len(post_ids))]
+        head = start + pre_ids + post_ids
+        tgt = tok(" " + target, add_special_tokens=False)["input_ids"]
+    if eos:
+        tgt = tgt + [tok.eos_token_id]
+    if max_target_len and len(tgt) > max_target_len:
+        tgt = tgt[:max_target_len]
+    return {"input_ids": head + tgt, "labels": [-100] * len(head) + tgt}
 
 
 def fix_adapter_base(folder: str | os.PathLike) -> None:

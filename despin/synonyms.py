@@ -21,13 +21,20 @@ from typing import Any, Iterable
 
 from .resources import cached, file_key, resolve
 
-__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "zipf", "DEFAULT_SOURCES"]
+__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "zipf", "DEFAULT_SOURCES",
+           "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
 
-DEFAULT_SOURCES: list[dict[str, Any]] = [
-    {"name": "moby", "kind": "moby", "weight": 0.5, "min_zipf": 2.5, "max_words": 3},
-    {"name": "curated", "kind": "tsv", "path": "spinner_words.tsv", "inflect": True, "weight": 0.25},
-    {"name": "phrases", "kind": "tsv", "path": "phrase_table.tsv", "inflect": False, "weight": 0.25},
-]
+def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
+    """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix."""
+    import yaml
+
+    data = yaml.safe_load(resolve(path).read_text()) or {}
+    return data.get("spinner", data)
+
+
+_SETTINGS = spinner_settings()
+DEFAULT_SOURCES: list[dict[str, Any]] = _SETTINGS["sources"]
+DEFAULT_FREQ_POWER: float = float(_SETTINGS.get("freq_power", 1.0))
 
 
 @lru_cache(maxsize=1_000_000)

@@ -59,7 +59,7 @@ class SpinnerConfig:
 
     rate: tuple[float, float] = (0.12, 0.28)
     clean_share: float = 0.1
-    freq_power: float = 0.75
+    freq_power: float = 1.0
     sources: list[dict[str, Any]] = field(default_factory=lambda: [dict(s) for s in DEFAULT_SOURCES])
 
     def __post_init__(self) -> None:
@@ -86,7 +86,7 @@ class Spinner:
     def __init__(self, config: SpinnerConfig | dict[str, Any] | str | Path | None = None,
                  sources: list[SynonymSource] | None = None):
         if config is None:
-            config = SpinnerConfig()
+            config = SpinnerConfig.from_yaml("spinner.yaml")
         elif isinstance(config, (str, Path)):
             config = SpinnerConfig.from_yaml(config)
         elif isinstance(config, dict):
