@@ -7,6 +7,7 @@ synonym tables it was built with, and the fine-tuned restoration model (if any) 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,12 @@ from typing import Any, Iterable, overload
 from tqdm.auto import tqdm
 
 from .candidates import CandidateIndex
-from .edits import Edit, Restoration
-from .lattice import build_slots, format_source
+from .edits import Edit, Restoration, apply_edits
+from .lattice import Slot, build_slots, format_source
 from .resources import resolve
-from .search import SearchSettings, search
+from .search import SearchSettings, Term, search
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import split_paragraphs, split_sentences
+from .text import split_paragraphs, split_sentences, tokenize
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH"]
 
@@ -117,23 +118,94 @@ class Despinner:
         return self._scorers
 
     # -- restoring -------------------------------------------------------------------------
+    def _terms(self, sentence: str, slots: list[Slot]) -> list[Term]:
+        """One search term per scorer: whole-sentence for models that read the candidate-
+        augmented input, a window of ``settings.window`` tokens each side for plain LMs."""
+        tokens = tokenize(sentence)
+        w = self.settings.window
+        terms = []
+        for s in self.scorers:
+            if s.spec.uses_source:
+                terms.append(Term(self._sentence_delta(s, sentence, slots)))
+            else:
+                terms.append(Term(self._window_delta(s, sentence, tokens, w), radius=w))
+        return terms
+
+    def _sentence_delta(self, s: _Loaded, sentence: str, slots: list[Slot]):
+        source = format_source(sentence, slots, self.settings.n_show)
+
+        def delta(current: list[Edit], proposals: list[Edit]) -> list[float]:
+            hyps = [apply_edits(sentence, current)] + [apply_edits(sentence, current + [p])
+                                                       for p in proposals]
+            scores = s.model.score([source] * len(hyps), hyps, batch_size=self.batch_size)
+            return [s.spec.weight * (v - scores[0]) for v in scores[1:]]
+        return delta
+
+    def _window_delta(self, s: _Loaded, sentence: str, tokens: list, w: int):
+        starts = [t.start for t in tokens]
+        ends = [t.end for t in tokens]
+
+        def window(e: Edit) -> tuple[int, int]:
+            a = next(k for k, t in enumerate(tokens) if t.start == e.start)
+            b = next(k for k, t in enumerate(tokens) if t.end == e.end) + 1
+            return starts[max(0, a - w)], ends[min(len(tokens), b + w) - 1]
+
+        def cut(lo: int, hi: int, edits: list[Edit]) -> str:
+            inside = [x.shifted(-lo) for x in edits if lo <= x.start and x.end <= hi]
+            return apply_edits(sentence[lo:hi], inside)
+
+        def delta(current: list[Edit], proposals: list[Edit]) -> list[float]:
+            pairs = []
+            for p in proposals:
+                lo, hi = window(p)
+                pairs.append((cut(lo, hi, current), cut(lo, hi, current + [p])))
+            texts = list(dict.fromkeys(t for pair in pairs for t in pair))  # shared bases once
+            scores = dict(zip(texts, s.model.score([None] * len(texts), texts,
+                                                   batch_size=self.batch_size, eos=False)))
+            return [s.spec.weight * (scores[new] - scores[old]) for old, new in pairs]
+        return delta
+
     def _restore_sentence(self, sentence: str) -> list[Edit]:
-        slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
-        if not slots:
-            return []
-        model_input = format_source(sentence, slots, self.settings.n_show)
-
-        def score(hyps: list[str]) -> list[float]:
-            total = [0.0] * len(hyps)
-            for s in self.scorers:
-                src = [model_input if s.spec.uses_source else None] * len(hyps)
-                for k, v in enumerate(s.model.score(src, hyps, batch_size=self.batch_size)):
-                    total[k] += s.spec.weight * v
-            return total
-
         if not self.scorer_specs:
             return []  # no scorer: nothing can justify an edit
-        return search(sentence, slots, score, self.settings)
+        slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
+        lm = next((s for s in self.scorers if not s.spec.uses_source), None)
+        if slots and lm is not None and self.settings.prefilter:
+            slots = self._prefilter(sentence, slots, lm)
+        if not slots:
+            return []
+        return search(slots, self._terms(sentence, slots), self.settings)
+
+    def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
+        """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language
+        model finds likeliest in context (one forward pass for the whole sentence), and only
+        those within ``prefilter_margin`` nats of the spun word's own first token."""
+        import torch
+
+        tok, model = lm.model.tokenizer, lm.model.model
+        enc = tok(sentence, return_offsets_mapping=True, add_special_tokens=False)
+        head = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        with torch.inference_mode():
+            ids = torch.tensor([[head] + enc["input_ids"]], device=lm.model.device)
+            logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
+        starts = {a: k for k, (a, _) in enumerate(enc["offset_mapping"])}
+        kept = []
+        for slot in slots:
+            lead = " " if slot.start and sentence[slot.start - 1] == " " else ""
+            k = starts.get(slot.start - len(lead), starts.get(slot.start))
+            if k is None:
+                continue
+            first = lambda text: tok(lead + text, add_special_tokens=False)["input_ids"][0]
+            own = logp[k, first(slot.text)].item()
+            scored = sorted(((logp[k, first(c.text)].item()
+                              + self.settings.prior_weight * math.log(max(c.prior, 1e-9)), c)
+                             for c in slot.candidates), key=lambda x: -x[0])
+            keep = [c for v, c in scored[:self.settings.prefilter]
+                    if v > own - self.settings.prefilter_margin]
+            if keep:
+                kept.append(Slot(slot.start, slot.end, slot.tok_start, slot.tok_end, slot.text,
+                                 keep))
+        return kept
 
     def restore_with_edits(self, text: str) -> Restoration:
         """Restore a whole document; the edits carry offsets into ``text``.

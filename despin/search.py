@@ -1,85 +1,101 @@
 """Constrained restoration of one sentence: a greedy search over its candidate lattice.
 
 The output is the input with some slots (see :mod:`despin.lattice`) replaced by one of their
-candidates — nothing else can come out, so nothing is invented. Each hypothesis is scored by a
-weighted sum of scorers (the fine-tuned restoration model, a plain language model), plus
-``prior_weight · log prior`` of each chosen candidate, minus ``copy_bonus`` per change: an edit
-is only taken when the evidence for it beats leaving the text alone.
+candidates — nothing else can come out, so nothing is invented. The search starts from the
+input and repeatedly takes the single edit with the largest *gain*::
+
+    gain = Σ_terms Δ log-score(term)  +  prior_weight · log prior  −  copy_bonus
+
+until no edit gains anything. A *term* is one scorer's view of how much an edit improves the
+sentence (a fine-tuned restoration model reading the whole sentence, a language model reading a
+window around the edit). Terms with a finite ``radius`` are only re-scored for slots within
+that many tokens of an edit just taken — their other gains cannot have changed — which keeps
+the search to a few batched model calls per sentence.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
-from .edits import Edit, apply_edits
+from .edits import Edit
 from .lattice import Slot
 
-__all__ = ["Scorer", "SearchSettings", "search"]
+__all__ = ["Term", "SearchSettings", "search"]
 
-# A scorer maps (sources, hypotheses) to log-scores; a source is the model input for the
-# sentence, or None for a scorer that reads the hypothesis alone (a plain language model).
-Scorer = Callable[[Sequence[Optional[str]], Sequence[str]], list[float]]
+
+@dataclass
+class Term:
+    """One scorer's contribution: ``delta(current_edits, proposals) -> gains`` and its reach.
+
+    ``radius=None``: every gain may change after any edit (a whole-sentence scorer).
+    """
+
+    delta: Callable[[list[Edit], list[Edit]], list[float]]
+    radius: Optional[int] = None
 
 
 @dataclass
 class SearchSettings:
     """Knobs of the lattice search (saved with a Despinner)."""
 
-    top_k: int = 6            # candidates per slot tried by the search
+    top_k: int = 5            # candidates per slot tried by the search
     n_show: int = 3           # candidates per slot shown to the model in its input
     copy_bonus: float = 5.0   # nats an edit must gain over leaving the text alone
     prior_weight: float = 1.0
-    max_rounds: int = 4
-    min_gap: int = 2          # tokens between two edits accepted in the same round
+    max_edits: int = 16       # per sentence
+    window: int = 5           # tokens of context each side for windowed (LM) scorers
+    prefilter: int = 2        # candidates per slot kept by a one-pass LM check (0: off)
+    prefilter_margin: float = 4.0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _edit(slot: Slot, cand_idx: int, gain: float) -> Edit:
+def _edit(slot: Slot, cand_idx: int) -> Edit:
     c = slot.candidates[cand_idx]
-    return Edit(slot.start, slot.end, slot.text, c.text, gain, c.prior, c.source)
+    return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
 
-def search(sentence: str, slots: list[Slot], score: Callable[[list[str]], list[float]],
-           settings: SearchSettings) -> list[Edit]:
-    """Greedy coordinate ascent over ``slots``; returns the accepted edits (sentence offsets).
-
-    ``score`` maps hypotheses (full sentences) to log-scores under the combined scorers.
-    Each round scores every single-edit extension of the current choice, then accepts the best
-    extensions whose gain is positive and that are at least ``min_gap`` tokens apart.
-    """
-    chosen: dict[int, Edit] = {}
-    used_tokens: set[int] = set()
-    base = score([sentence])[0]
-    for _ in range(settings.max_rounds):
-        options = [(i, j) for i, slot in enumerate(slots) if i not in chosen
-                   and not used_tokens.intersection(range(slot.tok_start, slot.tok_end))
-                   for j in range(min(settings.top_k, len(slot.candidates)))]
-        if not options:
+def search(slots: list[Slot], terms: list[Term], settings: SearchSettings) -> list[Edit]:
+    """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets),
+    each with ``score`` = its gain when it was taken."""
+    options = [(i, j) for i, s in enumerate(slots)
+               for j in range(min(settings.top_k, len(s.candidates)))]
+    caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
+    chosen: list[tuple[int, Edit]] = []
+    used: set[int] = set()
+    for _ in range(settings.max_edits):
+        live = [o for o in options
+                if not used.intersection(range(slots[o[0]].tok_start, slots[o[0]].tok_end))]
+        if not live:
             break
-        current = list(chosen.values())
-        hyps = [apply_edits(sentence, current + [_edit(slots[i], j, 0.0)]) for i, j in options]
-        scores = score(hyps)
-        gains = []
-        for (i, j), s in zip(options, scores):
-            prior = slots[i].candidates[j].prior
-            gains.append((s - base + settings.prior_weight * math.log(max(prior, 1e-9))
-                          - settings.copy_bonus, i, j))
-        taken: list[tuple[int, int]] = []  # token ranges accepted this round
-        for gain, i, j in sorted(gains, reverse=True):
-            if gain <= 0:
-                break
-            a, b = slots[i].tok_start, slots[i].tok_end
-            if used_tokens.intersection(range(a, b)):
-                continue
-            if any(a < e + settings.min_gap and s < b + settings.min_gap for s, e in taken):
-                continue
-            chosen[i] = _edit(slots[i], j, gain)
-            used_tokens.update(range(a, b))
-            taken.append((a, b))
-        if not taken:
+        current = [e for _, e in chosen]
+        for term, cache in zip(terms, caches):
+            todo = [o for o in live if o not in cache]
+            if todo:
+                for o, g in zip(todo, term.delta(current, [_edit(slots[o[0]], o[1]) for o in todo])):
+                    cache[o] = g
+        best, best_gain = None, 0.0
+        for i, j in live:
+            c = slots[i].candidates[j]
+            gain = (sum(cache[(i, j)] for cache in caches)
+                    + settings.prior_weight * math.log(max(c.prior, 1e-9)) - settings.copy_bonus)
+            if gain > best_gain:
+                best, best_gain = (i, j), gain
+        if best is None:
             break
-        base = score([apply_edits(sentence, list(chosen.values()))])[0]
-    return sorted(chosen.values(), key=lambda e: e.start)
+        i, j = best
+        e = _edit(slots[i], j)
+        chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, best_gain, e.prior, e.source)))
+        a, b = slots[i].tok_start, slots[i].tok_end
+        used.update(range(a, b))
+        for term, cache in zip(terms, caches):
+            if term.radius is None:
+                cache.clear()
+            else:  # only gains whose window holds the new edit are stale
+                r = term.radius
+                for (k, m) in list(cache):
+                    if slots[k].tok_start - r < b and a < slots[k].tok_end + r:
+                        del cache[(k, m)]
+    return sorted((e for _, e in chosen), key=lambda e: e.start)

@@ -297,7 +297,8 @@ def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None =
                ) -> tuple[list[str], list[str]]:
     """``(spun, original)`` lists from a saved ``datasets`` folder or a TSV (columns spun/original).
 
-    ``limit`` keeps the first ``limit`` pairs.
+    ``limit`` keeps ``limit`` pairs evenly spaced over the split (deterministic, and spread
+    over many documents rather than the spins of the first few).
     """
     p = Path(data)
     if not p.exists():
@@ -313,20 +314,20 @@ def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None =
         missing = {"spun", "original"} - set(ds.column_names)
         if missing:
             raise KeyError(f"{p} lacks columns {sorted(missing)} (has {ds.column_names})")
-        if limit is not None:
-            ds = ds.select(range(min(limit, len(ds))))
-        return list(ds["spun"]), list(ds["original"])
-    spun, original = [], []
-    with p.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = {"spun", "original"} - set(reader.fieldnames or [])
-        if missing:
-            raise KeyError(f"{p} lacks columns {sorted(missing)} (has {reader.fieldnames})")
-        for row in reader:
-            if limit is not None and len(spun) >= limit:
-                break
-            spun.append(row["spun"])
-            original.append(row["original"])
+        spun, original = list(ds["spun"]), list(ds["original"])
+    else:
+        spun, original = [], []
+        with p.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            missing = {"spun", "original"} - set(reader.fieldnames or [])
+            if missing:
+                raise KeyError(f"{p} lacks columns {sorted(missing)} (has {reader.fieldnames})")
+            for row in reader:
+                spun.append(row["spun"])
+                original.append(row["original"])
+    if limit is not None and limit < len(spun):
+        keep = [round(i * len(spun) / limit) for i in range(limit)]
+        spun, original = [spun[i] for i in keep], [original[i] for i in keep]
     return spun, original
 
 
