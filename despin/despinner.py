@@ -54,7 +54,10 @@ class Despinner:
     def __init__(self, sources: list[dict[str, Any]], scorers: list[ScorerSpec] | None = None,
                  settings: SearchSettings | None = None, freq_power: float = DEFAULT_FREQ_POWER,
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
-                 progress: bool = False):
+                 progress: bool = False, index: CandidateIndex | None = None,
+                 models: list[Any] | None = None):
+        """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
+        loaded — e.g. the model being trained — instead of being loaded on first use."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -63,8 +66,12 @@ class Despinner:
         self.batch_size = batch_size
         self.base_dir = base_dir
         self.progress = progress
-        self._index: CandidateIndex | None = None
+        self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
+        if models is not None:
+            if len(models) != len(self.scorer_specs):
+                raise ValueError(f"{len(models)} models for {len(self.scorer_specs)} scorers")
+            self._scorers = [_Loaded(s, m) for s, m in zip(self.scorer_specs, models)]
 
     # -- loading ---------------------------------------------------------------------------
     @classmethod
@@ -132,7 +139,9 @@ class Despinner:
         return terms
 
     def _sentence_delta(self, s: _Loaded, sentence: str, slots: list[Slot]):
-        source = format_source(sentence, slots, self.settings.n_show)
+        # the input as the model was trained on it (its own n_show, when it recorded one)
+        source = format_source(sentence, slots,
+                               s.model.despin_config.get("n_show", self.settings.n_show))
 
         def delta(current: list[Edit], proposals: list[Edit]) -> list[float]:
             hyps = [apply_edits(sentence, current)] + [apply_edits(sentence, current + [p])
@@ -165,7 +174,8 @@ class Despinner:
             return [s.spec.weight * (scores[new] - scores[old]) for old, new in pairs]
         return delta
 
-    def _restore_sentence(self, sentence: str) -> list[Edit]:
+    def restore_sentence(self, sentence: str) -> list[Edit]:
+        """Edits for one sentence (sentence offsets), in the order the search took them."""
         if not self.scorer_specs:
             return []  # no scorer: nothing can justify an edit
         slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
@@ -218,8 +228,8 @@ class Despinner:
         spans = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
         edits: list[Edit] = []
         for a, b in tqdm(spans, desc="restoring", unit="sent", disable=not self.progress):
-            edits += [e.shifted(a) for e in self._restore_sentence(text[a:b])]
-        return Restoration(text, edits)
+            edits += [e.shifted(a) for e in self.restore_sentence(text[a:b])]
+        return Restoration(text, sorted(edits, key=lambda e: e.start))
 
     @overload
     def restore(self, text: str) -> str: ...

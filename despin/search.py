@@ -58,8 +58,12 @@ def _edit(slot: Slot, cand_idx: int) -> Edit:
 
 
 def search(slots: list[Slot], terms: list[Term], settings: SearchSettings) -> list[Edit]:
-    """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets),
-    each with ``score`` = its gain when it was taken."""
+    """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets)
+    in the order they were taken, each with ``score`` = its gain (copy bonus included) then.
+
+    Raising ``copy_bonus`` by ``b`` stops the search at the first edit whose score is ≤ ``b``:
+    the edits for a higher bonus are a prefix of these (:mod:`training.tune` relies on it).
+    """
     options = [(i, j) for i, s in enumerate(slots)
                for j in range(min(settings.top_k, len(s.candidates)))]
     caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
@@ -98,4 +102,4 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings) -> li
                 for (k, m) in list(cache):
                     if slots[k].tok_start - r < b and a < slots[k].tok_end + r:
                         del cache[(k, m)]
-    return sorted((e for _, e in chosen), key=lambda e: e.start)
+    return [e for _, e in chosen]

@@ -363,13 +363,12 @@ def _restorer_factory(spec: str):
 def despinner_restorer(model: RestorationModel, index, top_k: int, n_show: int):
     """The default ``eval_restorer``: :class:`despin.despinner.Despinner` (lattice search, default
     settings) scored by the model being trained alone, on the training index."""
-    from despin.despinner import Despinner, ScorerSpec, _Loaded
+    from despin.despinner import Despinner, ScorerSpec
     from despin.search import SearchSettings
 
-    spec = ScorerSpec("<training>", 1.0, True)
-    d = Despinner(model.despin_config["index"], [spec], SearchSettings(n_show=n_show),
-                  freq_power=model.despin_config["freq_power"], device=str(model.device))
-    d._index, d._scorers = index, [_Loaded(spec, model)]  # in-memory model and index
+    d = Despinner(model.despin_config["index"], [ScorerSpec("<training>", 1.0, True)],
+                  SearchSettings(n_show=n_show), freq_power=model.despin_config["freq_power"],
+                  device=str(model.device), index=index, models=[model])
     return d.restore
 
 

@@ -1,0 +1,117 @@
+"""The restorer: lattice search, whole documents, edits as data, save/load — with a scorer
+whose preferences are known, so every expected output can be worked out by hand."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from despin.candidates import CandidateIndex
+from despin.despinner import Despinner, ScorerSpec
+from despin.edits import Edit, apply_edits
+from despin.search import SearchSettings
+from despin.synonyms import DEFAULT_SOURCES
+from despin.text import words
+from training.tune import outputs_at, ranked_edits
+
+# Words a (toy) scorer likes and dislikes: 4 nats each.
+GOOD = {"rare", "moment", "need", "military", "technology", "against", "said", "war"}
+BAD = {"uncommon", "second", "want", "navy", "know-how", "stated", "warfare"}
+
+
+class ToyModel:
+    """Stands in for a RestorationModel: log-score = 4·(good words − bad words)."""
+
+    despin_config: dict = {}
+
+    def score(self, sources, targets, batch_size=16, eos=True):
+        return [4.0 * sum((w.lower() in GOOD) - (w.lower() in BAD) for w in words(t))
+                for t in targets]
+
+
+@pytest.fixture(scope="module")
+def index() -> CandidateIndex:
+    return CandidateIndex.from_config(DEFAULT_SOURCES)
+
+
+def toy(index, **settings) -> Despinner:
+    return Despinner(DEFAULT_SOURCES, [ScorerSpec("toy", 1.0, True)],
+                     SearchSettings(**{"prior_weight": 0.0, "copy_bonus": 1.0, **settings}),
+                     index=index, models=[ToyModel()])
+
+
+def test_restores_and_reports_edits(index):
+    d = toy(index)
+    text = "It comes at a uncommon second of mutual want, Mr. Navy stated."
+    r = d.restore_with_edits(text)
+    assert r.text == "It comes at a rare moment of mutual need, Mr. Navy said."
+    assert [(e.spun, e.restored) for e in r.edits] == [
+        ("uncommon", "rare"), ("second", "moment"), ("want", "need"), ("stated", "said")]
+    for e in r.edits:
+        assert text[e.start:e.end] == e.spun and e.score > 0
+    assert d.restore(text) == r.text and d([text]) == [r.text]
+
+
+def test_copy_bonus_controls_edits(index):
+    text = "a uncommon second"
+    assert toy(index, copy_bonus=1.0).restore(text) == "a rare moment"
+    assert toy(index, copy_bonus=100.0).restore(text) == text
+
+
+def test_protected_text_is_never_edited(index):
+    d = toy(index)
+    text = ('He stated “the navy know-how is uncommon” on 12 May 2023 at www.navy.mil, '
+            "and the Navy Yard stated nothing.")
+    out = d.restore(text)
+    assert out == ('He said “the navy know-how is uncommon” on 12 May 2023 at www.navy.mil, '
+                   "and the Navy Yard said nothing.")
+
+
+def test_document_bytes_kept_outside_edits(index):
+    d = toy(index)
+    doc = "  First  line:  a uncommon second.\r\n\n\tNext paragraph -- navy know-how!  \n\n"
+    r = d.restore_with_edits(doc)
+    assert r.text == "  First  line:  a rare moment.\r\n\n\tNext paragraph -- military technology!  \n\n"
+    # undoing the edits gives the input back, byte for byte
+    undo = [Edit(e.start, e.start + len(e.restored), e.restored, e.spun, 0.0) for e in r.edits]
+    shift, back = 0, []
+    for e, u in zip(r.edits, undo):
+        back.append(Edit(u.start + shift, u.end + shift, u.spun, u.restored, 0.0))
+        shift += len(e.restored) - len(e.spun)
+    assert apply_edits(r.text, back) == doc
+    assert json.loads(json.dumps(r.to_dict()))["text"] == r.text
+
+
+def test_no_scorer_means_no_edit(index):
+    d = Despinner(DEFAULT_SOURCES, [], index=index)
+    assert d.restore("a uncommon second") == "a uncommon second"
+
+
+def test_bad_input_is_rejected(index):
+    with pytest.raises(TypeError):
+        toy(index).restore(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Despinner(DEFAULT_SOURCES, [ScorerSpec("toy")], models=[])
+    with pytest.raises(FileNotFoundError):
+        Despinner.from_pretrained("/nonexistent/folder")
+
+
+def test_tuning_prefix_rule_matches_search(index):
+    """outputs_at(bonus) from one bonus-0 search equals a real search at that bonus."""
+    texts = ["It comes at a uncommon second of mutual want.", "The navy know-how stated war."]
+    ranked = ranked_edits(toy(index), texts)
+    for bonus in (0.0, 1.0, 3.9, 4.1, 8.5, 50.0):
+        assert outputs_at(texts, ranked, bonus) == toy(index, copy_bonus=bonus).restore(texts)
+
+
+def test_save_and_load_round_trip(tmp_path, index):
+    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("smollm2-135m", 0.5, False)],
+                  SearchSettings(copy_bonus=6.5, top_k=3))
+    folder = d.save_pretrained(tmp_path / "m")
+    cfg = json.loads((folder / "despin.json").read_text())
+    assert cfg["search"]["copy_bonus"] == 6.5
+    assert {s["path"] for s in cfg["sources"] if "path" in s} <= {p.name for p in folder.iterdir()}
+    again = Despinner.from_pretrained(folder, copy_bonus=2.0)
+    assert again.settings.top_k == 3 and again.settings.copy_bonus == 2.0
+    assert again.scorer_specs == [ScorerSpec("smollm2-135m", 0.5, False)]
+    assert again.index.lookup("know-how")[0].text == "technology"

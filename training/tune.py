@@ -1,0 +1,100 @@
+"""Choose a Despinner's copy bonus on validation pairs, from one search per sentence.
+
+    python -m training.tune --model despin/default --data data/pairs --limit 100 [--write]
+
+The search runs once with ``copy_bonus=0``; since a higher bonus only stops the greedy search
+earlier (:func:`despin.search.search`), the output for every bonus ``b`` is the prefix of each
+sentence's edits taken while their score was above ``b``. Prints edit P/R/F0.5 and the share of
+words changed in clean text per bonus, and picks the bonus with the best F0.5 among those that
+change at most ``--max-clean`` of clean words.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from despin.despinner import Despinner
+from despin.edits import Edit, apply_edits
+from despin.text import split_paragraphs, split_sentences
+from training.evaluate import changed_share, load_pairs, score
+
+__all__ = ["ranked_edits", "outputs_at", "sweep", "main"]
+
+
+def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search"
+                 ) -> list[list[list[Edit]]]:
+    """For each text, per sentence, the edits (text offsets) in the order the search took them,
+    found with ``copy_bonus = 0``."""
+    saved = model.settings.copy_bonus
+    model.settings.copy_bonus = 0.0
+    try:
+        out = []
+        for text in tqdm(texts, desc=desc, unit="text"):
+            spans = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+            out.append([[e.shifted(a) for e in model.restore_sentence(text[a:b])]
+                        for a, b in spans])
+        return out
+    finally:
+        model.settings.copy_bonus = saved
+
+
+def outputs_at(texts: Sequence[str], ranked: list[list[list[Edit]]], bonus: float) -> list[str]:
+    """The restored texts for copy bonus ``bonus`` (prefix rule, see the module docstring)."""
+    outs = []
+    for text, sentences in zip(texts, ranked):
+        keep: list[Edit] = []
+        for edits in sentences:
+            for e in edits:
+                if e.score <= bonus:
+                    break
+                keep.append(e)
+        outs.append(apply_edits(text, keep))
+    return outs
+
+
+def sweep(model: Despinner, spun: Sequence[str], original: Sequence[str],
+          bonuses: Sequence[float]) -> list[dict]:
+    """Metrics per copy bonus: edit P/R/F0.5 on spun text, words changed in clean text."""
+    r_spun = ranked_edits(model, spun, "search (spun)")
+    r_clean = ranked_edits(model, original, "search (clean)")
+    rows = []
+    for b in bonuses:
+        m = score(spun, outputs_at(spun, r_spun, b), original)
+        m["clean_text_changed"] = changed_share(original, outputs_at(original, r_clean, b))
+        m["copy_bonus"] = b
+        rows.append(m)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="validation")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--bonuses", type=float, nargs="*",
+                   default=[0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
+    p.add_argument("--max-clean", type=float, default=0.01)
+    p.add_argument("--write", action="store_true", help="save the chosen bonus into --model")
+    args = p.parse_args(argv)
+    model = Despinner.from_pretrained(args.model)
+    spun, original = load_pairs(args.data, args.split, args.limit)
+    rows = sweep(model, spun, original, args.bonuses)
+    print(f"{'bonus':>6} {'P':>6} {'R':>6} {'F0.5':>6} {'clean-text changed':>19}")
+    for m in rows:
+        print(f"{m['copy_bonus']:6.1f} {m['precision']:6.3f} {m['recall']:6.3f} {m['f05']:6.3f} "
+              f"{m['clean_text_changed']:19.2%}")
+    ok = [m for m in rows if m["clean_text_changed"] <= args.max_clean] or rows
+    best = max(ok, key=lambda m: m["f05"])
+    print(f"best copy_bonus {best['copy_bonus']} (F0.5 {best['f05']:.3f}, clean-text changed "
+          f"{best['clean_text_changed']:.2%}) on {len(spun)} {args.split} pairs")
+    if args.write:
+        model.settings.copy_bonus = best["copy_bonus"]
+        model.save_pretrained(model.base_dir if args.model is None else args.model)
+    return best
+
+
+if __name__ == "__main__":
+    main()
