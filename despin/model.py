@@ -17,7 +17,6 @@ Two kinds of model share everything but the encoding of a pair:
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
@@ -37,7 +36,6 @@ __all__ = [
     "collate",
     "sequence_logprobs",
     "space_marks",
-    "CachedIndex",
     "prompt",
     "RestorationModel",
     "smollm2_base_path",
@@ -59,26 +57,7 @@ SPECIAL_SYMBOLS = sorted({c for c in CAND_OPEN + CAND_CLOSE + CAND_SEP + "=;" if
 
 
 # -- model input -----------------------------------------------------------------------------
-class CachedIndex:
-    """A :class:`CandidateIndex` with memoised lookups: spans repeat (Zipf), so building the
-    inputs of a corpus is ~4x faster. Drop-in for :func:`despin.lattice.build_slots`."""
-
-    def __init__(self, index: CandidateIndex, maxsize: int | None = 1_000_000):
-        self.index = index
-        self.max_span_words = index.max_span_words
-        self._lookup = functools.lru_cache(maxsize=maxsize)(self._raw_lookup)
-
-    def _raw_lookup(self, span: str, top_k: int | None) -> tuple:
-        return tuple(self.index.lookup(span, top_k=top_k))
-
-    def lookup(self, span: str, top_k: int | None = 10) -> list:
-        return list(self._lookup(span, top_k))
-
-    def __contains__(self, span: str) -> bool:
-        return bool(self.lookup(span, top_k=1))
-
-
-def build_model_input(spun: str, index: CandidateIndex | CachedIndex | None, top_k: int = 8,
+def build_model_input(spun: str, index: CandidateIndex | None, top_k: int = 8,
                       n_show: int = 3) -> str:
     """The model's source text: ``spun`` with each slot followed by its best ``n_show``
     candidates (:func:`despin.lattice.format_source`); ``n_show=0`` (or no index) → ``spun``."""

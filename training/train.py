@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from despin.model import (DECODER_ONLY, DESPIN_CONFIG, ENCODER_DECODER, CachedIndex,
+from despin.model import (DECODER_ONLY, DESPIN_CONFIG, ENCODER_DECODER,
                           build_llama_from_config, build_model_input, build_t5_from_config,
                           collate, encode_pair, fix_adapter_base, load_base_model,
                           RestorationModel, train_sentencepiece)
@@ -161,8 +161,7 @@ class _Encoder:
         if self._index is None and self.n_show > 0:
             from despin.candidates import CandidateIndex
 
-            self._index = CachedIndex(CandidateIndex.from_config(self.index_spec,
-                                                                 self.freq_power))
+            self._index = CandidateIndex.from_config(self.index_spec, self.freq_power)
         return self._index
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
