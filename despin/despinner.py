@@ -1,8 +1,8 @@
 """`Despinner`: load a restorer, restore whole documents, save it again.
 
 A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers), the
-synonym tables it was built with, and the fine-tuned restoration model (if any) under
-``model/``. ``Despinner.from_pretrained()`` with no argument loads the shipped default.
+synonym tables it was built with, the spun-ness counts (``spunness.tsv``, optional) and the
+fine-tuned restoration model (if any) under ``model/``. ``Despinner.from_pretrained()`` with no argument loads the shipped default.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
 from .search import SearchSettings, Term, search
+from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import split_paragraphs, split_sentences, tokenize
 
@@ -55,7 +56,7 @@ class Despinner:
                  settings: SearchSettings | None = None, freq_power: float = DEFAULT_FREQ_POWER,
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
                  progress: bool = False, index: CandidateIndex | None = None,
-                 models: list[Any] | None = None):
+                 models: list[Any] | None = None, spunness: SpunnessTable | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use."""
         self.sources_spec = [dict(s) for s in sources]
@@ -66,6 +67,9 @@ class Despinner:
         self.batch_size = batch_size
         self.base_dir = base_dir
         self.progress = progress
+        self.spunness = spunness
+        if spunness is None and base_dir is not None and (base_dir / SpunnessTable.FILE).exists():
+            self.spunness = SpunnessTable.load(base_dir / SpunnessTable.FILE)
         self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
         if models is not None:
@@ -184,7 +188,11 @@ class Despinner:
             slots = self._prefilter(sentence, slots, lm)
         if not slots:
             return []
-        return search(slots, self._terms(sentence, slots), self.settings)
+        bias = None
+        if self.spunness is not None and self.settings.spun_weight:
+            w, table = self.settings.spun_weight, self.spunness
+            bias = lambda slot: w * table.log_odds(slot.text)  # noqa: E731
+        return search(slots, self._terms(sentence, slots), self.settings, bias)
 
     def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
         """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language
@@ -271,6 +279,8 @@ class Despinner:
                     shutil.copytree(local, folder / name)
                 spec = ScorerSpec(name, spec.weight, spec.uses_source)
             scorers.append(spec.__dict__)
+        if self.spunness is not None:
+            self.spunness.save(folder)
         cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,
                "search": self.settings.to_dict(), "scorers": scorers}
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")

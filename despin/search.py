@@ -4,7 +4,8 @@ The output is the input with some slots (see :mod:`despin.lattice`) replaced by 
 candidates — nothing else can come out, so nothing is invented. The search starts from the
 input and repeatedly takes the single edit with the largest *gain*::
 
-    gain = Σ_terms Δ log-score(term)  +  prior_weight · log prior  −  copy_bonus
+    gain = Σ_terms Δ log-score(term)  +  prior_weight · log prior
+           +  spun_weight · log-odds(span is spinner output)  −  copy_bonus
 
 until no edit gains anything. A *term* is one scorer's view of how much an edit improves the
 sentence (a fine-tuned restoration model reading the whole sentence, a language model reading a
@@ -39,13 +40,14 @@ class Term:
 class SearchSettings:
     """Knobs of the lattice search (saved with a Despinner)."""
 
-    top_k: int = 5            # candidates per slot tried by the search
+    top_k: int = 10           # candidates per slot looked up (and tried, unless prefiltered)
     n_show: int = 3           # candidates per slot shown to the model in its input
     copy_bonus: float = 5.0   # nats an edit must gain over leaving the text alone
     prior_weight: float = 1.0
     max_edits: int = 16       # per sentence
     window: int = 5           # tokens of context each side for windowed (LM) scorers
-    prefilter: int = 2        # candidates per slot kept by a one-pass LM check (0: off)
+    spun_weight: float = 1.0  # weight of the spun-ness log-odds (when the model has the table)
+    prefilter: int = 3        # candidates per slot kept by a one-pass LM check (0: off)
     prefilter_margin: float = 4.0
 
     def to_dict(self) -> dict:
@@ -57,13 +59,16 @@ def _edit(slot: Slot, cand_idx: int) -> Edit:
     return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
 
-def search(slots: list[Slot], terms: list[Term], settings: SearchSettings) -> list[Edit]:
+def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
+           bias: Optional[Callable[[Slot], float]] = None) -> list[Edit]:
     """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets)
     in the order they were taken, each with ``score`` = its gain (copy bonus included) then.
 
     Raising ``copy_bonus`` by ``b`` stops the search at the first edit whose score is ≤ ``b``:
     the edits for a higher bonus are a prefix of these (:mod:`training.tune` relies on it).
+    ``bias(slot)`` adds a per-slot constant to the gain (the spun-ness log-odds).
     """
+    biases = [bias(s) if bias else 0.0 for s in slots]
     options = [(i, j) for i, s in enumerate(slots)
                for j in range(min(settings.top_k, len(s.candidates)))]
     caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
@@ -83,7 +88,7 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings) -> li
         best, best_gain = None, 0.0
         for i, j in live:
             c = slots[i].candidates[j]
-            gain = (sum(cache[(i, j)] for cache in caches)
+            gain = (sum(cache[(i, j)] for cache in caches) + biases[i]
                     + settings.prior_weight * math.log(max(c.prior, 1e-9)) - settings.copy_bonus)
             if gain > best_gain:
                 best, best_gain = (i, j), gain

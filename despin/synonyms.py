@@ -37,12 +37,18 @@ DEFAULT_SOURCES: list[dict[str, Any]] = _SETTINGS["sources"]
 DEFAULT_FREQ_POWER: float = float(_SETTINGS.get("freq_power", 1.0))
 
 
+# wordfreq rates a phrase near its rarest word ("start up" ≈ "start"), far above how often the
+# phrase itself occurs; each extra word costs this much (zipf units = log10) to correct for it.
+PHRASE_PENALTY = 1.0
+
+
 @lru_cache(maxsize=1_000_000)
 def zipf(phrase: str) -> float:
     """Zipf frequency of a word or phrase in English (0 for unknown words)."""
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(phrase, "en")
+    z = zipf_frequency(phrase, "en")
+    return max(0.0, z - PHRASE_PENALTY * phrase.count(" ")) if z else 0.0
 
 
 @dataclass
@@ -88,7 +94,7 @@ can could may might must not
 """.split())
 
 
-_MOBY_FILTER_VERSION = 2  # bump when the filter below changes, to invalidate cached tables
+_MOBY_FILTER_VERSION = 3  # bump when the filter below changes, to invalidate cached tables
 
 
 def _usable(phrase: str, min_zipf: float, max_words: int) -> bool:

@@ -1,0 +1,68 @@
+"""The shipped default restores held spun sentences written for this test (not from any
+training corpus), leaves clean text alone, and works through `despin.restore` and the CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import despin
+from despin.despinner import Despinner
+from training.evaluate import score
+
+from .conftest import REPO
+
+# (spun, original): spinner-style swaps of the kind the seed article shows.
+HELD = [
+    ("Officers stated the hearth began within the kitchen.",
+     "Officials said the fire started in the kitchen."),
+    ("The firm reported a decline in income final yr.",
+     "The company reported a decline in revenue last year."),
+    ("Scientists say the drug may assist sufferers with coronary heart illness.",
+     "Scientists say the drug may help patients with heart disease."),
+    ("The council will vote on the price range subsequent week.",
+     "The council will vote on the budget next week."),
+    ("Local weather change is a severe downside for farmers.",
+     "Climate change is a serious problem for farmers."),
+    ("The scholars had been requested to go away the constructing.",
+     "The students were asked to leave the building."),
+]
+CLEAN = [
+    "The museum opened in 1998 and attracts thousands of visitors every summer.",
+    "She said the new bridge would be finished before the end of the year.",
+    "Most of the workers in the factory were hired last spring.",
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> Despinner:
+    return Despinner.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def restored(model) -> list[str]:
+    return model.restore([s for s, _ in HELD])
+
+
+def test_held_sentences(restored):
+    spun, original = [s for s, _ in HELD], [o for _, o in HELD]
+    m = score(spun, restored, original)
+    exact = sum(r == o for r, o in zip(restored, original))
+    print("\n".join(restored), m)
+    assert m["precision"] >= 0.9, m
+    assert m["recall"] >= 0.7, m
+    assert exact >= len(HELD) // 2
+
+
+def test_clean_text_left_alone(model):
+    assert model.restore(CLEAN) == CLEAN
+
+
+def test_one_off_api_and_cli(restored):
+    assert despin.restore(HELD[0][0]) == restored[0]
+    text = f"{HELD[0][0]}\n\n{HELD[3][0]}\n"
+    r = subprocess.run([sys.executable, "-m", "despin", "--quiet"], input=text, text=True,
+                       capture_output=True, cwd=REPO, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{restored[0]}\n\n{restored[3]}\n"
