@@ -97,11 +97,15 @@ def test_bad_input_is_rejected(index):
 
 
 def test_tuning_prefix_rule_matches_search(index):
-    """outputs_at(bonus) from one bonus-0 search equals a real search at that bonus."""
+    """outputs_at(bonus) from one search at the floor equals a real search at that bonus."""
     texts = ["It comes at a uncommon second of mutual want.", "The navy know-how stated war."]
-    ranked = ranked_edits(toy(index), texts)
-    for bonus in (0.0, 1.0, 3.9, 4.1, 8.5, 50.0):
-        assert outputs_at(texts, ranked, bonus) == toy(index, copy_bonus=bonus).restore(texts)
+    for floor in (0.0, -3.0):
+        ranked = ranked_edits(toy(index), texts, floor=floor)
+        for bonus in (floor, 0.0, 1.0, 3.9, 4.1, 8.5, 50.0):
+            expected = toy(index, copy_bonus=bonus).restore(texts)
+            assert outputs_at(texts, ranked, bonus, floor) == expected
+    with pytest.raises(ValueError):
+        outputs_at(texts, ranked, -10.0, -3.0)
 
 
 def test_save_and_load_round_trip(tmp_path, index):

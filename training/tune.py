@@ -2,8 +2,8 @@
 
     python -m training.tune --model despin/default --data data/pairs --limit 100 [--write]
 
-The search runs once with ``copy_bonus=0``; since a higher bonus only stops the greedy search
-earlier (:func:`despin.search.search`), the output for every bonus ``b`` is the prefix of each
+The search runs once with the lowest bonus asked for; since a higher bonus only stops the greedy
+search earlier (:func:`despin.search.search`), the output for every bonus ``b`` is the prefix of each
 sentence's edits taken while their score was above ``b``. Prints edit P/R/F0.5 and the share of
 words changed in clean text per bonus, and picks the bonus with the best F0.5 among those that
 change at most ``--max-clean`` of clean words.
@@ -23,12 +23,12 @@ from training.evaluate import changed_share, load_pairs, score
 __all__ = ["ranked_edits", "outputs_at", "sweep", "main"]
 
 
-def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search"
-                 ) -> list[list[list[Edit]]]:
+def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search",
+                 floor: float = 0.0) -> list[list[list[Edit]]]:
     """For each text, per sentence, the edits (text offsets) in the order the search took them,
-    found with ``copy_bonus = 0``."""
+    found with ``copy_bonus = floor`` (the lowest bonus to be evaluated)."""
     saved = model.settings.copy_bonus
-    model.settings.copy_bonus = 0.0
+    model.settings.copy_bonus = floor
     try:
         out = []
         for text in tqdm(texts, desc=desc, unit="text"):
@@ -40,14 +40,18 @@ def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search"
         model.settings.copy_bonus = saved
 
 
-def outputs_at(texts: Sequence[str], ranked: list[list[list[Edit]]], bonus: float) -> list[str]:
-    """The restored texts for copy bonus ``bonus`` (prefix rule, see the module docstring)."""
+def outputs_at(texts: Sequence[str], ranked: list[list[list[Edit]]], bonus: float,
+               floor: float = 0.0) -> list[str]:
+    """The restored texts for copy bonus ``bonus`` ≥ ``floor`` (prefix rule, see the module
+    docstring); ``ranked`` must come from :func:`ranked_edits` with the same ``floor``."""
+    if bonus < floor:
+        raise ValueError(f"bonus {bonus} is below the searched floor {floor}")
     outs = []
     for text, sentences in zip(texts, ranked):
         keep: list[Edit] = []
         for edits in sentences:
             for e in edits:
-                if e.score <= bonus:
+                if e.score + floor <= bonus:
                     break
                 keep.append(e)
         outs.append(apply_edits(text, keep))
@@ -57,12 +61,14 @@ def outputs_at(texts: Sequence[str], ranked: list[list[list[Edit]]], bonus: floa
 def sweep(model: Despinner, spun: Sequence[str], original: Sequence[str],
           bonuses: Sequence[float]) -> list[dict]:
     """Metrics per copy bonus: edit P/R/F0.5 on spun text, words changed in clean text."""
-    r_spun = ranked_edits(model, spun, "search (spun)")
-    r_clean = ranked_edits(model, original, "search (clean)")
+    floor = min(bonuses)
+    r_spun = ranked_edits(model, spun, "search (spun)", floor)
+    r_clean = ranked_edits(model, original, "search (clean)", floor)
     rows = []
     for b in bonuses:
-        m = score(spun, outputs_at(spun, r_spun, b), original)
-        m["clean_text_changed"] = changed_share(original, outputs_at(original, r_clean, b))
+        m = score(spun, outputs_at(spun, r_spun, b, floor), original)
+        m["clean_text_changed"] = changed_share(original,
+                                                outputs_at(original, r_clean, b, floor))
         m["copy_bonus"] = b
         rows.append(m)
     return rows
