@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.baselines import InverseThesaurus, identity  # noqa: E402
 from despin.despinner import Despinner, ScorerSpec  # noqa: E402
+from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
 from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # noqa: E402
                                load_tortured, score_tortured)
@@ -32,7 +33,9 @@ def restorers(t5: str | None, default: str | None) -> dict[str, Callable[[], Cal
         "lm-lattice": lambda: Despinner(DEFAULT_SOURCES, [ScorerSpec("smollm2-135m", 1.0, False)]),
     }
     if t5:
-        out["t5-scratch"] = lambda: Despinner(DEFAULT_SOURCES, [ScorerSpec(t5, 1.0, True)])
+        # no language model, hence no prefilter: the top 5 candidates by prior are scored
+        out["t5-scratch"] = lambda: Despinner(DEFAULT_SOURCES, [ScorerSpec(t5, 1.0, True)],
+                                              SearchSettings(top_k=5))
     out["default"] = lambda: Despinner.from_pretrained(default)
     return out
 
