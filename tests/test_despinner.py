@@ -119,3 +119,13 @@ def test_save_and_load_round_trip(tmp_path, index):
     assert again.settings.top_k == 3 and again.settings.copy_bonus == 2.0
     assert again.scorer_specs == [ScorerSpec("smollm2-135m", 0.5, False)]
     assert again.index.lookup("know-how")[0].text == "technology"
+
+
+def test_choose_prefers_recall_among_ties():
+    from training.tune import choose
+
+    rows = [{"copy_bonus": b, "f05": f, "clean_text_changed": c}
+            for b, f, c in [(1, 0.60, 0.03), (3, 0.505, 0.008), (5, 0.50, 0.004), (8, 0.513, 0.003)]]
+    assert choose(rows)["copy_bonus"] == 3           # bonus 1 changes too much clean text
+    assert choose(rows, tie=0.0)["copy_bonus"] == 8
+    assert choose(rows, max_clean=0.1)["copy_bonus"] == 1
