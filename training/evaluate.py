@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Sequence
 from despin.text import words
 
 __all__ = [
-    "Edit",
+    "TokenEdit",
     "edits",
     "score",
     "evaluate_restorer",
@@ -44,13 +44,15 @@ __all__ = [
 ]
 
 Restorer = Callable[[list[str]], list[str]]
-Edit = tuple[int, int, tuple[str, ...]]
+# (first source token, end source token, replacement tokens): not despin.edits.Edit, which is
+# a character-offset edit of a restorer; this one is what the metrics count.
+TokenEdit = tuple[int, int, tuple[str, ...]]
 BETA = 0.5
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- edits ---------------------------------------------------------------------------------
-def edits(source: str, target: str) -> list[Edit]:
+def edits(source: str, target: str) -> list[TokenEdit]:
     """Token edits turning ``source`` into ``target``: ``(src_start, src_end, replacement)``.
 
     Alignment is :class:`difflib.SequenceMatcher` over :func:`despin.text.words` (case-sensitive).
@@ -59,7 +61,7 @@ def edits(source: str, target: str) -> list[Edit]:
     replacement) stay one edit each.
     """
     src, tgt = words(source), words(target)
-    out: list[Edit] = []
+    out: list[TokenEdit] = []
     for op, i1, i2, j1, j2 in SequenceMatcher(None, src, tgt, autojunk=False).get_opcodes():
         if op == "equal":
             continue
@@ -76,7 +78,7 @@ def _is_counted(token: str) -> bool:
     return any(c.isalnum() for c in token)
 
 
-def _touched(edit_list: Iterable[Edit], n_tokens: int) -> set[int]:
+def _touched(edit_list: Iterable[TokenEdit], n_tokens: int) -> set[int]:
     """Source token positions an edit touches (an insertion touches the token after it)."""
     out: set[int] = set()
     for a, b, _ in edit_list:
