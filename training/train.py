@@ -133,8 +133,9 @@ def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None
 
 def default_index_spec() -> list[dict[str, Any]]:
     """The ``sources`` of ``configs/spinner.yaml``: the index inverts what the spinner uses."""
-    data = yaml.safe_load(resolve("spinner.yaml").read_text()) or {}
-    return list(data.get("spinner", data)["sources"])
+    from despin.synonyms import spinner_settings
+
+    return list(spinner_settings()["sources"])
 
 
 # -- data --------------------------------------------------------------------------------------
