@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32, help="hypotheses scored per batch")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     p.add_argument("--copy-bonus", type=float, default=None,
-                   help="nats an edit must gain to be taken (higher: fewer, surer edits)")
+                   help="how much evidence an edit needs: log-odds for a calibrated model, "
+                        "nats otherwise (higher: fewer, surer edits)")
     p.add_argument("--edits", action="store_true",
                    help="write the edits as JSON lines (offsets into each input) instead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

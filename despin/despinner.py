@@ -15,11 +15,12 @@ from typing import Any, Iterable, overload
 
 from tqdm.auto import tqdm
 
+from .calibration import Calibration
 from .candidates import CandidateIndex
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
-from .search import SearchSettings, Term, search
+from .search import SearchSettings, Term, prior_bias, search
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import split_paragraphs, split_sentences, tokenize
@@ -56,9 +57,12 @@ class Despinner:
                  settings: SearchSettings | None = None, freq_power: float = DEFAULT_FREQ_POWER,
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
                  progress: bool = False, index: CandidateIndex | None = None,
-                 models: list[Any] | None = None, spunness: SpunnessTable | None = None):
+                 models: list[Any] | None = None, spunness: SpunnessTable | None = None,
+                 calibration: Calibration | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
-        loaded — e.g. the model being trained — instead of being loaded on first use."""
+        loaded — e.g. the model being trained — instead of being loaded on first use.
+        ``calibration``: fitted edit-score weights (:mod:`despin.calibration`); without it the
+        gain's constant part is ``prior_weight · log prior + spun_weight · spun-ness``."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -68,6 +72,7 @@ class Despinner:
         self.base_dir = base_dir
         self.progress = progress
         self.spunness = spunness
+        self.calibration = calibration
         if spunness is None and base_dir is not None and (base_dir / SpunnessTable.FILE).exists():
             self.spunness = SpunnessTable.load(base_dir / SpunnessTable.FILE)
         self._index: CandidateIndex | None = index
@@ -99,8 +104,10 @@ class Despinner:
             raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: not a Despinner folder")
         cfg = json.loads(cfg_path.read_text())
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
+        calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
-                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder)
+                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder,
+                   calibration=calibration)
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""
@@ -129,20 +136,22 @@ class Despinner:
         return self._scorers
 
     # -- restoring -------------------------------------------------------------------------
-    def _terms(self, sentence: str, slots: list[Slot]) -> list[Term]:
+    def terms(self, sentence: str, slots: list[Slot], raw: bool = False) -> list[Term]:
         """One search term per scorer: whole-sentence for models that read the candidate-
-        augmented input, a window of ``settings.window`` tokens each side for plain LMs."""
+        augmented input, a window of ``settings.window`` tokens each side for plain LMs.
+        ``raw``: unweighted deltas (to fit a calibration on)."""
         tokens = tokenize(sentence)
         w = self.settings.window
         terms = []
         for s in self.scorers:
+            weight = 1.0 if raw else s.spec.weight
             if s.spec.uses_source:
-                terms.append(Term(self._sentence_delta(s, sentence, slots)))
+                terms.append(Term(self._sentence_delta(s, weight, sentence, slots)))
             else:
-                terms.append(Term(self._window_delta(s, sentence, tokens, w), radius=w))
+                terms.append(Term(self._window_delta(s, weight, sentence, tokens, w), radius=w))
         return terms
 
-    def _sentence_delta(self, s: _Loaded, sentence: str, slots: list[Slot]):
+    def _sentence_delta(self, s: _Loaded, weight: float, sentence: str, slots: list[Slot]):
         # the input as the model was trained on it (its own n_show, when it recorded one)
         source = format_source(sentence, slots,
                                s.model.despin_config.get("n_show", self.settings.n_show))
@@ -151,10 +160,10 @@ class Despinner:
             hyps = [apply_edits(sentence, current)] + [apply_edits(sentence, current + [p])
                                                        for p in proposals]
             scores = s.model.score([source] * len(hyps), hyps, batch_size=self.batch_size)
-            return [s.spec.weight * (v - scores[0]) for v in scores[1:]]
+            return [weight * (v - scores[0]) for v in scores[1:]]
         return delta
 
-    def _window_delta(self, s: _Loaded, sentence: str, tokens: list, w: int):
+    def _window_delta(self, s: _Loaded, weight: float, sentence: str, tokens: list, w: int):
         starts = [t.start for t in tokens]
         ends = [t.end for t in tokens]
 
@@ -175,24 +184,36 @@ class Despinner:
             texts = list(dict.fromkeys(t for pair in pairs for t in pair))  # shared bases once
             scores = dict(zip(texts, s.model.score([None] * len(texts), texts,
                                                    batch_size=self.batch_size, eos=False)))
-            return [s.spec.weight * (scores[new] - scores[old]) for old, new in pairs]
+            return [weight * (scores[new] - scores[old]) for old, new in pairs]
         return delta
+
+    def lattice(self, sentence: str) -> list[Slot]:
+        """The slots the search may change in ``sentence``, with their candidates (the index's
+        best ``top_k``, cut to ``prefilter`` by one language-model pass when there is one)."""
+        slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
+        lm = next((s for s in self.scorers if not s.spec.uses_source), None)
+        if slots and lm is not None and self.settings.prefilter:
+            slots = self._prefilter(sentence, slots, lm)
+        return slots
+
+    def bias(self):
+        """The constant part of each candidate's gain (see :func:`despin.search.search`)."""
+        if self.calibration is not None:
+            return self.calibration.bias(self.spunness)
+        prior = prior_bias(self.settings)
+        if self.spunness is None or not self.settings.spun_weight:
+            return prior
+        w, table = self.settings.spun_weight, self.spunness
+        return lambda slot, j: prior(slot, j) + w * table.log_odds(slot.text)
 
     def restore_sentence(self, sentence: str) -> list[Edit]:
         """Edits for one sentence (sentence offsets), in the order the search took them."""
         if not self.scorer_specs:
             return []  # no scorer: nothing can justify an edit
-        slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
-        lm = next((s for s in self.scorers if not s.spec.uses_source), None)
-        if slots and lm is not None and self.settings.prefilter:
-            slots = self._prefilter(sentence, slots, lm)
+        slots = self.lattice(sentence)
         if not slots:
             return []
-        bias = None
-        if self.spunness is not None and self.settings.spun_weight:
-            w, table = self.settings.spun_weight, self.spunness
-            bias = lambda slot: w * table.log_odds(slot.text)  # noqa: E731
-        return search(slots, self._terms(sentence, slots), self.settings, bias)
+        return search(slots, self.terms(sentence, slots), self.settings, self.bias())
 
     def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
         """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language
@@ -283,5 +304,7 @@ class Despinner:
             self.spunness.save(folder)
         cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,
                "search": self.settings.to_dict(), "scorers": scorers}
+        if self.calibration is not None:
+            cfg["calibration"] = self.calibration.to_dict()
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder

@@ -11,8 +11,9 @@ __all__ = ["Edit", "Restoration", "apply_edits"]
 class Edit:
     """``input[start:end]`` (the spun text ``spun``) is restored to ``restored``.
 
-    ``score`` is the gain in the restorer's log-score that made it take the edit (higher is
-    surer); ``prior`` the candidate index's prior for this original.
+    ``score`` is the gain that made the restorer take the edit, copy bonus subtracted (higher
+    is surer): for a calibrated Despinner, the log-odds that the edit is right; ``prior`` the
+    candidate index's prior for this original.
     """
 
     start: int

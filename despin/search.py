@@ -4,10 +4,13 @@ The output is the input with some slots (see :mod:`despin.lattice`) replaced by 
 candidates — nothing else can come out, so nothing is invented. The search starts from the
 input and repeatedly takes the single edit with the largest *gain*::
 
-    gain = Σ_terms Δ log-score(term)  +  prior_weight · log prior
-           +  spun_weight · log-odds(span is spinner output)  −  copy_bonus
+    gain = Σ_terms Δ log-score(term)  +  bias(slot, candidate)  −  copy_bonus
 
-until no edit gains anything. A *term* is one scorer's view of how much an edit improves the
+until no edit gains anything. The *bias* holds what does not depend on the rest of the
+sentence: by default ``prior_weight · log prior``; a Despinner adds the spun-ness log-odds, or
+a fitted :class:`despin.calibration.Calibration` replaces the whole sum.
+
+A *term* is one scorer's view of how much an edit improves the
 sentence (a fine-tuned restoration model reading the whole sentence, a language model reading a
 window around the edit). Terms with a finite ``radius`` are only re-scored for slots within
 that many tokens of an edit just taken — their other gains cannot have changed — which keeps
@@ -22,7 +25,7 @@ from typing import Callable, Optional
 from .edits import Edit
 from .lattice import Slot
 
-__all__ = ["Term", "SearchSettings", "search"]
+__all__ = ["Term", "SearchSettings", "search", "prior_bias"]
 
 
 @dataclass
@@ -59,18 +62,26 @@ def _edit(slot: Slot, cand_idx: int) -> Edit:
     return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
 
+def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
+    """The default bias: ``prior_weight · log prior`` of the candidate."""
+    w = settings.prior_weight
+    return lambda slot, j: w * math.log(max(slot.candidates[j].prior, 1e-9))
+
+
 def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
-           bias: Optional[Callable[[Slot], float]] = None) -> list[Edit]:
+           bias: Optional[Callable[[Slot, int], float]] = None) -> list[Edit]:
     """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets)
     in the order they were taken, each with ``score`` = its gain (copy bonus included) then.
 
     Raising ``copy_bonus`` by ``b`` stops the search at the first edit whose score is ≤ ``b``:
     the edits for a higher bonus are a prefix of these (:mod:`training.tune` relies on it).
-    ``bias(slot)`` adds a per-slot constant to the gain (the spun-ness log-odds).
+    ``bias(slot, j)`` is the constant part of the gain of taking candidate ``j`` of ``slot``
+    (default: :func:`prior_bias`).
     """
-    biases = [bias(s) if bias else 0.0 for s in slots]
+    bias = bias or prior_bias(settings)
     options = [(i, j) for i, s in enumerate(slots)
                for j in range(min(settings.top_k, len(s.candidates)))]
+    biases = {o: bias(slots[o[0]], o[1]) for o in options}
     caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
     chosen: list[tuple[int, Edit]] = []
     used: set[int] = set()
@@ -87,9 +98,7 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
                     cache[o] = g
         best, best_gain = None, 0.0
         for i, j in live:
-            c = slots[i].candidates[j]
-            gain = (sum(cache[(i, j)] for cache in caches) + biases[i]
-                    + settings.prior_weight * math.log(max(c.prior, 1e-9)) - settings.copy_bonus)
+            gain = sum(cache[(i, j)] for cache in caches) + biases[(i, j)] - settings.copy_bonus
             if gain > best_gain:
                 best, best_gain = (i, j), gain
         if best is None:

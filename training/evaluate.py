@@ -327,10 +327,16 @@ def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None =
             for row in reader:
                 spun.append(row["spun"])
                 original.append(row["original"])
-    if limit is not None and limit < len(spun):
-        keep = [round(i * len(spun) / limit) for i in range(limit)]
-        spun, original = [spun[i] for i in keep], [original[i] for i in keep]
-    return spun, original
+    keep = evenly_spaced(len(spun), limit)
+    return [spun[i] for i in keep], [original[i] for i in keep]
+
+
+def evenly_spaced(n: int, limit: int | None) -> list[int]:
+    """``limit`` indices spread evenly over ``range(n)`` (all of them when ``limit`` is None or
+    ≥ n): deterministic, and spread over many documents rather than the first few."""
+    if limit is None or limit >= n:
+        return list(range(n))
+    return [round(i * n / limit) for i in range(limit)]
 
 
 def resolve_restorer(spec: str) -> Restorer:

@@ -22,6 +22,11 @@ from training.evaluate import changed_share, load_pairs, score
 
 __all__ = ["ranked_edits", "outputs_at", "sweep", "choose", "main"]
 
+# A calibrated model's gain is the log-odds that an edit is right, so its bonus is a threshold
+# near 0; a hand-weighted model's gain is in nats of language-model score.
+CALIBRATED_BONUSES = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+HAND_BONUSES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12]
+
 
 def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search",
                  floor: float = 0.0) -> list[list[list[Edit]]]:
@@ -90,15 +95,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--split", default="validation")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--bonuses", type=float, nargs="*",
-                   default=[0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12])
+                   help="copy bonuses to try (default: -2…3 in log-odds for a calibrated model, "
+                        "0…12 nats otherwise)")
     p.add_argument("--max-clean", type=float, default=0.01)
     p.add_argument("--tie", type=float, default=0.01,
                    help="F0.5 within this of the best counts as a tie; ties go to the lowest bonus")
     p.add_argument("--write", action="store_true", help="save the chosen bonus into --model")
     args = p.parse_args(argv)
     model = Despinner.from_pretrained(args.model)
+    bonuses = args.bonuses or (CALIBRATED_BONUSES if model.calibration else HAND_BONUSES)
     spun, original = load_pairs(args.data, args.split, args.limit)
-    rows = sweep(model, spun, original, args.bonuses)
+    rows = sweep(model, spun, original, bonuses)
     print(f"{'bonus':>6} {'P':>6} {'R':>6} {'F0.5':>6} {'clean-text changed':>19}")
     for m in rows:
         print(f"{m['copy_bonus']:6.1f} {m['precision']:6.3f} {m['recall']:6.3f} {m['f05']:6.3f} "

@@ -1,0 +1,124 @@
+"""Fit a Despinner's edit score on training pairs (:mod:`despin.calibration`).
+
+    python -m training.calibrate --model despin/default --data data/pairs --limit 400 --out DIR
+
+For every candidate of every slot in the spun side of the pairs, it records the scorer deltas
+(as the search's first step sees them) and the candidate's constant features, labelled by
+whether the spinner's recorded swap at that span came from that candidate. A logistic
+regression on these gives every weight of the gain; the copy bonus becomes a threshold on the
+log-odds (0: take an edit when it is more likely right than wrong; :mod:`training.tune` picks
+it on validation).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+from pathlib import Path
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from despin.calibration import Calibration, candidate_features, fit_logistic
+from despin.despinner import Despinner
+from despin.edits import Edit
+from despin.text import split_paragraphs, split_sentences
+from training.evaluate import evenly_spaced
+
+__all__ = ["collect", "calibrate", "main"]
+
+
+def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict]],
+            desc: str = "features") -> tuple[list[dict[str, float]], list[int], list[int]]:
+    """Feature rows, labels (1: the candidate is the original) and the text each row is from."""
+    rows, labels, groups = [], [], []
+    for n, (text, sw) in enumerate(tqdm(list(zip(spun, swaps)), desc=desc, unit="text")):
+        gold = {(s["start"], s["end"], s["original"].lower()) for s in sw}
+        for a, b in (s for p in split_paragraphs(text) for s in split_sentences(text, *p)):
+            sentence = text[a:b]
+            slots = model.lattice(sentence)
+            options = [(slot, j) for slot in slots
+                       for j in range(min(model.settings.top_k, len(slot.candidates)))]
+            if not options:
+                continue
+            proposals = [Edit(s.start, s.end, s.text, s.candidates[j].text, 0.0) for s, j in options]
+            deltas = [t.delta([], proposals) for t in model.terms(sentence, slots, raw=True)]
+            for k, (slot, j) in enumerate(options):
+                f = candidate_features(slot, j, model.spunness)
+                for t, d in enumerate(deltas):
+                    f[f"term:{t}"] = d[k]
+                rows.append(f)
+                labels.append(int((slot.start + a, slot.end + a,
+                                   slot.candidates[j].text.lower()) in gold))
+                groups.append(n)
+    return rows, labels, groups
+
+
+def _log_loss(weights: dict[str, float], rows, labels) -> float:
+    total = 0.0
+    for r, y in zip(rows, labels):
+        z = sum(weights.get(k, 0.0) * v for k, v in r.items())
+        total += math.log1p(math.exp(-z)) if y else math.log1p(math.exp(z))  # −log σ(±z)
+    return total / max(len(rows), 1)
+
+
+def calibrate(model: Despinner, rows: list[dict[str, float]], labels: list[int],
+              l2: float = 1e-3) -> dict[str, float]:
+    """Fit on ``rows`` and install the result in ``model``: scorer weights into its scorer
+    specs, the rest as its :class:`~despin.calibration.Calibration`, copy bonus 0."""
+    weights = fit_logistic(rows, labels, l2)
+    for t, spec in enumerate(model.scorer_specs):
+        spec.weight = weights.get(f"term:{t}", 0.0)
+    model.calibration = Calibration({k: v for k, v in weights.items()
+                                     if not k.startswith("term:")})
+    model.settings.copy_bonus = 0.0
+    return weights
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="train")
+    p.add_argument("--limit", type=int, default=400)
+    p.add_argument("--holdout", type=float, default=0.2,
+                   help="share of texts held out to report log-loss on")
+    p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model)")
+    p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
+    p.add_argument("--out", help="write the calibrated Despinner folder here")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter))
+                 if v is not None}
+    model = Despinner.from_pretrained(args.model, **overrides)
+    model.calibration = None
+    import datasets
+
+    ds = datasets.load_from_disk(args.data)[args.split]
+    ds = ds.select(evenly_spaced(len(ds), args.limit))
+    rows, labels, groups = collect(model, ds["spun"], ds["swaps"])
+    print(f"{len(rows)} candidates, {sum(labels)} right ({sum(labels) / len(rows):.1%}), "
+          f"from {len(ds)} {args.split} texts")
+    held = set(random.Random(args.seed).sample(range(len(ds)), int(args.holdout * len(ds))))
+    fit_idx = [k for k, g in enumerate(groups) if g not in held]
+    test_idx = [k for k, g in enumerate(groups) if g in held]
+    if test_idx:
+        w = fit_logistic([rows[k] for k in fit_idx], [labels[k] for k in fit_idx], args.l2)
+        rate = sum(labels[k] for k in fit_idx) / len(fit_idx)
+        const = {"intercept": math.log(rate / (1 - rate))}
+        t_rows, t_labels = [rows[k] for k in test_idx], [labels[k] for k in test_idx]
+        print(f"held-out log-loss {_log_loss(w, t_rows, t_labels):.4f} "
+              f"(base rate alone: {_log_loss(const, t_rows, t_labels):.4f})")
+    weights = calibrate(model, rows, labels, args.l2)
+    print(f"{'feature':<22} {'weight':>8}")
+    for k in sorted(weights):
+        print(f"{k:<22} {weights[k]:8.3f}")
+    if args.out:
+        model.save_pretrained(Path(args.out))
+        print(f"wrote {args.out}")
+    return weights
+
+
+if __name__ == "__main__":
+    main()
