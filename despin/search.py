@@ -45,11 +45,11 @@ class SearchSettings:
 
     top_k: int = 25           # candidates per slot looked up (and tried, unless prefiltered)
     n_show: int = 3           # candidates per slot shown to the model in its input
-    copy_bonus: float = 5.0   # nats an edit must gain over leaving the text alone
-    prior_weight: float = 1.0
+    copy_bonus: float = 5.0   # what an edit must gain over leaving the text alone
+    prior_weight: float = 1.0  # of log prior: in the gain (uncalibrated) and the prefilter
     max_edits: int = 16       # per sentence
     window: int = 5           # tokens of context each side for windowed (LM) scorers
-    spun_weight: float = 1.0  # weight of the spun-ness log-odds (when the model has the table)
+    spun_weight: float = 1.0  # of the spun-ness log-odds (uncalibrated models with the table)
     prefilter: int = 4        # candidates per slot kept by a one-pass LM check (0: off)
     prefilter_margin: float = 4.0
 

@@ -47,14 +47,15 @@ def test_bias_is_the_weighted_feature_sum():
     assert cal.bias()(slot, 1) == pytest.approx(-1.0 + 2.0 * math.log(0.4) - 3.0 + math.log(2))
 
 
-def _pair(original: str, spun: str, swaps: list[tuple[str, str]]) -> tuple[str, list[dict]]:
-    """A spun text and its swaps (spun offsets), found left to right."""
+def _pair(original: str, spun: str, swaps: list[tuple[str, str]]
+          ) -> tuple[str, list[dict], str]:
+    """A spun text, its swaps (spun offsets, found left to right) and its original."""
     out, pos = [], 0
     for orig, rep in swaps:
         start = spun.index(rep, pos)
         out.append({"start": start, "end": start + len(rep), "original": orig, "spun": rep})
         pos = start + len(rep)
-    return spun, out
+    return spun, out, original
 
 
 PAIRS = [
@@ -95,3 +96,26 @@ def test_calibrated_restorer_restores_and_round_trips(index, tmp_path):  # noqa:
     again = Despinner.from_pretrained(tmp_path)
     assert again.calibration.weights == pytest.approx(d.calibration.weights)
     assert again.scorer_specs[0].weight == pytest.approx(weights["term:0"])
+
+
+def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
+    """`python -m training.calibrate` on a tiny pairs folder, scored by the default's SmolLM2."""
+    from datasets import Dataset, DatasetDict
+
+    from training.calibrate import main
+
+    data = tmp_path / "pairs"
+    DatasetDict({"train": Dataset.from_dict({
+        "spun": [p[0] for p in PAIRS], "swaps": [p[1] for p in PAIRS],
+        "original": [p[2] for p in PAIRS]})}).save_to_disk(str(data))
+    out = tmp_path / "calibrated"
+    weights = main(["--data", str(data), "--limit", "4", "--holdout", "0.25", "--top-k", "10",
+                    "--prefilter", "4", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "held-out log-loss" in printed and "term:0" in printed
+    model = Despinner.from_pretrained(out)
+    assert model.settings.top_k == 10 and model.settings.prefilter == 4
+    assert model.settings.copy_bonus == 0.0
+    assert model.scorer_specs[0].weight == pytest.approx(weights["term:0"])
+    assert model.calibration.weights["intercept"] == pytest.approx(weights["intercept"])
+    assert (out / "spunness.tsv").exists()
