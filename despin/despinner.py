@@ -1,8 +1,9 @@
 """`Despinner`: load a restorer, restore whole documents, save it again.
 
-A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers), the
-synonym tables it was built with, the spun-ness counts (``spunness.tsv``, optional) and the
-fine-tuned restoration model (if any) under ``model/``. ``Despinner.from_pretrained()`` with no argument loads the shipped default.
+A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers and, when
+fitted, the edit-score calibration), the synonym tables it was built with, the spun-ness counts
+(``spunness.tsv``, optional) and the fine-tuned restoration model (if any) under ``model/``.
+``Despinner.from_pretrained()`` with no argument loads the shipped default.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, overload
+from typing import Any, Callable, Iterable, overload
 
 from tqdm.auto import tqdm
 
@@ -196,7 +197,7 @@ class Despinner:
             slots = self._prefilter(sentence, slots, lm)
         return slots
 
-    def bias(self):
+    def bias(self) -> Callable[[Slot, int], float]:
         """The constant part of each candidate's gain (see :func:`despin.search.search`)."""
         if self.calibration is not None:
             return self.calibration.bias(self.spunness)

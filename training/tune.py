@@ -24,7 +24,7 @@ __all__ = ["ranked_edits", "outputs_at", "sweep", "choose", "main"]
 
 # A calibrated model's gain is the log-odds that an edit is right, so its bonus is a threshold
 # near 0; a hand-weighted model's gain is in nats of language-model score.
-CALIBRATED_BONUSES = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+CALIBRATED_BONUSES = [-2.0, -1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
 HAND_BONUSES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12]
 
 
