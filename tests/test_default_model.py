@@ -70,3 +70,12 @@ def test_one_off_api_and_cli(restored):
                        capture_output=True, cwd=REPO, timeout=900)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"{restored[0]}\n\n{restored[3]}\n"
+
+
+def test_edits_carry_calibrated_scores(model, restored):
+    """The default is calibrated: each edit's score is its log-odds of being right minus the
+    threshold, so every edit it takes scores above 0, and the edits rebuild the output."""
+    assert model.calibration is not None
+    r = model.restore_with_edits(HELD[0][0])
+    assert r.text == restored[0] and r.edits
+    assert all(e.score > 0 and HELD[0][0][e.start:e.end] == e.spun for e in r.edits)
