@@ -18,7 +18,7 @@ from .lattice import Slot
 from .spunness import SpunnessTable
 from .synonyms import zipf
 
-__all__ = ["Calibration", "candidate_features", "fit_logistic"]
+__all__ = ["Calibration", "candidate_features", "fit_logistic", "linear_score"]
 
 
 def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = None
@@ -37,6 +37,11 @@ def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = N
     }
 
 
+def linear_score(weights: dict[str, float], features: dict[str, float]) -> float:
+    """``Σ weights[k] · features[k]`` (features without a weight count 0): the log-odds."""
+    return sum(weights.get(k, 0.0) * v for k, v in features.items())
+
+
 @dataclass
 class Calibration:
     """Weights of the constant features (scorer weights live in the scorer specs)."""
@@ -48,7 +53,7 @@ class Calibration:
         w = self.weights
 
         def bias(slot: Slot, j: int) -> float:
-            return sum(w.get(k, 0.0) * v for k, v in candidate_features(slot, j, spunness).items())
+            return linear_score(w, candidate_features(slot, j, spunness))
         return bias
 
     def to_dict(self) -> dict:

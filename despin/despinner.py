@@ -24,7 +24,7 @@ from .resources import resolve
 from .search import SearchSettings, Term, prior_bias, search
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import split_paragraphs, split_sentences, tokenize
+from .text import sentence_spans, tokenize
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH"]
 
@@ -255,7 +255,7 @@ class Despinner:
         """
         if not isinstance(text, str):
             raise TypeError(f"expected str, got {type(text).__name__}")
-        spans = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+        spans = sentence_spans(text)
         edits: list[Edit] = []
         for a, b in tqdm(spans, desc="restoring", unit="sent", disable=not self.progress):
             edits += [e.shifted(a) for e in self.restore_sentence(text[a:b])]

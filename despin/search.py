@@ -25,7 +25,7 @@ from typing import Callable, Optional
 from .edits import Edit
 from .lattice import Slot
 
-__all__ = ["Term", "SearchSettings", "search", "prior_bias"]
+__all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit"]
 
 
 @dataclass
@@ -57,7 +57,8 @@ class SearchSettings:
         return asdict(self)
 
 
-def _edit(slot: Slot, cand_idx: int) -> Edit:
+def candidate_edit(slot: Slot, cand_idx: int) -> Edit:
+    """The edit that takes candidate ``cand_idx`` of ``slot`` (score 0: not yet scored)."""
     c = slot.candidates[cand_idx]
     return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
@@ -94,7 +95,8 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
         for term, cache in zip(terms, caches):
             todo = [o for o in live if o not in cache]
             if todo:
-                for o, g in zip(todo, term.delta(current, [_edit(slots[o[0]], o[1]) for o in todo])):
+                proposals = [candidate_edit(slots[o[0]], o[1]) for o in todo]
+                for o, g in zip(todo, term.delta(current, proposals)):
                     cache[o] = g
         best, best_gain = None, 0.0
         for i, j in live:
@@ -104,7 +106,7 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
         if best is None:
             break
         i, j = best
-        e = _edit(slots[i], j)
+        e = candidate_edit(slots[i], j)
         chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, best_gain, e.prior, e.source)))
         a, b = slots[i].tok_start, slots[i].tok_end
         used.update(range(a, b))

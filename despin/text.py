@@ -15,6 +15,7 @@ __all__ = [
     "words",
     "split_paragraphs",
     "split_sentences",
+    "sentence_spans",
     "protected_mask",
     "match_case",
     "is_word",
@@ -89,6 +90,11 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     if text[sent_start:end].strip():
         spans.append((sent_start, len(text[:end].rstrip())))
     return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets of every sentence of every paragraph of ``text``: the units a restorer works on."""
+    return [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
 
 
 @lru_cache(maxsize=200_000)

@@ -19,10 +19,10 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from despin.calibration import Calibration, candidate_features, fit_logistic
+from despin.calibration import Calibration, candidate_features, fit_logistic, linear_score
 from despin.despinner import Despinner
-from despin.edits import Edit
-from despin.text import split_paragraphs, split_sentences
+from despin.search import candidate_edit
+from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
 
 __all__ = ["collect", "calibrate", "main"]
@@ -34,14 +34,14 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
     rows, labels, groups = [], [], []
     for n, (text, sw) in enumerate(tqdm(list(zip(spun, swaps)), desc=desc, unit="text")):
         gold = {(s["start"], s["end"], s["original"].lower()) for s in sw}
-        for a, b in (s for p in split_paragraphs(text) for s in split_sentences(text, *p)):
+        for a, b in sentence_spans(text):
             sentence = text[a:b]
             slots = model.lattice(sentence)
             options = [(slot, j) for slot in slots
                        for j in range(min(model.settings.top_k, len(slot.candidates)))]
             if not options:
                 continue
-            proposals = [Edit(s.start, s.end, s.text, s.candidates[j].text, 0.0) for s, j in options]
+            proposals = [candidate_edit(slot, j) for slot, j in options]
             deltas = [t.delta([], proposals) for t in model.terms(sentence, slots, raw=True)]
             for k, (slot, j) in enumerate(options):
                 f = candidate_features(slot, j, model.spunness)
@@ -57,8 +57,8 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
 def _log_loss(weights: dict[str, float], rows, labels) -> float:
     total = 0.0
     for r, y in zip(rows, labels):
-        z = sum(weights.get(k, 0.0) * v for k, v in r.items())
-        total += math.log1p(math.exp(-z)) if y else math.log1p(math.exp(z))  # −log σ(±z)
+        z = linear_score(weights, r) * (-1 if y else 1)
+        total += max(z, 0.0) + math.log1p(math.exp(-abs(z)))  # softplus: −log σ(±z), overflow-safe
     return total / max(len(rows), 1)
 
 
@@ -92,7 +92,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter))
                  if v is not None}
     model = Despinner.from_pretrained(args.model, **overrides)
-    model.calibration = None
     import datasets
 
     ds = datasets.load_from_disk(args.data)[args.split]

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from despin.despinner import Despinner
 from despin.edits import Edit, apply_edits
-from despin.text import split_paragraphs, split_sentences
+from despin.text import sentence_spans
 from training.evaluate import changed_share, load_pairs, score
 
 __all__ = ["ranked_edits", "outputs_at", "sweep", "choose", "main"]
@@ -37,9 +37,8 @@ def ranked_edits(model: Despinner, texts: Sequence[str], desc: str = "search",
     try:
         out = []
         for text in tqdm(texts, desc=desc, unit="text"):
-            spans = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
             out.append([[e.shifted(a) for e in model.restore_sentence(text[a:b])]
-                        for a, b in spans])
+                        for a, b in sentence_spans(text)])
         return out
     finally:
         model.settings.copy_bonus = saved
