@@ -37,12 +37,15 @@ class ScorerSpec:
     """One scorer of the search: a model (folder, hub name or "smollm2-135m") and its weight.
 
     ``uses_source``: the model reads the candidate-augmented input (a fine-tuned restoration
-    model); False for a plain language model that scores the sentence alone.
+    model); False for a plain language model that scores the sentence alone. ``gap_weight``:
+    of the candidate's shortfall behind the model's favourite in its slot (see
+    :mod:`despin.search`).
     """
 
     model: str
     weight: float = 1.0
     uses_source: bool = True
+    gap_weight: float = 0.0
 
 
 @dataclass
@@ -140,19 +143,19 @@ class Despinner:
     def terms(self, sentence: str, slots: list[Slot], raw: bool = False) -> list[Term]:
         """One search term per scorer: whole-sentence for models that read the candidate-
         augmented input, a window of ``settings.window`` tokens each side for plain LMs.
-        ``raw``: unweighted deltas (to fit a calibration on)."""
+        ``raw``: weight 1 and no gap weight (to fit a calibration on)."""
         tokens = tokenize(sentence)
         w = self.settings.window
         terms = []
         for s in self.scorers:
-            weight = 1.0 if raw else s.spec.weight
+            weights = (1.0, 0.0) if raw else (s.spec.weight, s.spec.gap_weight)
             if s.spec.uses_source:
-                terms.append(Term(self._sentence_delta(s, weight, sentence, slots)))
+                terms.append(Term(self._sentence_delta(s, sentence, slots), None, *weights))
             else:
-                terms.append(Term(self._window_delta(s, weight, sentence, tokens, w), radius=w))
+                terms.append(Term(self._window_delta(s, sentence, tokens, w), w, *weights))
         return terms
 
-    def _sentence_delta(self, s: _Loaded, weight: float, sentence: str, slots: list[Slot]):
+    def _sentence_delta(self, s: _Loaded, sentence: str, slots: list[Slot]):
         # the input as the model was trained on it (its own n_show, when it recorded one)
         source = format_source(sentence, slots,
                                s.model.despin_config.get("n_show", self.settings.n_show))
@@ -161,10 +164,10 @@ class Despinner:
             hyps = [apply_edits(sentence, current)] + [apply_edits(sentence, current + [p])
                                                        for p in proposals]
             scores = s.model.score([source] * len(hyps), hyps, batch_size=self.batch_size)
-            return [weight * (v - scores[0]) for v in scores[1:]]
+            return [v - scores[0] for v in scores[1:]]
         return delta
 
-    def _window_delta(self, s: _Loaded, weight: float, sentence: str, tokens: list, w: int):
+    def _window_delta(self, s: _Loaded, sentence: str, tokens: list, w: int):
         starts = [t.start for t in tokens]
         ends = [t.end for t in tokens]
 
@@ -185,7 +188,7 @@ class Despinner:
             texts = list(dict.fromkeys(t for pair in pairs for t in pair))  # shared bases once
             scores = dict(zip(texts, s.model.score([None] * len(texts), texts,
                                                    batch_size=self.batch_size, eos=False)))
-            return [weight * (scores[new] - scores[old]) for old, new in pairs]
+            return [scores[new] - scores[old] for old, new in pairs]
         return delta
 
     def lattice(self, sentence: str) -> list[Slot]:
@@ -219,7 +222,11 @@ class Despinner:
     def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
         """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language
         model finds likeliest in context (one forward pass for the whole sentence), and only
-        those within ``prefilter_margin`` nats of the spun word's own first token."""
+        those within ``prefilter_margin`` nats of the spun word's own first token.
+
+        Slots with fewer than ``prefilter_context`` tokens before them are not checked — with
+        no left context the next-token score is word frequency, which is already in the prior —
+        and keep their ``prefilter_cold`` likeliest candidates by prior instead."""
         import torch
 
         tok, model = lm.model.tokenizer, lm.model.model
@@ -231,6 +238,10 @@ class Despinner:
         starts = {a: k for k, (a, _) in enumerate(enc["offset_mapping"])}
         kept = []
         for slot in slots:
+            if slot.tok_start < self.settings.prefilter_context:
+                kept.append(Slot(slot.start, slot.end, slot.tok_start, slot.tok_end, slot.text,
+                                 slot.candidates[:self.settings.prefilter_cold]))
+                continue
             lead = " " if slot.start and sentence[slot.start - 1] == " " else ""
             k = starts.get(slot.start - len(lead), starts.get(slot.start))
             if k is None:
@@ -299,7 +310,7 @@ class Despinner:
                     if (folder / name).exists():
                         shutil.rmtree(folder / name)
                     shutil.copytree(local, folder / name)
-                spec = ScorerSpec(name, spec.weight, spec.uses_source)
+                spec = ScorerSpec(name, spec.weight, spec.uses_source, spec.gap_weight)
             scorers.append(spec.__dict__)
         if self.spunness is not None:
             self.spunness.save(folder)

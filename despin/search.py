@@ -4,9 +4,13 @@ The output is the input with some slots (see :mod:`despin.lattice`) replaced by 
 candidates — nothing else can come out, so nothing is invented. The search starts from the
 input and repeatedly takes the single edit with the largest *gain*::
 
-    gain = Σ_terms Δ log-score(term)  +  bias(slot, candidate)  −  copy_bonus
+    gain = Σ_terms [weight · Δ + gap_weight · (Δ − max Δ in the slot)]
+           +  bias(slot, candidate)  −  copy_bonus
 
-until no edit gains anything. The *bias* holds what does not depend on the rest of the
+until no edit gains anything. ``Δ`` is how much the term's scorer prefers the sentence with the
+edit; the *gap* says how far the candidate falls behind the scorer's favourite among the slot's
+other candidates (0 for the favourite) — a language model prefers frequent words everywhere, so
+"is this the best fit here" carries evidence that the raw Δ does not. The *bias* holds what does not depend on the rest of the
 sentence: by default ``prior_weight · log prior``; a Despinner adds the spun-ness log-odds, or
 a fitted :class:`despin.calibration.Calibration` replaces the whole sum.
 
@@ -30,13 +34,16 @@ __all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit"]
 
 @dataclass
 class Term:
-    """One scorer's contribution: ``delta(current_edits, proposals) -> gains`` and its reach.
+    """One scorer's contribution: ``delta(current_edits, proposals) -> Δ log-scores``, its
+    weights in the gain (see the module docstring) and its reach.
 
     ``radius=None``: every gain may change after any edit (a whole-sentence scorer).
     """
 
     delta: Callable[[list[Edit], list[Edit]], list[float]]
     radius: Optional[int] = None
+    weight: float = 1.0
+    gap_weight: float = 0.0
 
 
 @dataclass
@@ -52,6 +59,8 @@ class SearchSettings:
     spun_weight: float = 1.0  # of the spun-ness log-odds (uncalibrated models with the table)
     prefilter: int = 4        # candidates per slot kept by a one-pass LM check (0: off)
     prefilter_margin: float = 4.0
+    prefilter_context: int = 0  # slots with fewer tokens before them skip the LM check ...
+    prefilter_cold: int = 32    # ... and keep this many candidates by prior instead
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,9 +107,18 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
                 proposals = [candidate_edit(slots[o[0]], o[1]) for o in todo]
                 for o, g in zip(todo, term.delta(current, proposals)):
                     cache[o] = g
+        tops = [{} for _ in terms]  # per term, per slot: the best Δ among live candidates
+        for term, cache, top in zip(terms, caches, tops):
+            if term.gap_weight:
+                for o in live:
+                    top[o[0]] = max(top.get(o[0], -math.inf), cache[o])
         best, best_gain = None, 0.0
         for i, j in live:
-            gain = sum(cache[(i, j)] for cache in caches) + biases[(i, j)] - settings.copy_bonus
+            gain = biases[(i, j)] - settings.copy_bonus
+            for term, cache, top in zip(terms, caches, tops):
+                d = cache[(i, j)]
+                gain += term.weight * d + (term.gap_weight * (d - top[i]) if term.gap_weight
+                                           else 0.0)
             if gain > best_gain:
                 best, best_gain = (i, j), gain
         if best is None:

@@ -109,13 +109,31 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
         "spun": [p[0] for p in PAIRS], "swaps": [p[1] for p in PAIRS],
         "original": [p[2] for p in PAIRS]})}).save_to_disk(str(data))
     out = tmp_path / "calibrated"
-    weights = main(["--data", str(data), "--limit", "4", "--holdout", "0.25", "--top-k", "10",
-                    "--prefilter", "4", "--out", str(out)])
+    args = ["--data", str(data), "--limit", "4", "--holdout", "0.25", "--top-k", "10",
+            "--prefilter", "4", "--prefilter-context", "1", "--rows", str(tmp_path / "rows.json"),
+            "--out", str(out)]
+    weights = main(args)
     printed = capsys.readouterr().out
     assert "held-out log-loss" in printed and "term:0" in printed
     model = Despinner.from_pretrained(out)
     assert model.settings.top_k == 10 and model.settings.prefilter == 4
-    assert model.settings.copy_bonus == 0.0
+    assert model.settings.prefilter_context == 1 and model.settings.copy_bonus == 0.0
     assert model.scorer_specs[0].weight == pytest.approx(weights["term:0"])
+    assert model.scorer_specs[0].gap_weight == pytest.approx(weights["term:0:gap"])
+    # a second run reads the collected rows back and fits the same weights
+    assert main(args) == weights and "rows read from" in capsys.readouterr().out
+    # other settings: the cache does not apply
+    main(args[:6] + ["--top-k", "5"] + args[8:])
+    assert "rows read from" not in capsys.readouterr().out
     assert model.calibration.weights["intercept"] == pytest.approx(weights["intercept"])
     assert (out / "spunness.tsv").exists()
+
+
+def test_gap_features_and_gap_weight(index):  # noqa: F811
+    d = toy(index)
+    rows, labels, _ = collect(d, [p[0] for p in PAIRS], [p[1] for p in PAIRS], desc="t")
+    gaps = [r["term:0:gap"] for r in rows]
+    assert all(g <= 0 for g in gaps) and 0.0 in gaps
+    assert all(r["term:0:gap"] == 0.0 for r, y in zip(rows, labels) if y)  # toy: gold is best
+    weights = calibrate(d, rows, labels)
+    assert d.scorer_specs[0].gap_weight == weights["term:0:gap"]

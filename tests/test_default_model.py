@@ -79,3 +79,28 @@ def test_edits_carry_calibrated_scores(model, restored):
     r = model.restore_with_edits(HELD[0][0])
     assert r.text == restored[0] and r.edits
     assert all(e.score > 0 and HELD[0][0][e.start:e.end] == e.spun for e in r.edits)
+
+
+def test_prefilter_skips_slots_without_left_context(model):
+    """Slots with fewer than `prefilter_context` tokens before them keep their best
+    `prefilter_cold` candidates by prior; later slots get the language-model check."""
+    from dataclasses import replace
+
+    from despin.lattice import build_slots
+
+    text = "hereditary data is shared with the whole group"
+    raw = {s.start: s for s in build_slots(text, model.index, top_k=model.settings.top_k)}
+    saved = model.settings
+    try:
+        model.settings = replace(saved, prefilter_context=2, prefilter_cold=20)
+        lattice = model.lattice(text)
+    finally:
+        model.settings = saved
+    for slot in lattice:
+        if slot.tok_start < 2:
+            assert slot.candidates == raw[slot.start].candidates[:20]
+        else:
+            assert len(slot.candidates) <= saved.prefilter
+    starts = {s.tok_start for s in lattice}
+    assert {0, 1} <= starts and max(starts) >= 2
+    assert len(lattice[0].candidates) == min(20, len(raw[0].candidates)) > saved.prefilter

@@ -129,3 +129,26 @@ def test_choose_prefers_recall_among_ties():
     assert choose(rows)["copy_bonus"] == 3           # bonus 1 changes too much clean text
     assert choose(rows, tie=0.0)["copy_bonus"] == 8
     assert choose(rows, max_clean=0.1)["copy_bonus"] == 1
+
+
+def test_gap_weight_favours_the_scorers_choice_in_a_slot():
+    """gain = weight·Δ + gap_weight·(Δ − best Δ in the slot) + bias − copy bonus."""
+    from despin.candidates import Candidate
+    from despin.lattice import Slot
+    from despin.search import Term, search
+
+    slot = Slot(2, 10, 1, 2, "uncommon", [Candidate("rare", 0.5, "moby"),
+                                          Candidate("few", 0.5, "moby")])
+    deltas = {"rare": 2.0, "few": 3.0}
+
+    def delta(current, proposals):
+        return [deltas[p.restored] for p in proposals]
+
+    bias = lambda s, j: 2.0 if s.candidates[j].text == "rare" else 0.0  # noqa: E731
+    settings = SearchSettings(copy_bonus=0.5)
+    plain = search([slot], [Term(delta)], settings, bias)
+    assert [(e.restored, e.score) for e in plain] == [("rare", 2.0 + 2.0 - 0.5)]
+    gapped = search([slot], [Term(delta, gap_weight=2.0)], settings, bias)
+    assert [(e.restored, e.score) for e in gapped] == [("few", 3.0 - 0.5)]  # rare: 4 − 2 − 0.5
+    assert search([slot], [Term(delta, weight=0.5, gap_weight=2.0)], SearchSettings(copy_bonus=3),
+                  bias) == []  # few 1.5 − 3, rare 1 + 2 − 2 − 3: nothing gains

@@ -12,6 +12,7 @@ it on validation).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 from pathlib import Path
@@ -43,10 +44,15 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
                 continue
             proposals = [candidate_edit(slot, j) for slot, j in options]
             deltas = [t.delta([], proposals) for t in model.terms(sentence, slots, raw=True)]
+            tops = [{} for _ in deltas]  # per term, per slot: the best delta (for the gap)
+            for d, top in zip(deltas, tops):
+                for k, (slot, _) in enumerate(options):
+                    top[id(slot)] = max(top.get(id(slot), -math.inf), d[k])
             for k, (slot, j) in enumerate(options):
                 f = candidate_features(slot, j, model.spunness)
-                for t, d in enumerate(deltas):
+                for t, (d, top) in enumerate(zip(deltas, tops)):
                     f[f"term:{t}"] = d[k]
+                    f[f"term:{t}:gap"] = d[k] - top[id(slot)]
                 rows.append(f)
                 labels.append(int((slot.start + a, slot.end + a,
                                    slot.candidates[j].text.lower()) in gold))
@@ -64,11 +70,13 @@ def _log_loss(weights: dict[str, float], rows, labels) -> float:
 
 def calibrate(model: Despinner, rows: list[dict[str, float]], labels: list[int],
               l2: float = 1e-3) -> dict[str, float]:
-    """Fit on ``rows`` and install the result in ``model``: scorer weights into its scorer
-    specs, the rest as its :class:`~despin.calibration.Calibration`, copy bonus 0."""
+    """Fit on ``rows`` and install the result in ``model``: scorer weights (of the delta and
+    of its gap behind the slot's best) into its scorer specs, the rest as its
+    :class:`~despin.calibration.Calibration`, copy bonus 0."""
     weights = fit_logistic(rows, labels, l2)
     for t, spec in enumerate(model.scorer_specs):
         spec.weight = weights.get(f"term:{t}", 0.0)
+        spec.gap_weight = weights.get(f"term:{t}:gap", 0.0)
     model.calibration = Calibration({k: v for k, v in weights.items()
                                      if not k.startswith("term:")})
     model.settings.copy_bonus = 0.0
@@ -86,17 +94,34 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--l2", type=float, default=1e-3)
     p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model)")
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
+    p.add_argument("--prefilter-context", type=int,
+                   help="slots with fewer tokens before them skip the LM check (saved)")
+    p.add_argument("--rows", help="cache of the collected rows (JSON): read when it was made "
+                                  "with the same model settings and data, else written")
     p.add_argument("--out", help="write the calibrated Despinner folder here")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter))
+    overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter),
+                                   ("prefilter_context", args.prefilter_context))
                  if v is not None}
     model = Despinner.from_pretrained(args.model, **overrides)
     import datasets
 
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(evenly_spaced(len(ds), args.limit))
-    rows, labels, groups = collect(model, ds["spun"], ds["swaps"])
+    key = {"settings": model.settings.to_dict(), "sources": model.sources_spec,
+           "scorers": [s.model for s in model.scorer_specs], "data": str(args.data),
+           "split": args.split, "n": len(ds), "fingerprint": ds._fingerprint}
+    cache = Path(args.rows) if args.rows else None
+    saved = json.loads(cache.read_text()) if cache and cache.exists() else None
+    if saved and saved["key"] == json.loads(json.dumps(key)):
+        rows, labels, groups = saved["rows"], saved["labels"], saved["groups"]
+        print(f"rows read from {cache}")
+    else:
+        rows, labels, groups = collect(model, ds["spun"], ds["swaps"])
+        if cache:
+            cache.write_text(json.dumps({"key": key, "rows": rows, "labels": labels,
+                                         "groups": groups}))
     print(f"{len(rows)} candidates, {sum(labels)} right ({sum(labels) / len(rows):.1%}), "
           f"from {len(ds)} {args.split} texts")
     held = set(random.Random(args.seed).sample(range(len(ds)), int(args.holdout * len(ds))))
