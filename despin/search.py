@@ -10,9 +10,10 @@ input and repeatedly takes the single edit with the largest *gain*::
 until no edit gains anything. ``Δ`` is how much the term's scorer prefers the sentence with the
 edit; the *gap* says how far the candidate falls behind the scorer's favourite among the slot's
 other candidates (0 for the favourite) — a language model prefers frequent words everywhere, so
-"is this the best fit here" carries evidence that the raw Δ does not. The *bias* holds what does not depend on the rest of the
-sentence: by default ``prior_weight · log prior``; a Despinner adds the spun-ness log-odds, or
-a fitted :class:`despin.calibration.Calibration` replaces the whole sum.
+"is this the best fit here" carries evidence that the raw Δ does not. The *bias* holds what
+does not depend on the rest of the sentence: by default ``prior_weight · log prior``; a
+Despinner adds the spun-ness log-odds, or a fitted :class:`despin.calibration.Calibration`
+replaces the whole sum.
 
 A *term* is one scorer's view of how much an edit improves the
 sentence (a fine-tuned restoration model reading the whole sentence, a language model reading a
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional
+from typing import Callable, Hashable, Iterable, Optional
 
 from .edits import Edit
 from .lattice import Slot
 
-__all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit"]
+__all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_best"]
 
 
 @dataclass
@@ -72,6 +73,15 @@ def candidate_edit(slot: Slot, cand_idx: int) -> Edit:
     return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
 
+def slot_best(slot_ids: Iterable[Hashable], values: Iterable[float]) -> dict[Hashable, float]:
+    """The largest value per slot, from parallel sequences (the reference point of the gap)."""
+    best: dict[Hashable, float] = {}
+    for k, v in zip(slot_ids, values):
+        if v > best.get(k, -math.inf):
+            best[k] = v
+    return best
+
+
 def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
     """The default bias: ``prior_weight · log prior`` of the candidate."""
     w = settings.prior_weight
@@ -107,11 +117,8 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
                 proposals = [candidate_edit(slots[o[0]], o[1]) for o in todo]
                 for o, g in zip(todo, term.delta(current, proposals)):
                     cache[o] = g
-        tops = [{} for _ in terms]  # per term, per slot: the best Δ among live candidates
-        for term, cache, top in zip(terms, caches, tops):
-            if term.gap_weight:
-                for o in live:
-                    top[o[0]] = max(top.get(o[0], -math.inf), cache[o])
+        tops = [slot_best((i for i, _ in live), (cache[o] for o in live)) if term.gap_weight
+                else {} for term, cache in zip(terms, caches)]  # per slot: the best live Δ
         best, best_gain = None, 0.0
         for i, j in live:
             gain = biases[(i, j)] - settings.copy_bonus

@@ -22,7 +22,9 @@ from tqdm.auto import tqdm
 
 from despin.calibration import Calibration, candidate_features, fit_logistic, linear_score
 from despin.despinner import Despinner
-from despin.search import candidate_edit
+from despin.resources import file_key
+from despin.search import candidate_edit, slot_best
+from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
 
@@ -44,15 +46,12 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
                 continue
             proposals = [candidate_edit(slot, j) for slot, j in options]
             deltas = [t.delta([], proposals) for t in model.terms(sentence, slots, raw=True)]
-            tops = [{} for _ in deltas]  # per term, per slot: the best delta (for the gap)
-            for d, top in zip(deltas, tops):
-                for k, (slot, _) in enumerate(options):
-                    top[id(slot)] = max(top.get(id(slot), -math.inf), d[k])
+            tops = [slot_best((id(slot) for slot, _ in options), d) for d in deltas]
             for k, (slot, j) in enumerate(options):
                 f = candidate_features(slot, j, model.spunness)
                 for t, (d, top) in enumerate(zip(deltas, tops)):
                     f[f"term:{t}"] = d[k]
-                    f[f"term:{t}:gap"] = d[k] - top[id(slot)]
+                    f[f"term:{t}:gap"] = d[k] - top[id(slot)]  # as the search's gap term
                 rows.append(f)
                 labels.append(int((slot.start + a, slot.end + a,
                                    slot.candidates[j].text.lower()) in gold))
@@ -109,9 +108,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(evenly_spaced(len(ds), args.limit))
+    spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
     key = {"settings": model.settings.to_dict(), "sources": model.sources_spec,
-           "scorers": [s.model for s in model.scorer_specs], "data": str(args.data),
-           "split": args.split, "n": len(ds), "fingerprint": ds._fingerprint}
+           "scorers": [s.model for s in model.scorer_specs],
+           "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
+           "data": str(args.data), "split": args.split, "n": len(ds),
+           "fingerprint": ds._fingerprint}
     cache = Path(args.rows) if args.rows else None
     saved = json.loads(cache.read_text()) if cache and cache.exists() else None
     if saved and saved["key"] == json.loads(json.dumps(key)):
