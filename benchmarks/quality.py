@@ -5,8 +5,9 @@
 Rows: identity, inverse thesaurus (no model), the language-model-scored lattice (pretrained
 SmolLM2, no training), the small encoder-decoder trained from scratch (``--t5 DIR``), the
 default's lattice with hand-set weights, and the shipped default Despinner (fitted weights).
-Columns: edit P / R / F0.5, spun words restored, clean words changed, chrF, BLEU; tortured phrases exact match (all, n_papers ≥ 10); words changed when the original
-(clean) side is fed in. The pairs are an evenly spaced sample of the split.
+Columns: edit P / R / F0.5, spun words restored, clean words changed, chrF, BLEU; tortured
+phrases exact match (all, n_papers ≥ 10); words changed when the original (clean) side is fed
+in. The pairs are an evenly spaced sample of the split.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = N
     c = slot.candidates[j]
     return {
         "intercept": 1.0,
-        "log_prior": math.log(max(c.prior, 1e-9)),
+        "log_prior": c.log_prior,
         "log_rank": math.log1p(j),
         "spunness": spunness.log_odds(slot.text) if spunness is not None else 0.0,
         "zipf_gain": zipf(c.text.lower()) - zipf(slot.text.lower()),

@@ -11,6 +11,7 @@ where ``P_source(s | o)`` is the spinner's frequency-weighted choice among the r
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -31,6 +32,11 @@ class Candidate:
     text: str
     prior: float
     source: str
+
+    @property
+    def log_prior(self) -> float:
+        """``log prior``, floored at log 1e-9 (a prior of 0 must not be −inf in a sum)."""
+        return math.log(max(self.prior, 1e-9))
 
 
 def _invert(source: SynonymSource, freq_power: float) -> dict[str, list[tuple[str, float]]]:

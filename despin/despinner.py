@@ -8,9 +8,8 @@ fitted, the edit-score calibration), the synonym tables it was built with, the s
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, overload
 
@@ -239,8 +238,7 @@ class Despinner:
         kept = []
         for slot in slots:
             if slot.tok_start < self.settings.prefilter_context:
-                kept.append(Slot(slot.start, slot.end, slot.tok_start, slot.tok_end, slot.text,
-                                 slot.candidates[:self.settings.prefilter_cold]))
+                kept.append(replace(slot, candidates=slot.candidates[:self.settings.prefilter_cold]))
                 continue
             lead = " " if slot.start and sentence[slot.start - 1] == " " else ""
             k = starts.get(slot.start - len(lead), starts.get(slot.start))
@@ -249,13 +247,12 @@ class Despinner:
             first = lambda text: tok(lead + text, add_special_tokens=False)["input_ids"][0]
             own = logp[k, first(slot.text)].item()
             scored = sorted(((logp[k, first(c.text)].item()
-                              + self.settings.prior_weight * math.log(max(c.prior, 1e-9)), c)
+                              + self.settings.prior_weight * c.log_prior, c)
                              for c in slot.candidates), key=lambda x: -x[0])
             keep = [c for v, c in scored[:self.settings.prefilter]
                     if v > own - self.settings.prefilter_margin]
             if keep:
-                kept.append(Slot(slot.start, slot.end, slot.tok_start, slot.tok_end, slot.text,
-                                 keep))
+                kept.append(replace(slot, candidates=keep))
         return kept
 
     def restore_with_edits(self, text: str) -> Restoration:

@@ -30,7 +30,8 @@ from typing import Callable, Hashable, Iterable, Optional
 from .edits import Edit
 from .lattice import Slot
 
-__all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_best"]
+__all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_options",
+           "slot_best"]
 
 
 @dataclass
@@ -73,6 +74,12 @@ def candidate_edit(slot: Slot, cand_idx: int) -> Edit:
     return Edit(slot.start, slot.end, slot.text, c.text, 0.0, c.prior, c.source)
 
 
+def slot_options(slots: list[Slot], top_k: int) -> list[tuple[int, int]]:
+    """``(slot index, candidate index)`` of every edit the search may take: each slot's first
+    ``top_k`` candidates."""
+    return [(i, j) for i, s in enumerate(slots) for j in range(min(top_k, len(s.candidates)))]
+
+
 def slot_best(slot_ids: Iterable[Hashable], values: Iterable[float]) -> dict[Hashable, float]:
     """The largest value per slot, from parallel sequences (the reference point of the gap)."""
     best: dict[Hashable, float] = {}
@@ -85,7 +92,7 @@ def slot_best(slot_ids: Iterable[Hashable], values: Iterable[float]) -> dict[Has
 def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
     """The default bias: ``prior_weight · log prior`` of the candidate."""
     w = settings.prior_weight
-    return lambda slot, j: w * math.log(max(slot.candidates[j].prior, 1e-9))
+    return lambda slot, j: w * slot.candidates[j].log_prior
 
 
 def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
@@ -99,8 +106,7 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
     (default: :func:`prior_bias`).
     """
     bias = bias or prior_bias(settings)
-    options = [(i, j) for i, s in enumerate(slots)
-               for j in range(min(settings.top_k, len(s.candidates)))]
+    options = slot_options(slots, settings.top_k)
     biases = {o: bias(slots[o[0]], o[1]) for o in options}
     caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
     chosen: list[tuple[int, Edit]] = []

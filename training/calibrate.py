@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from despin.calibration import Calibration, candidate_features, fit_logistic, linear_score
 from despin.despinner import Despinner
 from despin.resources import file_key
-from despin.search import candidate_edit, slot_best
+from despin.search import candidate_edit, slot_best, slot_options
 from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
@@ -40,18 +40,18 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
         for a, b in sentence_spans(text):
             sentence = text[a:b]
             slots = model.lattice(sentence)
-            options = [(slot, j) for slot in slots
-                       for j in range(min(model.settings.top_k, len(slot.candidates)))]
+            options = slot_options(slots, model.settings.top_k)  # what the search may take
             if not options:
                 continue
-            proposals = [candidate_edit(slot, j) for slot, j in options]
+            proposals = [candidate_edit(slots[i], j) for i, j in options]
             deltas = [t.delta([], proposals) for t in model.terms(sentence, slots, raw=True)]
-            tops = [slot_best((id(slot) for slot, _ in options), d) for d in deltas]
-            for k, (slot, j) in enumerate(options):
+            tops = [slot_best((i for i, _ in options), d) for d in deltas]
+            for k, (i, j) in enumerate(options):
+                slot = slots[i]
                 f = candidate_features(slot, j, model.spunness)
                 for t, (d, top) in enumerate(zip(deltas, tops)):
                     f[f"term:{t}"] = d[k]
-                    f[f"term:{t}:gap"] = d[k] - top[id(slot)]  # as the search's gap term
+                    f[f"term:{t}:gap"] = d[k] - top[i]  # as the search's gap term
                 rows.append(f)
                 labels.append(int((slot.start + a, slot.end + a,
                                    slot.candidates[j].text.lower()) in gold))
