@@ -501,7 +501,6 @@ def train_sentencepiece(texts: Iterable[str], out_dir: str | os.PathLike, vocab_
     is a soft limit (a tiny corpus gets fewer pieces rather than an error).
     """
     import sentencepiece as spm
-    from transformers import T5Tokenizer
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,6 @@
 """Properties of the spinner, checked over hundreds of real sentences, and its inflection."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from despin.inflect import inflect
