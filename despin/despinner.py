@@ -33,18 +33,22 @@ CONFIG_NAME = "despin.json"
 
 @dataclass
 class ScorerSpec:
-    """One scorer of the search: a model (folder, hub name or "smollm2-135m") and its weight.
+    """One scorer of the search: a model (folder, hub name or packaged name such as
+    "gemma3-270m") and its weight.
 
     ``uses_source``: the model reads the candidate-augmented input (a fine-tuned restoration
     model); False for a plain language model that scores the sentence alone. ``gap_weight``:
     of the candidate's shortfall behind the model's favourite in its slot (see
-    :mod:`despin.search`).
+    :mod:`despin.search`). ``dtype``: the model's weights on the CPU (``"bfloat16"`` halves
+    Gemma-3-270m's scoring time on CPUs with bf16 instructions); None: float32 on the CPU,
+    bfloat16 on a GPU.
     """
 
     model: str
     weight: float = 1.0
     uses_source: bool = True
     gap_weight: float = 0.0
+    dtype: str | None = None
 
 
 @dataclass
@@ -133,9 +137,9 @@ class Despinner:
         if self._scorers is None:
             from .model import RestorationModel
 
-            self._scorers = [_Loaded(s, RestorationModel.from_pretrained(self._path(s.model),
-                                                                         device=self.device))
-                             for s in self.scorer_specs]
+            self._scorers = [_Loaded(s, RestorationModel.from_pretrained(
+                self._path(s.model), device=self.device, dtype=s.dtype))
+                for s in self.scorer_specs]
         return self._scorers
 
     # -- restoring -------------------------------------------------------------------------
@@ -183,10 +187,17 @@ class Despinner:
             pairs = []
             for p in proposals:
                 lo, hi = window(p)
-                pairs.append((cut(lo, hi, current), cut(lo, hi, current + [p])))
+                old, new = cut(lo, hi, current), cut(lo, hi, current + [p])
+                # The words before the first difference are the same in both: read, not scored.
+                same = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b),
+                            min(len(old), len(new)))
+                k = old.rfind(" ", 0, same + 1)
+                ctx = old[:k] if k > 0 else None
+                pairs.append(((ctx, old[max(k, 0):]), (ctx, new[max(k, 0):])))
             texts = list(dict.fromkeys(t for pair in pairs for t in pair))  # shared bases once
-            scores = dict(zip(texts, s.model.score([None] * len(texts), texts,
-                                                   batch_size=self.batch_size, eos=False)))
+            scores = dict(zip(texts, s.model.score([None] * len(texts), [t for _, t in texts],
+                                                   batch_size=self.batch_size, eos=False,
+                                                   contexts=[c for c, _ in texts])))
             return [scores[new] - scores[old] for old, new in pairs]
         return delta
 
@@ -307,8 +318,9 @@ class Despinner:
                     if (folder / name).exists():
                         shutil.rmtree(folder / name)
                     shutil.copytree(local, folder / name)
-                spec = ScorerSpec(name, spec.weight, spec.uses_source, spec.gap_weight)
-            scorers.append(spec.__dict__)
+                spec = replace(spec, model=name)
+            scorers.append({k: v for k, v in spec.__dict__.items()
+                            if not (k == "dtype" and v is None)})
         if self.spunness is not None:
             self.spunness.save(folder)
         cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,

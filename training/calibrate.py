@@ -21,7 +21,7 @@ from typing import Sequence
 from tqdm.auto import tqdm
 
 from despin.calibration import Calibration, candidate_features, fit_logistic, linear_score
-from despin.despinner import Despinner
+from despin.despinner import Despinner, ScorerSpec
 from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
 from despin.spunness import SpunnessTable
@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
     p.add_argument("--prefilter-context", type=int,
                    help="slots with fewer tokens before them skip the LM check (saved)")
+    p.add_argument("--scorer", help="calibrate with this plain language model as the one "
+                                    "scorer instead of the model's own (e.g. gemma3-270m)")
+    p.add_argument("--scorer-dtype", help="its weights' dtype, e.g. bfloat16 (saved)")
     p.add_argument("--rows", help="cache of the collected rows (JSON): read when it was made "
                                   "with the same model settings and data, else written")
     p.add_argument("--out", help="write the calibrated Despinner folder here")
@@ -104,13 +107,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                                    ("prefilter_context", args.prefilter_context))
                  if v is not None}
     model = Despinner.from_pretrained(args.model, **overrides)
+    if args.scorer:
+        model = Despinner(model.sources_spec, [ScorerSpec(args.scorer, 1.0, False,
+                                                          dtype=args.scorer_dtype)],
+                          model.settings, model.freq_power, model.device, model.batch_size,
+                          base_dir=model.base_dir, index=model.index, spunness=model.spunness)
+    elif args.scorer_dtype:
+        p.error("--scorer-dtype needs --scorer")
     import datasets
 
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(evenly_spaced(len(ds), args.limit))
     spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
     key = {"settings": model.settings.to_dict(), "sources": model.sources_spec,
-           "scorers": [s.model for s in model.scorer_specs],
+           "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
+                       for s in model.scorer_specs],
            "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
            "data": str(args.data), "split": args.split, "n": len(ds),
            "fingerprint": ds._fingerprint}
