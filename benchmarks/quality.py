@@ -28,14 +28,13 @@ from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # n
 
 def _hand_weighted(default: str | None) -> Despinner:
     """The default's lattice and spun-ness counts with hand-set weights instead of its fitted
-    calibration (LM weight 1, no gap term, prior 1, spun-ness 2, copy bonus 3 nats; 25
-    candidates, 4 kept by the LM check on every slot): the default that shipped before
-    calibration."""
+    calibration (SmolLM2-135M, LM weight 1, no gap term, prior 1, spun-ness 2, copy bonus 3
+    nats; 25 candidates, 4 kept by the LM check on every slot): the default that shipped
+    before calibration."""
     d = Despinner.from_pretrained(default, top_k=25, prefilter=4, prefilter_context=0,
                                   copy_bonus=3.0, prior_weight=1.0, spun_weight=2.0)
     d.calibration = None
-    for spec in d.scorer_specs:
-        spec.weight, spec.gap_weight = 1.0, 0.0
+    d.scorer_specs = [ScorerSpec("smollm2-135m", 1.0, False)]  # loaded on first use
     return d
 
 
