@@ -110,7 +110,8 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
         "original": [p[2] for p in PAIRS]})}).save_to_disk(str(data))
     out = tmp_path / "calibrated"
     args = ["--data", str(data), "--limit", "4", "--holdout", "0.25", "--top-k", "10",
-            "--prefilter", "4", "--prefilter-context", "1", "--rows", str(tmp_path / "rows.json"),
+            "--prefilter", "4", "--prefilter-context", "1", "--window", "4",
+            "--rows", str(tmp_path / "rows.json"),
             "--out", str(out)]
     weights = main(args)
     printed = capsys.readouterr().out
@@ -118,6 +119,7 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     model = Despinner.from_pretrained(out)
     assert model.settings.top_k == 10 and model.settings.prefilter == 4
     assert model.settings.prefilter_context == 1 and model.settings.copy_bonus == 0.0
+    assert model.settings.window == 4
     assert model.scorer_specs[0].weight == pytest.approx(weights["term:0"])
     assert model.scorer_specs[0].gap_weight == pytest.approx(weights["term:0:gap"])
     # a second run reads the collected rows back and fits the same weights

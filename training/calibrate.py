@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
     p.add_argument("--prefilter-context", type=int,
                    help="slots with fewer tokens before them skip the LM check (saved)")
+    p.add_argument("--window", type=int, help="LM window: tokens each side of a change (saved)")
     p.add_argument("--scorer", help="calibrate with this plain language model as the one "
                                     "scorer instead of the model's own (e.g. gemma3-270m)")
     p.add_argument("--scorer-dtype", help="its weights' dtype, e.g. bfloat16 (saved)")
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter),
-                                   ("prefilter_context", args.prefilter_context))
+                                   ("prefilter_context", args.prefilter_context),
+                                   ("window", args.window))
                  if v is not None}
     model = Despinner.from_pretrained(args.model, **overrides)
     if args.scorer:
