@@ -406,13 +406,11 @@ class RestorationModel:
 
         import torch
 
-        import inspect
-
-        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        params = _forward_params(self.model)
         # transformers 5 renamed `past_key_values` to `cache` (the old name still warns)
-        kw = "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
+        kw = "cache" if "cache" in params else "past_key_values"
         head = torch.tensor([feats[group[0]]["input_ids"][:n_head]], device=self.device)
-        extra = {"logits_to_keep": 1} if _takes_logits_to_keep(self.model) else {}
+        extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         pre = self.model(input_ids=head, attention_mask=torch.ones_like(head), use_cache=True,
                          **extra)
         prefix_cache = getattr(pre, "cache", None)
@@ -549,7 +547,7 @@ def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
         # cost): the model computes the last `keep` positions only.
         first = int((labels != -100).int().argmax(1).min())
         keep = labels.shape[1] - max(first - 1, 0)
-        extra = {"logits_to_keep": keep} if _takes_logits_to_keep(model) else {}
+        extra = {"logits_to_keep": keep} if "logits_to_keep" in _forward_params(model) else {}
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                        **extra).logits
         logits, labels = logits[:, :-1], labels[:, labels.shape[1] - logits.shape[1] + 1:]
@@ -560,11 +558,12 @@ def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
     return (tok_lp * mask).sum(-1).tolist()
 
 
-def _takes_logits_to_keep(model) -> bool:
+def _forward_params(model) -> set[str]:
+    """The keyword arguments the model's (or a PEFT wrapper's base model's) forward takes."""
     import inspect
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "logits_to_keep" in inspect.signature(inner.forward).parameters
+    return set(inspect.signature(inner.forward).parameters)
 
 
 # -- from-scratch models ---------------------------------------------------------------------
