@@ -20,7 +20,7 @@ from .candidates import CandidateIndex
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
-from .search import SearchSettings, Term, prior_bias, search
+from .search import Move, SearchSettings, Term, move_edits, prior_bias, search
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import sentence_spans, tokenize
@@ -163,8 +163,9 @@ class Despinner:
         source = format_source(sentence, slots,
                                s.model.despin_config.get("n_show", self.settings.n_show))
 
-        def delta(current: list[Edit], proposals: list[Edit]) -> list[float]:
-            hyps = [apply_edits(sentence, current)] + [apply_edits(sentence, current + [p])
+        def delta(current: list[Edit], proposals: list[Move]) -> list[float]:
+            hyps = [apply_edits(sentence, current)] + [apply_edits(sentence,
+                                                                   current + move_edits(p))
                                                        for p in proposals]
             scores = s.model.score([source] * len(hyps), hyps, batch_size=self.batch_size)
             return [v - scores[0] for v in scores[1:]]
@@ -174,20 +175,21 @@ class Despinner:
         starts = [t.start for t in tokens]
         ends = [t.end for t in tokens]
 
-        def window(e: Edit) -> tuple[int, int]:
-            a = next(k for k, t in enumerate(tokens) if t.start == e.start)
-            b = next(k for k, t in enumerate(tokens) if t.end == e.end) + 1
+        def window(edits: list[Edit]) -> tuple[int, int]:
+            a = next(k for k, t in enumerate(tokens) if t.start == edits[0].start)
+            b = next(k for k, t in enumerate(tokens) if t.end == edits[-1].end) + 1
             return starts[max(0, a - w)], ends[min(len(tokens), b + w) - 1]
 
         def cut(lo: int, hi: int, edits: list[Edit]) -> str:
             inside = [x.shifted(-lo) for x in edits if lo <= x.start and x.end <= hi]
             return apply_edits(sentence[lo:hi], inside)
 
-        def delta(current: list[Edit], proposals: list[Edit]) -> list[float]:
+        def delta(current: list[Edit], proposals: list[Move]) -> list[float]:
             pairs = []
             for p in proposals:
-                lo, hi = window(p)
-                old, new = cut(lo, hi, current), cut(lo, hi, current + [p])
+                edits = sorted(move_edits(p), key=lambda e: e.start)
+                lo, hi = window(edits)
+                old, new = cut(lo, hi, current), cut(lo, hi, current + edits)
                 # The words before the first difference are the same in both: read, not scored.
                 same = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b),
                             min(len(old), len(new)))

@@ -20,24 +20,41 @@ sentence (a fine-tuned restoration model reading the whole sentence, a language 
 window around the edit). Terms with a finite ``radius`` are only re-scored for slots within
 that many tokens of an edit just taken — their other gains cannot have changed — which keeps
 the search to a few batched model calls per sentence.
+
+*Pair moves* (``pair_top > 0``): two swaps side by side ("a uncommon second" for "a rare moment")
+often pass only together — each alone reads worse than the spun pair. So the search also tries
+the ``pair_top`` best candidates of each slot jointly with those of a neighbouring slot (at most
+``pair_reach`` tokens apart). A pair is scored as the gain each of its edits would have once the
+other is taken — ``Δ(a | b) = Δ(a and b) − Δ(b)`` — and its score is the smaller of the two, so
+that each edit is justified given the other; it competes with the single edits and both of its
+edits are taken at once, with that score.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Hashable, Iterable, Optional
+from typing import Callable, Hashable, Iterable, Optional, Union
 
 from .edits import Edit
 from .lattice import Slot
 
 __all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_options",
-           "slot_best"]
+           "slot_best", "Move", "move_edits"]
+
+Move = Union[Edit, tuple[Edit, ...]]
+"""What a term scores: one edit, or several taken together (a pair move)."""
+
+
+def move_edits(move: Move) -> list[Edit]:
+    """The edits of a move, as a list."""
+    return list(move) if isinstance(move, tuple) else [move]
 
 
 @dataclass
 class Term:
-    """One scorer's contribution: ``delta(current_edits, proposals) -> Δ log-scores``, its
-    weights in the gain (see the module docstring) and its reach.
+    """One scorer's contribution: ``delta(current_edits, proposals) -> Δ log-scores`` (a
+    proposal is a :data:`Move`: one edit or a tuple of edits taken together), its weights in the
+    gain (see the module docstring) and its reach.
 
     ``radius=None``: every gain may change after any edit (a whole-sentence scorer).
     """
@@ -63,6 +80,9 @@ class SearchSettings:
     prefilter_margin: float = 4.0
     prefilter_context: int = 0  # slots with fewer tokens before them skip the LM check ...
     prefilter_cold: int = 32    # ... and keep this many candidates by prior instead
+    pair_top: int = 0         # candidates per slot tried jointly with a neighbour's (0: no pairs)
+    pair_reach: int = 1       # most tokens between the two slots of a pair
+    pair_floor: Optional[float] = None  # only candidates whose own score (copy bonus aside) is above
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,7 +118,8 @@ def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
 def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
            bias: Optional[Callable[[Slot, int], float]] = None) -> list[Edit]:
     """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets)
-    in the order they were taken, each with ``score`` = its gain (copy bonus included) then.
+    in the order they were taken, each with ``score`` = its gain (copy bonus included) then —
+    both edits of a pair move get the pair's score.
 
     Raising ``copy_bonus`` by ``b`` stops the search at the first edit whose score is ≤ ``b``:
     the edits for a higher bonus are a prefix of these (:mod:`training.tune` relies on it).
@@ -108,45 +129,104 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
     bias = bias or prior_bias(settings)
     options = slot_options(slots, settings.top_k)
     biases = {o: bias(slots[o[0]], o[1]) for o in options}
-    caches: list[dict[tuple[int, int], float]] = [{} for _ in terms]
+    caches: list[dict] = [{} for _ in terms]  # per term: option or pair of options → Δ
     chosen: list[tuple[int, Edit]] = []
     used: set[int] = set()
-    for _ in range(settings.max_edits):
+    while len(chosen) < settings.max_edits:
         live = [o for o in options
                 if not used.intersection(range(slots[o[0]].tok_start, slots[o[0]].tok_end))]
         if not live:
             break
         current = [e for _, e in chosen]
-        for term, cache in zip(terms, caches):
-            todo = [o for o in live if o not in cache]
-            if todo:
-                proposals = [candidate_edit(slots[o[0]], o[1]) for o in todo]
-                for o, g in zip(todo, term.delta(current, proposals)):
-                    cache[o] = g
+        _fill(terms, caches, current, live, lambda o: candidate_edit(slots[o[0]], o[1]))
         tops = [slot_best((i for i, _ in live), (cache[o] for o in live)) if term.gap_weight
                 else {} for term, cache in zip(terms, caches)]  # per slot: the best live Δ
-        best, best_gain = None, 0.0
-        for i, j in live:
-            gain = biases[(i, j)] - settings.copy_bonus
+        gains = {}
+        for o in live:
+            gain = biases[o] - settings.copy_bonus
             for term, cache, top in zip(terms, caches, tops):
-                d = cache[(i, j)]
-                gain += term.weight * d + (term.gap_weight * (d - top[i]) if term.gap_weight
+                d = cache[o]
+                gain += term.weight * d + (term.gap_weight * (d - top[o[0]]) if term.gap_weight
                                            else 0.0)
-            if gain > best_gain:
-                best, best_gain = (i, j), gain
-        if best is None:
+            gains[o] = gain
+        best = max(live, key=lambda o: gains[o])
+        move, score = ((best,), gains[best])
+        if settings.pair_top and len(chosen) + 2 <= settings.max_edits:
+            pair, pair_score = _best_pair(slots, live, gains, terms, caches, current, biases,
+                                          settings)
+            if pair is not None and pair_score > score:
+                move, score = pair, pair_score
+        if score <= 0.0:
             break
-        i, j = best
-        e = candidate_edit(slots[i], j)
-        chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, best_gain, e.prior, e.source)))
-        a, b = slots[i].tok_start, slots[i].tok_end
-        used.update(range(a, b))
-        for term, cache in zip(terms, caches):
-            if term.radius is None:
-                cache.clear()
-            else:  # only gains whose window holds the new edit are stale
-                r = term.radius
-                for (k, m) in list(cache):
-                    if slots[k].tok_start - r < b and a < slots[k].tok_end + r:
-                        del cache[(k, m)]
+        for i, j in move:
+            e = candidate_edit(slots[i], j)
+            chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, score, e.prior, e.source)))
+            a, b = slots[i].tok_start, slots[i].tok_end
+            used.update(range(a, b))
+            for term, cache in zip(terms, caches):
+                if term.radius is None:
+                    cache.clear()
+                else:  # only gains whose window holds the new edit are stale
+                    r = term.radius
+                    for key in list(cache):
+                        if any(slots[k].tok_start - r < b and a < slots[k].tok_end + r
+                               for k, _ in (key if isinstance(key[0], tuple) else (key,))):
+                            del cache[key]
     return [e for _, e in chosen]
+
+
+def _fill(terms: list[Term], caches: list[dict], current: list[Edit], keys: list,
+          move: Callable[[Hashable], Move]) -> None:
+    """Score, for every term, the ``keys`` its cache lacks (one batched call per term)."""
+    for term, cache in zip(terms, caches):
+        todo = [k for k in keys if k not in cache]
+        if todo:
+            for k, d in zip(todo, term.delta(current, [move(k) for k in todo])):
+                cache[k] = d
+
+
+def _best_pair(slots: list[Slot], live: list[tuple[int, int]], gains: dict, terms: list[Term],
+               caches: list[dict], current: list[Edit], biases: dict, settings: SearchSettings
+               ) -> tuple[Optional[tuple], float]:
+    """The best pair move among neighbouring live slots and its score (see the module
+    docstring): ``(None, -inf)`` when there is none."""
+    floor = -math.inf if settings.pair_floor is None else settings.pair_floor
+    ranked: dict[int, list[tuple[float, int]]] = {}
+    for (i, j) in live:  # which candidates to pair: by own score, copy bonus aside
+        if gains[(i, j)] + settings.copy_bonus > floor:
+            ranked.setdefault(i, []).append((-gains[(i, j)], j))
+    tried = {i: [j for _, j in sorted(v)[:settings.pair_top]] for i, v in ranked.items()}
+    pairs = [((i, a), (k, b)) for i in tried for k in tried
+             if 0 <= slots[k].tok_start - slots[i].tok_end <= settings.pair_reach
+             for a in tried[i] for b in tried[k]]
+    if not pairs:
+        return None, -math.inf
+    _fill(terms, caches, current, pairs,
+          lambda p: tuple(candidate_edit(slots[i], j) for i, j in p))
+    # Per term and slot, the best Δ of the candidates not tried in pairs (their Δ given the
+    # neighbour's edit is taken as unchanged) — the reference of the gap given that edit.
+    untried = [slot_best((i for i, j in live if j not in tried.get(i, ())),
+                         (cache[o] for o in live if o[1] not in tried.get(o[0], ())))
+               for cache in caches]
+
+    def given(o, other, t):  # Δ of option o once `other` is taken, by term t
+        p = (o, other) if o[0] < other[0] else (other, o)
+        return caches[t][p] - caches[t][other]
+
+    def gain(o, other) -> float:
+        g = biases[o] - settings.copy_bonus
+        for t, term in enumerate(terms):
+            d = given(o, other, t)
+            g += term.weight * d
+            if term.gap_weight:
+                top = max([given((o[0], a), other, t) for a in tried[o[0]]]
+                          + [untried[t].get(o[0], -math.inf)])
+                g += term.gap_weight * (d - top)
+        return g
+
+    best, best_score = None, -math.inf
+    for p in pairs:
+        score = min(gain(p[0], p[1]), gain(p[1], p[0]))
+        if score > best_score:
+            best, best_score = p, score
+    return best, best_score

@@ -133,6 +133,19 @@ def test_choose_prefers_recall_among_ties():
     assert choose(rows, max_clean=0.1)["copy_bonus"] == 1
 
 
+def test_tune_set_parses_search_overrides():
+    import argparse
+
+    from training.tune import parse_settings
+
+    parser = argparse.ArgumentParser()
+    assert parse_settings(parser, ["pair_top=3", "pair_floor=null", "copy_bonus=-0.25"]) == \
+        {"pair_top": 3, "pair_floor": None, "copy_bonus": -0.25}
+    for bad in ("pair_tops=3", "pair_top", "pair_top=three"):
+        with pytest.raises(SystemExit):
+            parse_settings(parser, [bad])
+
+
 def test_gap_weight_favours_the_scorers_choice_in_a_slot():
     """gain = weight·Δ + gap_weight·(Δ − best Δ in the slot) + bias − copy bonus."""
     from despin.candidates import Candidate
@@ -160,7 +173,7 @@ def test_window_delta_equals_the_windows_score_difference(index):
     """A plain LM's Δ reads the words before the change as unscored context: it must equal the
     score of the whole edited window minus that of the whole current window."""
     from despin.model import RestorationModel
-    from despin.search import candidate_edit
+    from despin.search import candidate_edit, move_edits
     from despin.text import tokenize
 
     lm = RestorationModel.from_pretrained("smollm2-135m")
@@ -170,17 +183,97 @@ def test_window_delta_equals_the_windows_score_difference(index):
     slots = d.lattice(sentence)
     current = [candidate_edit(slots[1], 0)]
     proposals = [candidate_edit(s, j) for s in slots[2:] for j in range(len(s.candidates))]
+    # pair moves too: two neighbouring slots' first candidates, taken together
+    pairs = [(candidate_edit(s, 0), candidate_edit(t, 0)) for s in slots[2:] for t in slots[2:]
+             if 0 <= t.tok_start - s.tok_end <= 1]
+    assert len(pairs) >= 2
+    proposals += pairs
     got = d.terms(sentence, slots, raw=True)[0].delta(current, proposals)
     tokens = tokenize(sentence)
     expected = []
     for p in proposals:
-        a = next(k for k, t in enumerate(tokens) if t.start == p.start)
-        b = next(k for k, t in enumerate(tokens) if t.end == p.end) + 1
+        edits = move_edits(p)
+        a = next(k for k, t in enumerate(tokens) if t.start == edits[0].start)
+        b = next(k for k, t in enumerate(tokens) if t.end == edits[-1].end) + 1
         lo, hi = tokens[max(0, a - 3)].start, tokens[min(len(tokens), b + 3) - 1].end
         inside = [e.shifted(-lo) for e in current if lo <= e.start and e.end <= hi]
         old = apply_edits(sentence[lo:hi], inside)
-        new = apply_edits(sentence[lo:hi], inside + [p.shifted(-lo)])
+        new = apply_edits(sentence[lo:hi], inside + [e.shifted(-lo) for e in edits])
         s_old, s_new = lm.score([None, None], [old, new], eos=False)
         expected.append(s_new - s_old)
-    assert len(proposals) >= 6
+    assert len(proposals) >= 8
     assert got == pytest.approx(expected, abs=2e-3)
+
+
+class PairToy(ToyModel):
+    """ToyModel, but a sentence with only one of "uncommon" and "second" loses 10: in "a
+    uncommon second", each word restored alone reads worse than the spun pair."""
+
+    def score(self, sources, targets, batch_size=16, eos=True):
+        return [v - 10.0 * (("uncommon" in words(t.lower())) != ("second" in words(t.lower())))
+                for v, t in zip(super().score(sources, targets), targets)]
+
+
+def pair_toy(index, **settings) -> Despinner:
+    return Despinner(DEFAULT_SOURCES, [ScorerSpec("toy", 1.0, True)],
+                     SearchSettings(**{"prior_weight": 0.0, "copy_bonus": 1.0, **settings}),
+                     index=index, models=[PairToy()])
+
+
+def test_pair_moves_take_swaps_that_only_pass_together(index):
+    text = "It comes at a uncommon second of mutual want."
+    assert pair_toy(index).restore(text) == "It comes at a uncommon second of mutual need."
+    r = pair_toy(index, pair_top=3).restore_with_edits(text)
+    assert r.text == "It comes at a rare moment of mutual need."
+    # each edit of the pair: Δ given the other = 16 − (8 − 10), minus the copy bonus 1; both
+    # carry that score, and the pair is taken before "need" (8 − 1)
+    assert [(e.restored, e.score) for e in r.edits] == [("rare", 17.0), ("moment", 17.0),
+                                                         ("need", 7.0)]
+    far = "It comes at a uncommon and very second."  # two words between the slots
+    assert pair_toy(index, pair_top=3).restore(far) == far
+    assert pair_toy(index, pair_top=3, pair_reach=2).restore(far) == \
+        "It comes at a rare and very moment."
+
+
+def test_pair_moves_keep_the_tuning_prefix_rule(index):
+    texts = ["It comes at a uncommon second of mutual want.", "A uncommon second stated war."]
+    for floor in (0.0, -3.0):
+        ranked = ranked_edits(pair_toy(index, pair_top=3), texts, floor=floor)
+        for bonus in (floor, 1.0, 7.9, 8.1, 16.9, 17.1, 50.0):
+            expected = pair_toy(index, pair_top=3, copy_bonus=bonus).restore(texts)
+            assert outputs_at(texts, ranked, bonus, floor) == expected
+    assert expected == texts  # the last bonus, 50, takes nothing
+
+
+def test_pair_score_with_gap_weight_is_worked_out_by_hand():
+    """Δ(a | b) = Δ(a, b) − Δ(b); the gap's reference is the slot's best Δ given b: over the
+    candidates tried with b, that, and for the others their own Δ."""
+    from despin.candidates import Candidate
+    from despin.lattice import Slot
+    from despin.search import Term, move_edits, search
+
+    s1 = Slot(2, 10, 1, 2, "uncommon", [Candidate("rare", 0.5, "moby"),
+                                        Candidate("few", 0.5, "moby"),
+                                        Candidate("odd", 0.5, "moby")])
+    s2 = Slot(11, 17, 2, 3, "second", [Candidate("moment", 0.5, "moby")])
+    single = {"rare": -1.0, "few": 0.0, "odd": 8.0, "moment": -1.0}
+    joint = {("rare", "moment"): 6.0, ("few", "moment"): -1.0, ("odd", "moment"): 7.0}
+
+    def delta(current, proposals):
+        return [joint[tuple(e.restored for e in move_edits(p))] if isinstance(p, tuple)
+                else single[p.restored] for p in proposals]
+
+    bias = lambda s, j: -20.0 if s.candidates[j].text == "odd" else 0.0  # noqa: E731
+    term = Term(delta, gap_weight=1.0)
+    # singles: odd 8 − 20 − 0.5; rare −1 + (−1 − 8) − 0.5; few 0 − 8 − 0.5; moment −1.5
+    assert search([s1, s2], [term], SearchSettings(copy_bonus=0.5), bias) == []
+    # pair_top 2 tries few and rare (the best two by own gain) with moment. rare | moment =
+    # 6 + 1 = 7, behind odd's own 8 (untried): 7 + (7 − 8) − 0.5 = 5.5; moment | rare = 7,
+    # the best of its slot: 7 − 0.5 = 6.5. The pair's score is the smaller.
+    got = search([s1, s2], [term], SearchSettings(copy_bonus=0.5, pair_top=2), bias)
+    assert [(e.restored, e.score) for e in got] == [("rare", 5.5), ("moment", 5.5)]
+    # pair_top 1 tries few alone with moment: few | moment = 0, 8 behind odd → nothing
+    assert search([s1, s2], [term], SearchSettings(copy_bonus=0.5, pair_top=1), bias) == []
+    # a floor on the own score (copy bonus aside) that rare (−10) misses: nothing
+    assert search([s1, s2], [term], SearchSettings(copy_bonus=0.5, pair_top=2, pair_floor=-9.0),
+                  bias) == []

@@ -1,6 +1,7 @@
 """Choose a Despinner's copy bonus on validation pairs, from one search per sentence.
 
     python -m training.tune --model despin/default --data data/pairs --limit 100 [--write]
+    python -m training.tune --model DIR --data data/pairs --set pair_top=3 --write
 
 The search runs once with the lowest bonus asked for; since a higher bonus only stops the greedy
 search earlier (:func:`despin.search.search`), the output for every bonus ``b`` is the prefix of each
@@ -11,16 +12,18 @@ ties with the best among those that change at most ``--max-clean`` of clean word
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Sequence
 
 from tqdm.auto import tqdm
 
 from despin.despinner import Despinner
 from despin.edits import Edit, apply_edits
+from despin.search import SearchSettings
 from despin.text import sentence_spans
 from training.evaluate import changed_share, load_pairs, score
 
-__all__ = ["ranked_edits", "outputs_at", "sweep", "choose", "main"]
+__all__ = ["ranked_edits", "outputs_at", "sweep", "choose", "parse_settings", "main"]
 
 # A calibrated model's gain is the log-odds that an edit is right, so its bonus is a threshold
 # near 0; a hand-weighted model's gain is in nats of language-model score.
@@ -87,6 +90,22 @@ def choose(rows: list[dict], max_clean: float = 0.01, tie: float = 0.01) -> dict
     return min((m for m in ok if m["f05"] >= top - tie), key=lambda m: m["copy_bonus"])
 
 
+def parse_settings(parser: argparse.ArgumentParser, items: Sequence[str]) -> dict:
+    """``["pair_top=3", "pair_floor=null"]`` → ``{"pair_top": 3, "pair_floor": None}``; an
+    unknown setting or a malformed item is a usage error."""
+    known = set(SearchSettings.__dataclass_fields__)
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or key not in known:
+            parser.error(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(known)}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parser.error(f"--set {item!r}: {value!r} is not a JSON value")
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
@@ -99,9 +118,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--max-clean", type=float, default=0.01)
     p.add_argument("--tie", type=float, default=0.01,
                    help="F0.5 within this of the best counts as a tie; ties go to the lowest bonus")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a search setting for the sweep (saved with --write), e.g. "
+                        "pair_top=3; VALUE is read as JSON")
     p.add_argument("--write", action="store_true", help="save the chosen bonus into --model")
     args = p.parse_args(argv)
-    model = Despinner.from_pretrained(args.model)
+    model = Despinner.from_pretrained(args.model, **parse_settings(p, args.set))
     bonuses = args.bonuses or (CALIBRATED_BONUSES if model.calibration else HAND_BONUSES)
     spun, original = load_pairs(args.data, args.split, args.limit)
     rows = sweep(model, spun, original, bonuses)
