@@ -50,14 +50,16 @@ def test_held_sentences(restored):
     m = score(spun, restored, original)
     exact = sum(r == o for r, o in zip(restored, original))
     print("\n".join(restored), m)
-    # measured when the default shipped: P 0.92, R 0.55 (11 of 20 swaps), 1 sentence exact.
-    # (The SmolLM2-scored default before it: R 0.60 here, with "coronary heart illness" →
-    # "heart illness"; on 100 synthetic test pairs it was the weaker, F0.5 .545 against .628.)
+    # measured when the default shipped: P 0.90, R 0.45 (9 of 20 swaps), 1 sentence exact.
+    # (Its window-5 predecessor: R 0.55 here — it also made "severe" → "serious" — but on 100
+    # synthetic test pairs it was the weaker, F0.5 .628 against .649; the SmolLM2-scored
+    # default before that: R 0.60 here, .545 there. Twenty swaps are a spot check; the
+    # 100-pair table of benchmarks/quality.py is the measure.)
     assert m["precision"] >= 0.9, m
-    assert m["recall"] >= 0.55, m
+    assert m["recall"] >= 0.45, m
     assert exact >= 1
     for spun, good in [("final yr", "last year"), ("price range", "budget"), ("stated", "said"),
-                       ("had been", "were"), ("hearth", "fire"), ("severe", "serious")]:
+                       ("had been", "were"), ("hearth", "fire"), ("firm", "company")]:
         assert any(spun in s and good in r for (s, _), r in zip(HELD, restored)), spun
 
 
