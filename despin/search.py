@@ -141,14 +141,9 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
         _fill(terms, caches, current, live, lambda o: candidate_edit(slots[o[0]], o[1]))
         tops = [slot_best((i for i, _ in live), (cache[o] for o in live)) if term.gap_weight
                 else {} for term, cache in zip(terms, caches)]  # per slot: the best live Δ
-        gains = {}
-        for o in live:
-            gain = biases[o] - settings.copy_bonus
-            for term, cache, top in zip(terms, caches, tops):
-                d = cache[o]
-                gain += term.weight * d + (term.gap_weight * (d - top[o[0]]) if term.gap_weight
-                                           else 0.0)
-            gains[o] = gain
+        gains = {o: _gain(biases[o] - settings.copy_bonus, terms, [c[o] for c in caches],
+                          lambda t: tops[t][o[0]])
+                 for o in live}
         best = max(live, key=lambda o: gains[o])
         move, score = ((best,), gains[best])
         if settings.pair_top and len(chosen) + 2 <= settings.max_edits:
@@ -173,6 +168,16 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
                                for k, _ in (key if isinstance(key[0], tuple) else (key,))):
                             del cache[key]
     return [e for _, e in chosen]
+
+
+def _gain(base: float, terms: list[Term], deltas: list[float],
+          best: Callable[[int], float]) -> float:
+    """``base + Σ_t weight_t · Δ_t + gap_weight_t · (Δ_t − best(t))`` (the module docstring's
+    gain); ``best(t)`` — term t's best Δ in the slot — is only asked for terms with a gap."""
+    g = base
+    for t, (term, d) in enumerate(zip(terms, deltas)):
+        g += term.weight * d + (term.gap_weight * (d - best(t)) if term.gap_weight else 0.0)
+    return g
 
 
 def _fill(terms: list[Term], caches: list[dict], current: list[Edit], keys: list,
@@ -205,24 +210,18 @@ def _best_pair(slots: list[Slot], live: list[tuple[int, int]], gains: dict, term
           lambda p: tuple(candidate_edit(slots[i], j) for i, j in p))
     # Per term and slot, the best Δ of the candidates not tried in pairs (their Δ given the
     # neighbour's edit is taken as unchanged) — the reference of the gap given that edit.
-    untried = [slot_best((i for i, j in live if j not in tried.get(i, ())),
-                         (cache[o] for o in live if o[1] not in tried.get(o[0], ())))
-               for cache in caches]
+    rest = [o for o in live if o[1] not in tried.get(o[0], ())]
+    untried = [slot_best((i for i, _ in rest), (cache[o] for o in rest)) for cache in caches]
 
     def given(o, other, t):  # Δ of option o once `other` is taken, by term t
         p = (o, other) if o[0] < other[0] else (other, o)
         return caches[t][p] - caches[t][other]
 
     def gain(o, other) -> float:
-        g = biases[o] - settings.copy_bonus
-        for t, term in enumerate(terms):
-            d = given(o, other, t)
-            g += term.weight * d
-            if term.gap_weight:
-                top = max([given((o[0], a), other, t) for a in tried[o[0]]]
-                          + [untried[t].get(o[0], -math.inf)])
-                g += term.gap_weight * (d - top)
-        return g
+        return _gain(biases[o] - settings.copy_bonus, terms,
+                     [given(o, other, t) for t in range(len(terms))],
+                     lambda t: max([given((o[0], a), other, t) for a in tried[o[0]]]
+                                   + [untried[t].get(o[0], -math.inf)]))
 
     best, best_score = None, -math.inf
     for p in pairs:
