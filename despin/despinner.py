@@ -20,7 +20,8 @@ from .candidates import CandidateIndex
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
-from .search import Move, SearchSettings, Term, move_edits, prior_bias, search
+from .search import (EditScore, LinearScore, Move, SearchSettings, Term, move_edits, prior_bias,
+                     search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import sentence_spans, tokenize
@@ -34,7 +35,8 @@ CONFIG_NAME = "despin.json"
 @dataclass
 class ScorerSpec:
     """One scorer of the search: a model (folder, hub name or packaged name such as
-    "gemma3-270m") and its weight.
+    "gemma3-270m") and its weight in the linear gain (a calibration's network, when there is
+    one, weighs the scorer itself and ignores ``weight`` and ``gap_weight``).
 
     ``uses_source``: the model reads the candidate-augmented input (a fine-tuned restoration
     model); False for a plain language model that scores the sentence alone. ``gap_weight``:
@@ -68,7 +70,7 @@ class Despinner:
                  calibration: Calibration | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
-        ``calibration``: fitted edit-score weights (:mod:`despin.calibration`); without it the
+        ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
         gain's constant part is ``prior_weight · log prior + spun_weight · spun-ness``."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
@@ -212,8 +214,15 @@ class Despinner:
             slots = self._prefilter(sentence, slots, lm)
         return slots
 
+    def edit_score(self, terms: list[Term]) -> EditScore:
+        """How the search turns the terms' deltas into gains: the calibration's network when it
+        has one, else the linear gain with the terms' weights and :meth:`bias`."""
+        net = self.calibration.edit_score(len(terms), self.spunness) \
+            if self.calibration is not None else None
+        return net or LinearScore(terms, self.bias())
+
     def bias(self) -> Callable[[Slot, int], float]:
-        """The constant part of each candidate's gain (see :func:`despin.search.search`)."""
+        """The constant part of each candidate's linear gain (see :func:`despin.search.search`)."""
         if self.calibration is not None:
             return self.calibration.bias(self.spunness)
         prior = prior_bias(self.settings)
@@ -229,7 +238,8 @@ class Despinner:
         slots = self.lattice(sentence)
         if not slots:
             return []
-        return search(slots, self.terms(sentence, slots), self.settings, self.bias())
+        terms = self.terms(sentence, slots)
+        return search(slots, terms, self.settings, score=self.edit_score(terms))
 
     def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
         """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language

@@ -13,7 +13,9 @@ other candidates (0 for the favourite) — a language model prefers frequent wor
 "is this the best fit here" carries evidence that the raw Δ does not. The *bias* holds what
 does not depend on the rest of the sentence: by default ``prior_weight · log prior``; a
 Despinner adds the spun-ness log-odds, or a fitted :class:`despin.calibration.Calibration`
-replaces the whole sum.
+replaces the whole sum. This linear gain is one :class:`EditScore` (:class:`LinearScore`); a
+fitted network (:class:`despin.calibration.EditNetwork`) is another, which reads the same
+deltas, gaps and candidate facts but combines them nonlinearly.
 
 A *term* is one scorer's view of how much an edit improves the
 sentence (a fine-tuned restoration model reading the whole sentence, a language model reading a
@@ -33,13 +35,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Hashable, Iterable, Optional, Union
+from typing import Any, Callable, Hashable, Iterable, Optional, Protocol, Sequence, Union
 
 from .edits import Edit
 from .lattice import Slot
 
 __all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_options",
-           "slot_best", "Move", "move_edits"]
+           "slot_best", "Move", "move_edits", "EditScore", "LinearScore"]
 
 Move = Union[Edit, tuple[Edit, ...]]
 """What a term scores: one edit, or several taken together (a pair move)."""
@@ -54,7 +56,8 @@ def move_edits(move: Move) -> list[Edit]:
 class Term:
     """One scorer's contribution: ``delta(current_edits, proposals) -> Δ log-scores`` (a
     proposal is a :data:`Move`: one edit or a tuple of edits taken together), its weights in the
-    gain (see the module docstring) and its reach.
+    linear gain (see the module docstring; a network :class:`EditScore` has its own) and its
+    reach.
 
     ``radius=None``: every gain may change after any edit (a whole-sentence scorer).
     """
@@ -109,6 +112,35 @@ def slot_best(slot_ids: Iterable[Hashable], values: Iterable[float]) -> dict[Has
     return best
 
 
+class EditScore(Protocol):
+    """How the search scores taking candidate ``j`` of a slot, copy bonus aside.
+
+    ``prepare(slot, j)`` computes once what does not depend on the sentence's other edits;
+    ``score(prepared, deltas, gaps)`` adds each term's Δ and its gap behind the slot's best Δ.
+    """
+
+    def prepare(self, slot: Slot, j: int) -> Any: ...
+
+    def __call__(self, prepared: Any, deltas: Sequence[float], gaps: Sequence[float]
+                 ) -> float: ...
+
+
+class LinearScore:
+    """The module docstring's gain: ``bias(slot, j) + Σ_t weight_t · Δ_t + gap_weight_t · gap_t``."""
+
+    def __init__(self, terms: Sequence[Term], bias: Callable[[Slot, int], float]):
+        self.weights = [(t.weight, t.gap_weight) for t in terms]
+        self.bias = bias
+
+    def prepare(self, slot: Slot, j: int) -> float:
+        return self.bias(slot, j)
+
+    def __call__(self, prepared: float, deltas: Sequence[float], gaps: Sequence[float]
+                 ) -> float:
+        return prepared + sum(w * d + gw * g
+                              for (w, gw), d, g in zip(self.weights, deltas, gaps))
+
+
 def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
     """The default bias: ``prior_weight · log prior`` of the candidate."""
     w = settings.prior_weight
@@ -116,19 +148,21 @@ def prior_bias(settings: SearchSettings) -> Callable[[Slot, int], float]:
 
 
 def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
-           bias: Optional[Callable[[Slot, int], float]] = None) -> list[Edit]:
+           bias: Optional[Callable[[Slot, int], float]] = None,
+           score: Optional[EditScore] = None) -> list[Edit]:
     """Greedy best-first search over ``slots``; returns the accepted edits (sentence offsets)
     in the order they were taken, each with ``score`` = its gain (copy bonus included) then —
     both edits of a pair move get the pair's score.
 
     Raising ``copy_bonus`` by ``b`` stops the search at the first edit whose score is ≤ ``b``:
     the edits for a higher bonus are a prefix of these (:mod:`training.tune` relies on it).
-    ``bias(slot, j)`` is the constant part of the gain of taking candidate ``j`` of ``slot``
-    (default: :func:`prior_bias`).
+    ``score`` turns each term's Δ and gap into the gain (default: :class:`LinearScore` with the
+    terms' weights and ``bias``); ``bias(slot, j)`` is the linear gain's constant part of taking
+    candidate ``j`` of ``slot`` (default: :func:`prior_bias`).
     """
-    bias = bias or prior_bias(settings)
+    score = score or LinearScore(terms, bias or prior_bias(settings))
     options = slot_options(slots, settings.top_k)
-    biases = {o: bias(slots[o[0]], o[1]) for o in options}
+    prepared = {o: score.prepare(slots[o[0]], o[1]) for o in options}
     caches: list[dict] = [{} for _ in terms]  # per term: option or pair of options → Δ
     chosen: list[tuple[int, Edit]] = []
     used: set[int] = set()
@@ -139,23 +173,23 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
             break
         current = [e for _, e in chosen]
         _fill(terms, caches, current, live, lambda o: candidate_edit(slots[o[0]], o[1]))
-        tops = [slot_best((i for i, _ in live), (cache[o] for o in live)) if term.gap_weight
-                else {} for term, cache in zip(terms, caches)]  # per slot: the best live Δ
-        gains = {o: _gain(biases[o] - settings.copy_bonus, terms, [c[o] for c in caches],
-                          lambda t: tops[t][o[0]])
+        tops = [slot_best((i for i, _ in live), (cache[o] for o in live))
+                for cache in caches]  # per term and slot: the best live Δ
+        gains = {o: _gain(score, prepared[o], [c[o] for c in caches],
+                          lambda t: tops[t][o[0]]) - settings.copy_bonus
                  for o in live}
         best = max(live, key=lambda o: gains[o])
-        move, score = ((best,), gains[best])
+        move, value = ((best,), gains[best])
         if settings.pair_top and len(chosen) + 2 <= settings.max_edits:
-            pair, pair_score = _best_pair(slots, live, gains, terms, caches, current, biases,
-                                          settings)
-            if pair is not None and pair_score > score:
-                move, score = pair, pair_score
-        if score <= 0.0:
+            pair, pair_value = _best_pair(slots, live, gains, terms, caches, current, score,
+                                          prepared, settings)
+            if pair is not None and pair_value > value:
+                move, value = pair, pair_value
+        if value <= 0.0:
             break
         for i, j in move:
             e = candidate_edit(slots[i], j)
-            chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, score, e.prior, e.source)))
+            chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, value, e.prior, e.source)))
             a, b = slots[i].tok_start, slots[i].tok_end
             used.update(range(a, b))
             for term, cache in zip(terms, caches):
@@ -170,14 +204,11 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
     return [e for _, e in chosen]
 
 
-def _gain(base: float, terms: list[Term], deltas: list[float],
+def _gain(score: EditScore, prepared: Any, deltas: list[float],
           best: Callable[[int], float]) -> float:
-    """``base + Σ_t weight_t · Δ_t + gap_weight_t · (Δ_t − best(t))`` (the module docstring's
-    gain); ``best(t)`` — term t's best Δ in the slot — is only asked for terms with a gap."""
-    g = base
-    for t, (term, d) in enumerate(zip(terms, deltas)):
-        g += term.weight * d + (term.gap_weight * (d - best(t)) if term.gap_weight else 0.0)
-    return g
+    """``score`` of an option given each term's Δ, its gap being ``Δ_t − best(t)`` (term t's
+    best Δ in the slot); copy bonus aside."""
+    return score(prepared, deltas, [d - best(t) for t, d in enumerate(deltas)])
 
 
 def _fill(terms: list[Term], caches: list[dict], current: list[Edit], keys: list,
@@ -191,8 +222,8 @@ def _fill(terms: list[Term], caches: list[dict], current: list[Edit], keys: list
 
 
 def _best_pair(slots: list[Slot], live: list[tuple[int, int]], gains: dict, terms: list[Term],
-               caches: list[dict], current: list[Edit], biases: dict, settings: SearchSettings
-               ) -> tuple[Optional[tuple], float]:
+               caches: list[dict], current: list[Edit], score: EditScore, prepared: dict,
+               settings: SearchSettings) -> tuple[Optional[tuple], float]:
     """The best pair move among neighbouring live slots and its score (see the module
     docstring): ``(None, -inf)`` when there is none."""
     floor = -math.inf if settings.pair_floor is None else settings.pair_floor
@@ -218,14 +249,13 @@ def _best_pair(slots: list[Slot], live: list[tuple[int, int]], gains: dict, term
         return caches[t][p] - caches[t][other]
 
     def gain(o, other) -> float:
-        return _gain(biases[o] - settings.copy_bonus, terms,
-                     [given(o, other, t) for t in range(len(terms))],
+        return _gain(score, prepared[o], [given(o, other, t) for t in range(len(terms))],
                      lambda t: max([given((o[0], a), other, t) for a in tried[o[0]]]
-                                   + [untried[t].get(o[0], -math.inf)]))
+                                   + [untried[t].get(o[0], -math.inf)])) - settings.copy_bonus
 
-    best, best_score = None, -math.inf
+    best, best_value = None, -math.inf
     for p in pairs:
-        score = min(gain(p[0], p[1]), gain(p[1], p[0]))
-        if score > best_score:
-            best, best_score = p, score
-    return best, best_score
+        value = min(gain(p[0], p[1]), gain(p[1], p[0]))
+        if value > best_value:
+            best, best_value = p, value
+    return best, best_value

@@ -8,12 +8,13 @@ import random
 
 import pytest
 
-from despin.calibration import Calibration, candidate_features, fit_logistic
+from despin.calibration import (Calibration, EditNetwork, candidate_features, fit_logistic,
+                                fit_network, linear_score)
 from despin.despinner import Despinner
 from despin.lattice import Slot
 from despin.candidates import Candidate
 from tests.test_despinner import index, toy  # noqa: F401  (fixture)
-from training.calibrate import calibrate, collect
+from training.calibrate import _log_loss, _same_rows, calibrate, collect, rows_key
 
 
 def test_fit_logistic_recovers_known_weights():
@@ -45,6 +46,52 @@ def test_bias_is_the_weighted_feature_sum():
     assert f1["source=moby"] == 1.0 and "source=curated" not in f1
     assert cal.bias()(slot, 0) == pytest.approx(-1.0 + 2.0 * math.log(0.6))
     assert cal.bias()(slot, 1) == pytest.approx(-1.0 + 2.0 * math.log(0.4) - 3.0 + math.log(2))
+
+
+def _xor_rows(n: int, seed: int) -> tuple[list[dict[str, float]], list[int]]:
+    """Right when Δ and gap have the same sign (with 5 % label noise): no line separates it."""
+    rng = random.Random(seed)
+    rows, labels = [], []
+    for _ in range(n):
+        d, g = rng.uniform(-3, 3), rng.uniform(-3, 3)
+        rows.append({"intercept": 1.0, "term:0": d, "term:0:gap": g, "log_prior": rng.gauss(0, 1)})
+        labels.append(int(((d > 0) == (g > 0)) != (rng.random() < 0.05)))
+    return rows, labels
+
+
+def test_fit_network_learns_what_a_line_cannot():
+    rows, labels = _xor_rows(4000, 0)
+    test_rows, test_labels = _xor_rows(1000, 1)
+    net = fit_network(rows, labels, batch_size=256)
+    w = fit_logistic(rows, labels)
+    assert _log_loss(lambda r: linear_score(w, r), test_rows, test_labels) > 0.6  # ≈ ln 2
+    assert _log_loss(net, test_rows, test_labels) < 0.35
+    hits = sum((net(r) > 0) == bool(y) for r, y in zip(test_rows, test_labels))
+    assert hits / len(test_rows) > 0.88
+    # deterministic for a seed, and another seed gives another network
+    assert fit_network(rows, labels, batch_size=256).layers == net.layers
+    assert fit_network(rows, labels, batch_size=256, seed=1).layers != net.layers
+    with pytest.raises(ValueError):
+        fit_network(rows[:3], [1, 1, 1])
+
+
+def test_network_edit_score_is_the_network_on_all_features():
+    """The search's split of the network — candidate facts once, deltas per call — must give
+    the network's own value on the whole row, also after a trip through JSON."""
+    rows, labels = _xor_rows(500, 2)
+    net = fit_network(rows, labels, epochs=3)
+    again = EditNetwork.from_dict(json.loads(json.dumps(net.to_dict())))
+    slot = Slot(0, 8, 0, 1, "uncommon", [Candidate("rare", 0.6, "curated"),
+                                        Candidate("few", 0.4, "moby")])
+    cal = Calibration.from_dict(json.loads(json.dumps(Calibration(network=net).to_dict())))
+    score = cal.edit_score(1)
+    assert Calibration({"intercept": 1.0}).edit_score(1) is None  # linear: the search's own
+    for j in (0, 1):
+        for d, g in [(0.0, 0.0), (2.5, -1.0), (-4.0, -7.5)]:
+            full = {**candidate_features(slot, j), "term:0": d, "term:0:gap": g}
+            assert score(score.prepare(slot, j), [d], [g]) == pytest.approx(net(full), abs=1e-9)
+            assert again(full) == pytest.approx(net(full), abs=1e-12)
+    assert score(score.prepare(slot, 0), [2.0], [0.0]) != score(score.prepare(slot, 0), [2.0], [-1.0])
 
 
 def _pair(original: str, spun: str, swaps: list[tuple[str, str]]
@@ -98,6 +145,52 @@ def test_calibrated_restorer_restores_and_round_trips(index, tmp_path):  # noqa:
     assert again.scorer_specs[0].weight == pytest.approx(weights["term:0"])
 
 
+def test_network_calibrated_restorer_restores_and_round_trips(index, tmp_path):  # noqa: F811
+    d = toy(index)
+    rows, labels, _ = collect(d, [p[0] for p in PAIRS], [p[1] for p in PAIRS], desc="t")
+    assert calibrate(d, rows * 30, labels * 30, kind="mlp") is None
+    assert d.calibration.network is not None and d.settings.copy_bonus == 0.0
+    assert d.scorer_specs[0].weight == 1.0 and d.scorer_specs[0].gap_weight == 0.0
+    spun = "It comes at a uncommon second of mutual want."
+    assert d.restore(spun) == "It comes at a rare moment of mutual need."
+    clean = "They said the rare moment of war was over."
+    assert d.restore(clean) == clean
+    d.save_pretrained(tmp_path)
+    again = Despinner.from_pretrained(tmp_path)
+    assert again.calibration.network.layers == d.calibration.network.layers
+    with pytest.raises(ValueError):
+        calibrate(d, rows, labels, kind="forest")
+    # the tuning prefix rule holds for a network score too, with and without pair moves
+    from training.tune import outputs_at, ranked_edits
+
+    texts = [spun, "The navy stated the warfare was over.", clean]
+    for pair_top in (0, 2):
+        d.settings.pair_top = pair_top
+        ranked = ranked_edits(d, texts, floor=-3.0)
+        for bonus in (-3.0, -1.0, 0.0, 0.5, 2.0, 6.0):
+            d.settings.copy_bonus = bonus
+            assert outputs_at(texts, ranked, bonus, -3.0) == d.restore(texts)
+
+
+def test_rows_key_ignores_search_only_settings(index):  # noqa: F811
+    """Rows depend on the lattice and the scorers, not on how the search then uses them: a
+    cache collected under another copy bonus or pair setting still applies (older caches
+    recorded those settings too)."""
+    from datasets import Dataset
+
+    ds = Dataset.from_dict({"spun": ["a"], "swaps": [[]], "original": ["a"]})
+    key = rows_key(toy(index, copy_bonus=0.0), "d", "train", ds)
+    assert rows_key(toy(index, copy_bonus=-0.25, pair_top=3, pair_floor=-5.0, max_edits=4),
+                    "d", "train", ds) == key
+    assert rows_key(toy(index, window=9), "d", "train", ds) != key
+    assert rows_key(toy(index, top_k=7), "d", "train", ds) != key
+    old = json.loads(json.dumps(key))
+    old["settings"].update(copy_bonus=5.0, pair_top=0)
+    assert _same_rows(old, key)
+    old["settings"]["prefilter"] = 99
+    assert not _same_rows(old, key)
+
+
 def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     """`python -m training.calibrate` on a tiny pairs folder, scored by the default's SmolLM2."""
     from datasets import Dataset, DatasetDict
@@ -111,11 +204,12 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     out = tmp_path / "calibrated"
     args = ["--data", str(data), "--limit", "4", "--holdout", "0.25", "--top-k", "10",
             "--prefilter", "4", "--prefilter-context", "1", "--window", "4",
-            "--rows", str(tmp_path / "rows.json"),
+            "--rows", str(tmp_path / "rows.json"), "--kind", "linear",
             "--out", str(out)]
     weights = main(args)
     printed = capsys.readouterr().out
     assert "held-out log-loss" in printed and "term:0" in printed
+    assert "base rate" in printed and "mlp" in printed and "linear" in printed
     model = Despinner.from_pretrained(out)
     assert model.settings.top_k == 10 and model.settings.prefilter == 4
     assert model.settings.prefilter_context == 1 and model.settings.copy_bonus == 0.0
@@ -124,6 +218,15 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     assert model.scorer_specs[0].gap_weight == pytest.approx(weights["term:0:gap"])
     # a second run reads the collected rows back and fits the same weights
     assert main(args) == weights and "rows read from" in capsys.readouterr().out
+    # the default kind: a network, from the same cached rows
+    out3 = tmp_path / "mlp"
+    assert main(args[:-4] + ["--out", str(out3)]) is None
+    printed = capsys.readouterr().out
+    assert "rows read from" in printed and "network: " in printed
+    net_model = Despinner.from_pretrained(out3)
+    assert net_model.calibration.network is not None and net_model.calibration.weights == {}
+    r = net_model.restore_with_edits(PAIRS[1][0])  # the network path with a real LM
+    assert all(e.score > 0 for e in r.edits)
     # other settings: the cache does not apply
     main(args[:6] + ["--top-k", "5"] + args[8:])
     assert "rows read from" not in capsys.readouterr().out

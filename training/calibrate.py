@@ -4,10 +4,11 @@
 
 For every candidate of every slot in the spun side of the pairs, it records the scorer deltas
 (as the search's first step sees them) and the candidate's constant features, labelled by
-whether the spinner's recorded swap at that span came from that candidate. A logistic
-regression on these gives every weight of the gain; the copy bonus becomes a threshold on the
-log-odds (0: take an edit when it is more likely right than wrong; :mod:`training.tune` picks
-it on validation).
+whether the spinner's recorded swap at that span came from that candidate. A small network
+(``--kind mlp``, the default) or a logistic regression (``--kind linear``) on these gives the
+gain as log-odds; the copy bonus becomes a threshold on them (0: take an edit when it is more
+likely right than wrong; :mod:`training.tune` picks it on validation). The held-out log-loss of
+both kinds is printed, with the base rate's beside them.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from despin.calibration import Calibration, candidate_features, fit_logistic, linear_score
+from despin.calibration import (Calibration, candidate_features, fit_logistic, fit_network,
+                                linear_score, term_names)
 from despin.despinner import Despinner, ScorerSpec
 from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
@@ -28,7 +30,11 @@ from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
 
-__all__ = ["collect", "calibrate", "main"]
+__all__ = ["collect", "calibrate", "rows_key", "main"]
+
+KINDS = ("mlp", "linear")
+# Search settings that only the search loop reads: the collected rows do not depend on them.
+SEARCH_ONLY = ("copy_bonus", "max_edits", "spun_weight", "pair_top", "pair_reach", "pair_floor")
 
 
 def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict]],
@@ -50,8 +56,9 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
                 slot = slots[i]
                 f = candidate_features(slot, j, model.spunness)
                 for t, (d, top) in enumerate(zip(deltas, tops)):
-                    f[f"term:{t}"] = d[k]
-                    f[f"term:{t}:gap"] = d[k] - top[i]  # as the search's gap term
+                    name, gap = term_names(t)
+                    f[name] = d[k]
+                    f[gap] = d[k] - top[i]  # as the search's gap term
                 rows.append(f)
                 labels.append(int((slot.start + a, slot.end + a,
                                    slot.candidates[j].text.lower()) in gold))
@@ -59,30 +66,73 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
     return rows, labels, groups
 
 
-def _log_loss(weights: dict[str, float], rows, labels) -> float:
+def _log_loss(score, rows, labels) -> float:
+    """Mean −log P(label) of ``score(row)`` log-odds."""
     total = 0.0
     for r, y in zip(rows, labels):
-        z = linear_score(weights, r) * (-1 if y else 1)
+        z = score(r) * (-1 if y else 1)
         total += max(z, 0.0) + math.log1p(math.exp(-abs(z)))  # softplus: −log σ(±z), overflow-safe
     return total / max(len(rows), 1)
 
 
+def _fit(kind: str, rows, labels, l2: float, seed: int):
+    """``(fitted, score(row) -> log-odds)`` for ``kind``."""
+    if kind == "linear":
+        w = fit_logistic(rows, labels, l2)
+        return w, lambda r: linear_score(w, r)
+    net = fit_network(rows, labels, seed=seed)
+    return net, net
+
+
 def calibrate(model: Despinner, rows: list[dict[str, float]], labels: list[int],
-              l2: float = 1e-3) -> dict[str, float]:
-    """Fit on ``rows`` and install the result in ``model``: scorer weights (of the delta and
-    of its gap behind the slot's best) into its scorer specs, the rest as its
-    :class:`~despin.calibration.Calibration`, copy bonus 0."""
-    weights = fit_logistic(rows, labels, l2)
-    for t, spec in enumerate(model.scorer_specs):
-        spec.weight = weights.get(f"term:{t}", 0.0)
-        spec.gap_weight = weights.get(f"term:{t}:gap", 0.0)
-    model.calibration = Calibration({k: v for k, v in weights.items()
-                                     if not k.startswith("term:")})
+              l2: float = 1e-3, kind: str = "linear", seed: int = 0) -> dict[str, float] | None:
+    """Fit on ``rows`` and install the result in ``model``, copy bonus 0.
+
+    ``kind="linear"``: the scorer weights (of the delta and of its gap behind the slot's best)
+    go into the scorer specs, the rest into its :class:`~despin.calibration.Calibration`; the
+    weights are returned. ``kind="mlp"``: the calibration holds the fitted network (the scorer
+    specs' weights are then unused); returns None.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    fitted, _ = _fit(kind, rows, labels, l2, seed)
     model.settings.copy_bonus = 0.0
-    return weights
+    if kind == "mlp":
+        model.calibration = Calibration(network=fitted)
+        for spec in model.scorer_specs:  # the network weighs the scorers itself
+            spec.weight, spec.gap_weight = 1.0, 0.0
+        return None
+    for t, spec in enumerate(model.scorer_specs):
+        delta, gap = term_names(t)
+        spec.weight = fitted.get(delta, 0.0)
+        spec.gap_weight = fitted.get(gap, 0.0)
+    model.calibration = Calibration({k: v for k, v in fitted.items()
+                                     if not k.startswith("term:")})
+    return fitted
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
+    """What the collected rows depend on: the lattice and scorer settings, the sources, the
+    scorers, the spun-ness table and the data (not :data:`SEARCH_ONLY` settings)."""
+    spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
+    settings = {k: v for k, v in model.settings.to_dict().items() if k not in SEARCH_ONLY}
+    return json.loads(json.dumps({
+        "settings": settings, "sources": model.sources_spec,
+        "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
+                    for s in model.scorer_specs],
+        "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
+        "data": str(data), "split": split, "n": len(ds), "fingerprint": ds._fingerprint}))
+
+
+def _same_rows(saved_key: dict, key: dict) -> bool:
+    """Whether a cache made under ``saved_key`` holds the rows of ``key`` (older caches also
+    recorded the search-only settings: they are ignored)."""
+    saved = dict(saved_key, settings={k: v for k, v in saved_key.get("settings", {}).items()
+                                      if k not in SEARCH_ONLY})
+    return saved == key
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
     p.add_argument("--data", required=True)
@@ -90,7 +140,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     p.add_argument("--limit", type=int, default=400)
     p.add_argument("--holdout", type=float, default=0.2,
                    help="share of texts held out to report log-loss on")
-    p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--kind", choices=KINDS, default="mlp",
+                   help="edit score: a small network (default) or a logistic regression")
+    p.add_argument("--l2", type=float, default=1e-3, help="of the logistic regression")
     p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model)")
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
     p.add_argument("--prefilter-context", type=int,
@@ -120,16 +172,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(evenly_spaced(len(ds), args.limit))
-    spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
-    key = {"settings": model.settings.to_dict(), "sources": model.sources_spec,
-           "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
-                       for s in model.scorer_specs],
-           "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
-           "data": str(args.data), "split": args.split, "n": len(ds),
-           "fingerprint": ds._fingerprint}
+    key = rows_key(model, args.data, args.split, ds)
     cache = Path(args.rows) if args.rows else None
     saved = json.loads(cache.read_text()) if cache and cache.exists() else None
-    if saved and saved["key"] == json.loads(json.dumps(key)):
+    if saved and _same_rows(saved["key"], key):
         rows, labels, groups = saved["rows"], saved["labels"], saved["groups"]
         print(f"rows read from {cache}")
     else:
@@ -143,16 +189,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     fit_idx = [k for k, g in enumerate(groups) if g not in held]
     test_idx = [k for k, g in enumerate(groups) if g in held]
     if test_idx:
-        w = fit_logistic([rows[k] for k in fit_idx], [labels[k] for k in fit_idx], args.l2)
-        rate = sum(labels[k] for k in fit_idx) / len(fit_idx)
-        const = {"intercept": math.log(rate / (1 - rate))}
+        f_rows, f_labels = [rows[k] for k in fit_idx], [labels[k] for k in fit_idx]
         t_rows, t_labels = [rows[k] for k in test_idx], [labels[k] for k in test_idx]
-        print(f"held-out log-loss {_log_loss(w, t_rows, t_labels):.4f} "
-              f"(base rate alone: {_log_loss(const, t_rows, t_labels):.4f})")
-    weights = calibrate(model, rows, labels, args.l2)
-    print(f"{'feature':<22} {'weight':>8}")
-    for k in sorted(weights):
-        print(f"{k:<22} {weights[k]:8.3f}")
+        rate = sum(f_labels) / len(f_labels)
+        losses = {"base rate": _log_loss(lambda r: math.log(rate / (1 - rate)), t_rows, t_labels)}
+        for kind in KINDS:
+            _, score = _fit(kind, f_rows, f_labels, args.l2, args.seed)
+            losses[kind] = _log_loss(score, t_rows, t_labels)
+        print(f"held-out log-loss on {len(held)} texts: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+    weights = calibrate(model, rows, labels, args.l2, args.kind, args.seed)
+    if weights is not None:
+        print(f"{'feature':<22} {'weight':>8}")
+        for k in sorted(weights):
+            print(f"{k:<22} {weights[k]:8.3f}")
+    else:
+        net = model.calibration.network
+        print(f"network: {len(net.names)} inputs ({', '.join(net.names)}), "
+              f"{' → '.join(str(len(b)) for _, b in net.layers)}")
     if args.out:
         model.save_pretrained(Path(args.out))
         print(f"wrote {args.out}")
