@@ -43,6 +43,7 @@ def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = N
         "span_words": float(slot.text.count(" ")),
         "cand_words": float(c.text.count(" ")),
         f"source={c.source}": 1.0,
+        **({"detector": slot.detector} if slot.detector is not None else {}),
     }
 
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, overload
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .calibration import Calibration
 from .candidates import CandidateIndex
+from .detector import SpunDetector, word_features, word_token_ends
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
@@ -67,11 +69,13 @@ class Despinner:
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
                  progress: bool = False, index: CandidateIndex | None = None,
                  models: list[Any] | None = None, spunness: SpunnessTable | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, detector: SpunDetector | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
         ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
-        gain's constant part is ``prior_weight · log prior + spun_weight · spun-ness``."""
+        gain's constant part is ``prior_weight · log prior + spun_weight · spun-ness``.
+        ``detector``: the spun-word detector (:mod:`despin.detector`) whose log-odds the
+        calibration reads; a folder's ``detector.npz`` is loaded when none is given."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -84,6 +88,9 @@ class Despinner:
         self.calibration = calibration
         if spunness is None and base_dir is not None and (base_dir / SpunnessTable.FILE).exists():
             self.spunness = SpunnessTable.load(base_dir / SpunnessTable.FILE)
+        self.detector = detector
+        if detector is None and base_dir is not None and (base_dir / SpunDetector.FILE).exists():
+            self.detector = SpunDetector.load(base_dir / SpunDetector.FILE)
         self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
         if models is not None:
@@ -207,12 +214,58 @@ class Despinner:
 
     def lattice(self, sentence: str) -> list[Slot]:
         """The slots the search may change in ``sentence``, with their candidates (the index's
-        best ``top_k``, cut to ``prefilter`` by one language-model pass when there is one)."""
+        best ``top_k``, cut to ``prefilter`` by one language-model pass when there is one) and,
+        with a :attr:`detector`, each slot's log-odds of being spinner output (same pass)."""
         slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
         lm = next((s for s in self.scorers if not s.spec.uses_source), None)
-        if slots and lm is not None and self.settings.prefilter:
-            slots = self._prefilter(sentence, slots, lm)
+        if not slots or lm is None or not (self.settings.prefilter or self.detector is not None):
+            return slots
+        if self.detector is not None and self.detector.model != lm.spec.model:
+            raise ValueError(f"the detector reads {self.detector.model}'s hidden states, but the "
+                             f"language model here is {lm.spec.model}: refit it "
+                             "(python -m training.detector)")
+        offsets, logp, hidden = self.lm_pass(
+            sentence, lm, self.detector.layer if self.detector is not None else None)
+        if self.detector is not None:
+            slots = self._detect(sentence, slots, offsets, hidden)
+        if self.settings.prefilter:
+            slots = self._prefilter(sentence, slots, lm, offsets, logp)
         return slots
+
+    def _detect(self, sentence: str, slots: list[Slot], offsets: list[tuple[int, int]],
+                hidden) -> list[Slot]:
+        """``slots`` with ``detector`` set: the mean of their words' detector log-odds."""
+        spans = word_token_ends(offsets, tokenize(sentence))
+        words = [k for k, sp in enumerate(spans) if sp is not None]
+        if not words:
+            return slots
+        odds = dict(zip(words, self.detector.log_odds(
+            np.stack([word_features(hidden, spans[k]) for k in words])).tolist()))
+        out = []
+        for slot in slots:
+            vals = [odds[k] for k in range(slot.tok_start, slot.tok_end) if k in odds]
+            out.append(replace(slot, detector=sum(vals) / len(vals)) if vals else slot)
+        return out
+
+    def lm_pass(self, sentence: str, lm: _Loaded, layer: int | None = None,
+                logits: bool = True):
+        """One forward pass of the plain language model ``lm`` over ``sentence`` (after BOS):
+        the tokens' character offsets, the next-token log-probabilities at every position (None
+        with ``logits=False``, which skips the output layer) and the hidden states of ``layer``
+        (``[1 + tokens, width]``; None without a layer)."""
+        import torch
+
+        tok, model = lm.model.tokenizer, lm.model.model
+        enc = tok(sentence, return_offsets_mapping=True, add_special_tokens=False)
+        head = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        with torch.inference_mode():
+            ids = torch.tensor([[head] + enc["input_ids"]], device=lm.model.device)
+            net = model if logits else model.base_model
+            out = net(input_ids=ids, output_hidden_states=layer is not None)
+            logp = torch.log_softmax(out.logits[0].float(), -1) if logits else None
+            hidden = (out.hidden_states[layer][0].float().cpu().numpy()
+                      if layer is not None else None)
+        return enc["offset_mapping"], logp, hidden
 
     def edit_score(self, terms: list[Term]) -> EditScore:
         """How the search turns the terms' deltas into gains: the calibration's network when it
@@ -241,23 +294,17 @@ class Despinner:
         terms = self.terms(sentence, slots)
         return search(slots, terms, self.settings, score=self.edit_score(terms))
 
-    def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded) -> list[Slot]:
+    def _prefilter(self, sentence: str, slots: list[Slot], lm: _Loaded,
+                   offsets: list[tuple[int, int]], logp) -> list[Slot]:
         """Keep, per slot, the ``settings.prefilter`` candidates whose first token the language
-        model finds likeliest in context (one forward pass for the whole sentence), and only
-        those within ``prefilter_margin`` nats of the spun word's own first token.
+        model finds likeliest in context (``logp``, from :meth:`lm_pass`), and only those within
+        ``prefilter_margin`` nats of the spun word's own first token.
 
         Slots with fewer than ``prefilter_context`` tokens before them are not checked — with
         no left context the next-token score is word frequency, which is already in the prior —
         and keep their ``prefilter_cold`` likeliest candidates by prior instead."""
-        import torch
-
-        tok, model = lm.model.tokenizer, lm.model.model
-        enc = tok(sentence, return_offsets_mapping=True, add_special_tokens=False)
-        head = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        with torch.inference_mode():
-            ids = torch.tensor([[head] + enc["input_ids"]], device=lm.model.device)
-            logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
-        starts = {a: k for k, (a, _) in enumerate(enc["offset_mapping"])}
+        tok = lm.model.tokenizer
+        starts = {a: k for k, (a, _) in enumerate(offsets)}
         kept = []
         for slot in slots:
             if slot.tok_start < self.settings.prefilter_context:
@@ -335,6 +382,8 @@ class Despinner:
                             if not (k == "dtype" and v is None)})
         if self.spunness is not None:
             self.spunness.save(folder)
+        if self.detector is not None:
+            self.detector.save(folder)
         cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,
                "search": self.settings.to_dict(), "scorers": scorers}
         if self.calibration is not None:

@@ -18,7 +18,9 @@ CAND_OPEN, CAND_SEP, CAND_CLOSE = " ⟨", "|", "⟩"
 
 @dataclass
 class Slot:
-    """A span ``text[start:end]`` (token indices ``tok_start:tok_end``) and its candidates."""
+    """A span ``text[start:end]`` (token indices ``tok_start:tok_end``) and its candidates;
+    ``detector``: the mean log-odds that its words are spinner output, in context
+    (:mod:`despin.detector`), when a detector has read the sentence."""
 
     start: int
     end: int
@@ -26,6 +28,7 @@ class Slot:
     tok_end: int
     text: str
     candidates: list[Candidate] = field(default_factory=list)
+    detector: float | None = None
 
 
 def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int | None = None

@@ -6,11 +6,13 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 
 from despin.calibration import (Calibration, EditNetwork, candidate_features, fit_logistic,
                                 fit_network, linear_score)
 from despin.despinner import Despinner
+from despin.detector import SpunDetector
 from despin.lattice import Slot
 from despin.candidates import Candidate
 from tests.test_despinner import index, toy  # noqa: F401  (fixture)
@@ -184,8 +186,12 @@ def test_rows_key_ignores_search_only_settings(index):  # noqa: F811
                     "d", "train", ds) == key
     assert rows_key(toy(index, window=9), "d", "train", ds) != key
     assert rows_key(toy(index, top_k=7), "d", "train", ds) != key
+    with_detector = toy(index)
+    with_detector.detector = SpunDetector("toy", 1, np.ones(2), 0.0, np.zeros(2), np.ones(2))
+    assert rows_key(with_detector, "d", "train", ds) != key  # the rows read its log-odds
     old = json.loads(json.dumps(key))
     old["settings"].update(copy_bonus=5.0, pair_top=0)
+    del old["detector"]  # caches from before detectors
     assert _same_rows(old, key)
     old["settings"]["prefilter"] = 99
     assert not _same_rows(old, key)

@@ -113,7 +113,8 @@ def calibrate(model: Despinner, rows: list[dict[str, float]], labels: list[int],
 
 def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
     """What the collected rows depend on: the lattice and scorer settings, the sources, the
-    scorers, the spun-ness table and the data (not :data:`SEARCH_ONLY` settings)."""
+    scorers, the spun-ness table, the detector and the data (not :data:`SEARCH_ONLY`
+    settings)."""
     spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
     settings = {k: v for k, v in model.settings.to_dict().items() if k not in SEARCH_ONLY}
     return json.loads(json.dumps({
@@ -121,14 +122,16 @@ def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
         "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
                     for s in model.scorer_specs],
         "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
+        "detector": model.detector.key() if model.detector is not None else None,
         "data": str(data), "split": split, "n": len(ds), "fingerprint": ds._fingerprint}))
 
 
 def _same_rows(saved_key: dict, key: dict) -> bool:
     """Whether a cache made under ``saved_key`` holds the rows of ``key`` (older caches also
-    recorded the search-only settings: they are ignored)."""
-    saved = dict(saved_key, settings={k: v for k, v in saved_key.get("settings", {}).items()
-                                      if k not in SEARCH_ONLY})
+    recorded the search-only settings, and no detector: both are ignored)."""
+    saved = {"detector": None, **saved_key,
+             "settings": {k: v for k, v in saved_key.get("settings", {}).items()
+                          if k not in SEARCH_ONLY}}
     return saved == key
 
 
@@ -166,6 +169,9 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
                                                           dtype=args.scorer_dtype)],
                           model.settings, model.freq_power, model.device, model.batch_size,
                           base_dir=model.base_dir, index=model.index, spunness=model.spunness)
+        if model.detector is not None and model.detector.model != args.scorer:
+            print(f"the detector reads {model.detector.model}, not {args.scorer}: left out")
+            model.detector = None
     elif args.scorer_dtype:
         p.error("--scorer-dtype needs --scorer")
     import datasets
