@@ -27,7 +27,7 @@ from .spunness import SpunnessTable
 from .synonyms import zipf
 
 __all__ = ["Calibration", "EditNetwork", "candidate_features", "fit_logistic", "fit_network",
-           "linear_score", "term_names"]
+           "linear_score", "logistic_lbfgs", "term_names"]
 
 
 def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = None
@@ -177,18 +177,14 @@ def _design(rows: Sequence[dict[str, float]], labels: Sequence[int]):
     return names, (x - mean) / std, y, mean, std
 
 
-def fit_logistic(rows: Sequence[dict[str, float]], labels: Sequence[int], l2: float = 1e-3,
-                 max_iter: int = 200) -> dict[str, float]:
-    """L2-regularised logistic regression on feature dicts (missing features are 0).
-
-    Features are standardised for the fit and the weights mapped back, so the result applies to
-    raw features; the intercept is not penalised. Deterministic (full-batch L-BFGS).
-    """
+def logistic_lbfgs(z, y, l2: float, max_iter: int = 200):
+    """Weights and intercept (tensors) of the logistic regression of ``y`` on the standardised
+    matrix ``z``, penalty ``l2 · Σ w²`` (the intercept is not penalised), by full-batch L-BFGS:
+    deterministic."""
     import torch
 
-    names, z, y, mean, std = _design(rows, labels)
-    w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    w = torch.zeros(z.shape[1], dtype=z.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=z.dtype, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")
 
     def closure():
@@ -198,7 +194,19 @@ def fit_logistic(rows: Sequence[dict[str, float]], labels: Sequence[int], l2: fl
         loss.backward()
         return loss
     opt.step(closure)
-    raw = (w / std).detach()
+    return w.detach(), b.detach()
+
+
+def fit_logistic(rows: Sequence[dict[str, float]], labels: Sequence[int], l2: float = 1e-3,
+                 max_iter: int = 200) -> dict[str, float]:
+    """L2-regularised logistic regression on feature dicts (missing features are 0).
+
+    Features are standardised for the fit and the weights mapped back, so the result applies to
+    raw features; the intercept is not penalised. Deterministic (full-batch L-BFGS).
+    """
+    names, z, y, mean, std = _design(rows, labels)
+    w, b = logistic_lbfgs(z, y, l2, max_iter)
+    raw = w / std
     out = {k: float(v) for k, v in zip(names, raw)}
     out["intercept"] = float(b.detach() - (raw * mean).sum())
     return out

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .calibration import logistic_lbfgs
 from .text import Token
 
 __all__ = ["SpunDetector", "word_token_ends", "word_features"]
@@ -106,17 +107,5 @@ class SpunDetector:
         x = torch.tensor(np.asarray(features), dtype=torch.float32)
         y = torch.tensor(list(labels), dtype=torch.float32)
         mean, std = x.mean(0), x.std(0).clamp_min(1e-5)
-        z = (x - mean) / std
-        w = torch.zeros(z.shape[1], requires_grad=True)
-        b = torch.zeros((), requires_grad=True)
-        opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(z @ w + b, y) \
-                + l2 * (w ** 2).mean()
-            loss.backward()
-            return loss
-        opt.step(closure)
-        return cls(model, layer, w.detach().numpy(), float(b.detach()), mean.numpy(),
-                   std.numpy())
+        w, b = logistic_lbfgs((x - mean) / std, y, l2 / x.shape[1], max_iter)
+        return cls(model, layer, w.numpy(), float(b), mean.numpy(), std.numpy())
