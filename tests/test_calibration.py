@@ -224,9 +224,9 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     assert model.scorer_specs[0].gap_weight == pytest.approx(weights["term:0:gap"])
     # a second run reads the collected rows back and fits the same weights
     assert main(args) == weights and "rows read from" in capsys.readouterr().out
-    # the default kind: a network, from the same cached rows
+    # a network, from the same cached rows
     out3 = tmp_path / "mlp"
-    assert main(args[:-4] + ["--out", str(out3)]) is None
+    assert main(args[:-3] + ["mlp", "--out", str(out3)]) is None
     printed = capsys.readouterr().out
     assert "rows read from" in printed and "network: " in printed
     net_model = Despinner.from_pretrained(out3)

@@ -4,9 +4,9 @@
 
 For every candidate of every slot in the spun side of the pairs, it records the scorer deltas
 (as the search's first step sees them) and the candidate's constant features, labelled by
-whether the spinner's recorded swap at that span came from that candidate. A small network
-(``--kind mlp``, the default) or a logistic regression (``--kind linear``) on these gives the
-gain as log-odds; the copy bonus becomes a threshold on them (0: take an edit when it is more
+whether the spinner's recorded swap at that span came from that candidate. A logistic
+regression (``--kind linear``, the default) or a small network (``--kind mlp``) on these gives
+the gain as log-odds; the copy bonus becomes a threshold on them (0: take an edit when it is more
 likely right than wrong; :mod:`training.tune` picks it on validation). The held-out log-loss of
 both kinds is printed, with the base rate's beside them.
 """
@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p.add_argument("--limit", type=int, default=400)
     p.add_argument("--holdout", type=float, default=0.2,
                    help="share of texts held out to report log-loss on")
-    p.add_argument("--kind", choices=KINDS, default="mlp",
-                   help="edit score: a small network (default) or a logistic regression")
+    p.add_argument("--kind", choices=KINDS, default="linear",
+                   help="edit score: a logistic regression (default) or a small network")
     p.add_argument("--l2", type=float, default=1e-3, help="of the logistic regression")
     p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model)")
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
