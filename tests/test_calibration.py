@@ -16,7 +16,7 @@ from despin.detector import SpunDetector
 from despin.lattice import Slot
 from despin.candidates import Candidate
 from tests.test_despinner import index, toy  # noqa: F401  (fixture)
-from training.calibrate import _log_loss, _same_rows, calibrate, collect, rows_key
+from training.calibrate import log_loss, _same_rows, calibrate, collect, rows_key
 
 
 def test_fit_logistic_recovers_known_weights():
@@ -66,8 +66,8 @@ def test_fit_network_learns_what_a_line_cannot():
     test_rows, test_labels = _xor_rows(1000, 1)
     net = fit_network(rows, labels, batch_size=256)
     w = fit_logistic(rows, labels)
-    assert _log_loss(lambda r: linear_score(w, r), test_rows, test_labels) > 0.6  # ≈ ln 2
-    assert _log_loss(net, test_rows, test_labels) < 0.35
+    assert log_loss(lambda r: linear_score(w, r), test_rows, test_labels) > 0.6  # ≈ ln 2
+    assert log_loss(net, test_rows, test_labels) < 0.35
     hits = sum((net(r) > 0) == bool(y) for r, y in zip(test_rows, test_labels))
     assert hits / len(test_rows) > 0.88
     # deterministic for a seed, and another seed gives another network

@@ -30,7 +30,7 @@ from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
 
-__all__ = ["collect", "calibrate", "rows_key", "main"]
+__all__ = ["collect", "calibrate", "rows_key", "log_loss", "main"]
 
 KINDS = ("mlp", "linear")
 # Search settings that only the search loop reads: the collected rows do not depend on them.
@@ -66,7 +66,7 @@ def collect(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[dict
     return rows, labels, groups
 
 
-def _log_loss(score, rows, labels) -> float:
+def log_loss(score, rows, labels) -> float:
     """Mean −log P(label) of ``score(row)`` log-odds."""
     total = 0.0
     for r, y in zip(rows, labels):
@@ -198,10 +198,10 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
         f_rows, f_labels = [rows[k] for k in fit_idx], [labels[k] for k in fit_idx]
         t_rows, t_labels = [rows[k] for k in test_idx], [labels[k] for k in test_idx]
         rate = sum(f_labels) / len(f_labels)
-        losses = {"base rate": _log_loss(lambda r: math.log(rate / (1 - rate)), t_rows, t_labels)}
+        losses = {"base rate": log_loss(lambda r: math.log(rate / (1 - rate)), t_rows, t_labels)}
         for kind in KINDS:
             _, score = _fit(kind, f_rows, f_labels, args.l2, args.seed)
-            losses[kind] = _log_loss(score, t_rows, t_labels)
+            losses[kind] = log_loss(score, t_rows, t_labels)
         print(f"held-out log-loss on {len(held)} texts: "
               + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
     weights = calibrate(model, rows, labels, args.l2, args.kind, args.seed)

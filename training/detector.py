@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from despin.despinner import Despinner
 from despin.detector import SpunDetector, word_features, word_token_ends
 from despin.text import is_word, protected_mask, sentence_spans, tokenize
+from training.calibrate import log_loss
 from training.evaluate import evenly_spaced
 
 __all__ = ["word_rows", "between", "auc", "main"]
@@ -80,11 +81,6 @@ def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     return (sum(r for r, y in zip(ranks, labels) if y) - pos * (pos + 1) / 2) / (pos * neg)
 
 
-def _log_loss(z: Sequence[float], labels: Sequence[int]) -> float:
-    return sum(max(-v if y else v, 0.0) + math.log1p(math.exp(-abs(v)))
-               for v, y in zip(z, labels)) / len(labels)
-
-
 def main(argv: list[str] | None = None) -> SpunDetector:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
@@ -119,9 +115,12 @@ def main(argv: list[str] | None = None) -> SpunDetector:
         tz = [table[k] for k in test]
         # the table's log-odds are already calibrated to the swap rate: scored as they are
         print(f"held-out on {len(held)} texts ({len(test)} words):")
-        print(f"  {'base rate':<16} log-loss {_log_loss([math.log(rate / (1 - rate))] * len(yt), yt):.4f}")
-        print(f"  {'spun-ness table':<16} log-loss {_log_loss(tz, yt):.4f}  AUC {auc(tz, yt):.3f}")
-        print(f"  {'detector':<16} log-loss {_log_loss(z, yt):.4f}  AUC {auc(z, yt):.3f}")
+        as_is = lambda v: v  # noqa: E731  (the rows are log-odds already)
+        prior = [math.log(rate / (1 - rate))] * len(yt)
+        print(f"  {'base rate':<16} log-loss {log_loss(as_is, prior, yt):.4f}")
+        print(f"  {'spun-ness table':<16} log-loss {log_loss(as_is, tz, yt):.4f}  "
+              f"AUC {auc(tz, yt):.3f}")
+        print(f"  {'detector':<16} log-loss {log_loss(as_is, z, yt):.4f}  AUC {auc(z, yt):.3f}")
     model.detector = SpunDetector.fit(lm_name, args.layer, x, y, args.l2)
     model.save_pretrained(args.out)
     print(f"wrote {args.out}")
