@@ -208,7 +208,7 @@ def fit_logistic(rows: Sequence[dict[str, float]], labels: Sequence[int], l2: fl
     w, b = logistic_lbfgs(z, y, l2, max_iter)
     raw = w / std
     out = {k: float(v) for k, v in zip(names, raw)}
-    out["intercept"] = float(b.detach() - (raw * mean).sum())
+    out["intercept"] = float(b - (raw * mean).sum())
     return out
 
 

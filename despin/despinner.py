@@ -151,6 +151,12 @@ class Despinner:
                 for s in self.scorer_specs]
         return self._scorers
 
+    @property
+    def language_model(self) -> _Loaded | None:
+        """The first plain language model among the scorers (the prefilter's and the
+        detector's), or None."""
+        return next((s for s in self.scorers if not s.spec.uses_source), None)
+
     # -- restoring -------------------------------------------------------------------------
     def terms(self, sentence: str, slots: list[Slot], raw: bool = False) -> list[Term]:
         """One search term per scorer: whole-sentence for models that read the candidate-
@@ -217,7 +223,7 @@ class Despinner:
         best ``top_k``, cut to ``prefilter`` by one language-model pass when there is one) and,
         with a :attr:`detector`, each slot's log-odds of being spinner output (same pass)."""
         slots = build_slots(sentence, self.index, top_k=self.settings.top_k)
-        lm = next((s for s in self.scorers if not s.spec.uses_source), None)
+        lm = self.language_model
         if not slots or lm is None or not (self.settings.prefilter or self.detector is not None):
             return slots
         if self.detector is not None and self.detector.model != lm.spec.model:

@@ -116,9 +116,8 @@ def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
     scorers, the spun-ness table, the detector and the data (not :data:`SEARCH_ONLY`
     settings)."""
     spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
-    settings = {k: v for k, v in model.settings.to_dict().items() if k not in SEARCH_ONLY}
     return json.loads(json.dumps({
-        "settings": settings, "sources": model.sources_spec,
+        "settings": _row_settings(model.settings.to_dict()), "sources": model.sources_spec,
         "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
                     for s in model.scorer_specs],
         "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
@@ -130,9 +129,13 @@ def _same_rows(saved_key: dict, key: dict) -> bool:
     """Whether a cache made under ``saved_key`` holds the rows of ``key`` (older caches also
     recorded the search-only settings, and no detector: both are ignored)."""
     saved = {"detector": None, **saved_key,
-             "settings": {k: v for k, v in saved_key.get("settings", {}).items()
-                          if k not in SEARCH_ONLY}}
+             "settings": _row_settings(saved_key.get("settings", {}))}
     return saved == key
+
+
+def _row_settings(settings: dict) -> dict:
+    """The search settings the collected rows depend on (all but :data:`SEARCH_ONLY`)."""
+    return {k: v for k, v in settings.items() if k not in SEARCH_ONLY}
 
 
 def main(argv: list[str] | None = None) -> dict[str, float] | None:

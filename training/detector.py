@@ -41,7 +41,7 @@ def word_rows(model: Despinner, spun: Sequence[str], swaps: Sequence[Sequence[di
               layer: int) -> tuple[np.ndarray, list[int], list[int], list[float]]:
     """Per eligible word of the spun texts: probe features, label (inside a swap), text index
     and the spun-ness table's log-odds (0 without a table)."""
-    lm = next((s for s in model.scorers if not s.spec.uses_source), None)
+    lm = model.language_model
     if lm is None:
         raise ValueError("the detector needs a plain language model among the scorers")
     feats, labels, groups, table = [], [], [], []
@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> SpunDetector:
 
     model = Despinner.from_pretrained(args.model)
     model.detector = None  # read the language model afresh
-    lm_name = next(s.spec.model for s in model.scorers if not s.spec.uses_source)
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(between(len(ds), args.limit))
     x, y, groups, table = word_rows(model, ds["spun"], ds["swaps"], args.layer)
+    lm_name = model.language_model.spec.model
     print(f"{len(y)} words, {sum(y)} spun ({sum(y) / max(len(y), 1):.1%}), from {len(ds)} "
           f"{args.split} texts; layer {args.layer}, {x.shape[1]} features")
     held = set(random.Random(args.seed).sample(range(len(ds)), int(args.holdout * len(ds))))
