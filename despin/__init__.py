@@ -23,13 +23,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def restore(text: str | list[str], model: str | None = None) -> str | list[str]:
-    """Restore ``text`` with the shipped default model (or ``model``), loaded once and reused."""
+def restore(text: str | list[str], model: str | None = None,
+            profile: str | None = None) -> str | list[str]:
+    """Restore ``text`` with the shipped default model (or ``model``), loaded once and reused;
+    ``profile="phrase"`` when the texts are bare phrases (see ``Despinner.profile``)."""
     global _default
     from .despinner import Despinner
 
     if model is not None:
-        return Despinner.from_pretrained(model).restore(text)
+        return Despinner.from_pretrained(model).profile(profile).restore(text)
     if _default is None:
         _default = Despinner.from_pretrained()
-    return _default.restore(text)
+    return _default.profile(profile).restore(text)

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--copy-bonus", type=float, default=None,
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
+    p.add_argument("--profile", default=None,
+                   help="restore with this profile of the model: 'phrase' when each line is a "
+                        "bare phrase (a term with no sentence around it)")
     p.add_argument("--edits", action="store_true",
                    help="write the edits as JSON lines (offsets into each input) instead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -42,13 +45,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .despinner import Despinner
 
-    overrides = {} if args.copy_bonus is None else {"copy_bonus": args.copy_bonus}
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
-                                          batch_size=args.batch_size, **overrides)
+                                          batch_size=args.batch_size).profile(args.profile)
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2
+    except KeyError as exc:
+        print(f"despin: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.copy_bonus is not None:
+        model.settings.copy_bonus = args.copy_bonus
     model.progress = not args.quiet and sys.stderr.isatty()
     for name, text in texts:
         result = model.restore_with_edits(text)

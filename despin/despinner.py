@@ -1,7 +1,7 @@
 """`Despinner`: load a restorer, restore whole documents, save it again.
 
 A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers and, when
-fitted, the edit-score calibration), the synonym tables it was built with, the spun-ness counts
+fitted, the edit-score calibration and *profiles* for other kinds of input), the synonym tables it was built with, the spun-ness counts
 (``spunness.tsv``, optional) and the fine-tuned restoration model (if any) under ``model/``.
 ``Despinner.from_pretrained()`` with no argument loads the shipped default.
 """
@@ -22,8 +22,8 @@ from .detector import SpunDetector, word_features, word_token_ends
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots, format_source
 from .resources import resolve
-from .search import (EditScore, LinearScore, Move, SearchSettings, Term, move_edits, prior_bias,
-                     search)
+from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_search, move_edits,
+                     prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import sentence_spans, tokenize
@@ -69,13 +69,16 @@ class Despinner:
                  device: str = "auto", batch_size: int = 32, base_dir: Path | None = None,
                  progress: bool = False, index: CandidateIndex | None = None,
                  models: list[Any] | None = None, spunness: SpunnessTable | None = None,
-                 calibration: Calibration | None = None, detector: SpunDetector | None = None):
+                 calibration: Calibration | None = None, detector: SpunDetector | None = None,
+                 profiles: dict[str, dict] | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
         ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
         gain's constant part is ``prior_weight · log prior + spun_weight · spun-ness``.
         ``detector``: the spun-word detector (:mod:`despin.detector`) whose log-odds the
-        calibration reads; a folder's ``detector.npz`` is loaded when none is given."""
+        calibration reads; a folder's ``detector.npz`` is loaded when none is given.
+        ``profiles``: name → the scorer weights, calibration and search settings that
+        :meth:`profile` puts in place of these for another kind of input."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -91,6 +94,8 @@ class Despinner:
         self.detector = detector
         if detector is None and base_dir is not None and (base_dir / SpunDetector.FILE).exists():
             self.detector = SpunDetector.load(base_dir / SpunDetector.FILE)
+        self.profiles: dict[str, dict] = dict(profiles or {})
+        self._derived: dict[str, Despinner] = {}
         self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
         if models is not None:
@@ -123,7 +128,7 @@ class Despinner:
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
                    cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder,
-                   calibration=calibration)
+                   calibration=calibration, profiles=cfg.get("profiles"))
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""
@@ -156,6 +161,66 @@ class Despinner:
         """The first plain language model among the scorers (the prefilter's and the
         detector's), or None."""
         return next((s for s in self.scorers if not s.spec.uses_source), None)
+
+    # -- profiles --------------------------------------------------------------------------
+    def derive(self, specs: list[ScorerSpec] | None = None, settings: SearchSettings | None = None,
+               calibration: Calibration | None = None) -> "Despinner":
+        """A restorer with other scorer weights, search settings or calibration that shares this
+        one's candidate index, models, tables and detector (loaded now if they were not)."""
+        specs = [replace(s) for s in (specs or self.scorer_specs)]
+        if [s.model for s in specs] != [s.model for s in self.scorer_specs]:
+            raise ValueError("a derived Despinner must keep the same scorer models")
+        out = Despinner(self.sources_spec, specs, replace(settings or self.settings),
+                        self.freq_power, self.device, self.batch_size, self.base_dir,
+                        self.progress, self.index, [s.model for s in self.scorers],
+                        self.spunness, calibration or self.calibration, self.detector)
+        return out
+
+    def profile(self, name: str | None) -> "Despinner":
+        """This restorer as fitted for another kind of input (None: itself).
+
+        ``"phrase"`` (in the shipped default) restores *bare phrases* — terms with no sentence
+        around them, such as the tortured phrases of paper mills — whose words have no context
+        and are mostly spun, so the evidence is weighed differently (see
+        :mod:`training.phrases`). A profile replaces the scorer weights, the calibration and
+        any search settings it names; it is built once and shares the models.
+        """
+        if name is None:
+            return self
+        if name not in self.profiles:
+            raise KeyError(f"no {name!r} profile: this Despinner has "
+                           f"{sorted(self.profiles) or 'none'}")
+        if name not in self._derived:
+            p = self.profiles[name]
+            weights = p.get("scorers") or [{} for _ in self.scorer_specs]
+            if len(weights) != len(self.scorer_specs):
+                raise ValueError(f"profile {name!r} weighs {len(weights)} scorers, this "
+                                 f"Despinner has {len(self.scorer_specs)}")
+            specs = [replace(s, **w) for s, w in zip(self.scorer_specs, weights)]
+            settings = replace(self.settings, **p.get("search", {}))
+            cal = Calibration.from_dict(p["calibration"]) if p.get("calibration") else None
+            self._derived[name] = self.derive(specs, settings, cal)
+        return self._derived[name]
+
+    def set_profile(self, name: str, fitted: "Despinner") -> None:
+        """Record ``fitted`` (e.g. from :meth:`derive`, then calibrated or tuned) as profile
+        ``name``: whichever of its scorer weights, calibration and search settings differ from
+        this restorer's."""
+        def weights(d: Despinner) -> list[dict]:
+            return [{"weight": s.weight, "gap_weight": s.gap_weight} for s in d.scorer_specs]
+
+        def cal(d: Despinner) -> dict | None:
+            return d.calibration.to_dict() if d.calibration else None
+
+        base = self.settings.to_dict()
+        entry: dict[str, Any] = {}
+        if weights(fitted) != weights(self):
+            entry["scorers"] = weights(fitted)
+        if cal(fitted) != cal(self):
+            entry["calibration"] = cal(fitted)
+        entry["search"] = {k: v for k, v in fitted.settings.to_dict().items() if base.get(k) != v}
+        self.profiles[name] = entry
+        self._derived.pop(name, None)
 
     # -- restoring -------------------------------------------------------------------------
     def terms(self, sentence: str, slots: list[Slot], raw: bool = False) -> list[Term]:
@@ -297,6 +362,10 @@ class Despinner:
         slots = self.lattice(sentence)
         if not slots:
             return []
+        lm = self.language_model if self.settings.joint_top else None
+        if lm is not None and len(slots) <= self.settings.joint_slots:
+            return joint_search(sentence, slots, lambda texts: lm.model.score(
+                [None] * len(texts), texts, batch_size=self.batch_size), self.settings)
         terms = self.terms(sentence, slots)
         return search(slots, terms, self.settings, score=self.edit_score(terms))
 
@@ -394,5 +463,7 @@ class Despinner:
                "search": self.settings.to_dict(), "scorers": scorers}
         if self.calibration is not None:
             cfg["calibration"] = self.calibration.to_dict()
+        if self.profiles:
+            cfg["profiles"] = self.profiles
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder

@@ -30,18 +30,27 @@ the ``pair_top`` best candidates of each slot jointly with those of a neighbouri
 other is taken — ``Δ(a | b) = Δ(a and b) − Δ(b)`` — and its score is the smaller of the two, so
 that each edit is justified given the other; it competes with the single edits and both of its
 edits are taken at once, with that score.
+
+*Joint decoding* (``joint_top > 0``, for bare phrases): a tortured phrase ("profound learning")
+has every word spun and no sentence around it, so no single edit is justified by its
+neighbours. :func:`joint_search` scores every combination of the ``joint_top`` best candidates
+of each slot (copy included) as a whole — the language model's log-probability of the phrase
+plus ``joint_prior`` · the candidates' log priors — and takes the best one when it beats the
+input by ``joint_bonus`` nats per edit. It applies to texts of at most ``joint_slots`` slots
+(longer ones take the greedy search).
 """
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Hashable, Iterable, Optional, Protocol, Sequence, Union
 
 from .edits import Edit
 from .lattice import Slot
 
 __all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_options",
-           "slot_best", "Move", "move_edits", "EditScore", "LinearScore"]
+           "slot_best", "Move", "move_edits", "EditScore", "LinearScore", "joint_search"]
 
 Move = Union[Edit, tuple[Edit, ...]]
 """What a term scores: one edit, or several taken together (a pair move)."""
@@ -86,6 +95,10 @@ class SearchSettings:
     pair_top: int = 0         # candidates per slot tried jointly with a neighbour's (0: no pairs)
     pair_reach: int = 1       # most tokens between the two slots of a pair
     pair_floor: Optional[float] = None  # only candidates whose own score (copy bonus aside) is above
+    joint_top: int = 0        # candidates per slot combined by joint decoding (0: off) ...
+    joint_slots: int = 3      # ... of texts with at most this many slots
+    joint_prior: float = 1.0  # of the log priors in a joint combination's score
+    joint_bonus: float = 3.0  # what each edit of a joint combination must gain (nats)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -259,3 +272,36 @@ def _best_pair(slots: list[Slot], live: list[tuple[int, int]], gains: dict, term
         if value > best_value:
             best, best_value = p, value
     return best, best_value
+
+
+def joint_search(text: str, slots: list[Slot], score_texts: Callable[[list[str]], Sequence[float]],
+                 settings: SearchSettings) -> list[Edit]:
+    """The best combination of the ``joint_top`` first candidates of each slot (or none) for
+    ``text``, scored as a whole: ``score_texts`` (e.g. a language model's log-probability) of the
+    restored text + ``joint_prior`` · Σ log prior − ``joint_bonus`` per edit, against the input's
+    own score. Returns its edits, each scored with the combination's margin over the input
+    (empty when nothing beats the input)."""
+    from .edits import apply_edits
+
+    options = [[None] + list(range(min(settings.joint_top, len(sl.candidates)))) for sl in slots]
+    combos: list[list[Edit]] = [[]]
+    for choice in itertools.product(*options):
+        edits, end = [], -1
+        for slot, j in zip(slots, choice):
+            if j is None:
+                continue
+            if slot.start < end:  # overlapping spans: not a combination
+                break
+            edits.append(candidate_edit(slot, j))
+            end = slot.end
+        else:
+            if edits:
+                combos.append(edits)
+    scores = score_texts([apply_edits(text, c) for c in combos])
+    totals = [v + sum(settings.joint_prior * math.log(max(e.prior, 1e-9)) - settings.joint_bonus
+                      for e in c) for v, c in zip(scores, combos)]
+    best = max(range(len(combos)), key=lambda k: (totals[k], -k))  # ties: fewer, likelier first
+    margin = totals[best] - totals[0]
+    if not best or margin <= 0:
+        return []
+    return [replace(e, score=margin) for e in combos[best]]

@@ -11,7 +11,7 @@ import pytest
 
 from despin.calibration import (Calibration, EditNetwork, candidate_features, fit_logistic,
                                 fit_network, linear_score)
-from despin.despinner import Despinner
+from despin.despinner import Despinner, ScorerSpec
 from despin.detector import SpunDetector
 from despin.lattice import Slot
 from despin.candidates import Candidate
@@ -247,6 +247,18 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
         ("smollm2-135m", "bfloat16", False)]
     with pytest.raises(SystemExit):
         main(args + ["--scorer-dtype", "bfloat16"])
+    # --profile: the fit (and its lattice settings) become a profile; the model's own stay
+    out4 = tmp_path / "profiled"
+    w4 = main(args[:4] + ["--top-k", "5", "--profile", "phrase", "--out", str(out4)])
+    saved, shipped = Despinner.from_pretrained(out4), Despinner.from_pretrained()
+    assert saved.settings == shipped.settings and saved.calibration.weights == pytest.approx(
+        shipped.calibration.weights)
+    prof = saved.profiles["phrase"]
+    assert prof["search"] == {"top_k": 5, "copy_bonus": 0.0}
+    assert prof["scorers"][0]["weight"] == pytest.approx(w4["term:0"])
+    assert prof["calibration"]["weights"]["intercept"] == pytest.approx(w4["intercept"])
+    with pytest.raises(SystemExit):
+        main(args + ["--profile", "phrase", "--scorer", "smollm2-135m"])
 
 
 def test_gap_features_and_gap_weight(index):  # noqa: F811
@@ -257,3 +269,34 @@ def test_gap_features_and_gap_weight(index):  # noqa: F811
     assert all(r["term:0:gap"] == 0.0 for r, y in zip(rows, labels) if y)  # toy: gold is best
     weights = calibrate(d, rows, labels)
     assert d.scorer_specs[0].gap_weight == weights["term:0:gap"]
+
+
+def test_profiles_weigh_the_same_lattice_differently_and_round_trip(index, tmp_path):  # noqa: F811
+    d = toy(index)
+    spun = "It comes at a uncommon second of mutual want."
+    fitted = d.derive()
+    fitted.settings.copy_bonus = 100.0  # a profile that wants far more evidence
+    fitted.scorer_specs[0].weight = 2.0
+    d.set_profile("strict", fitted)
+    assert d.profiles["strict"]["search"] == {"copy_bonus": 100.0}  # only what differs
+    assert d.profiles["strict"]["scorers"] == [{"weight": 2.0, "gap_weight": 0.0}]
+    strict = d.profile("strict")
+    assert strict is d.profile("strict") and d.profile(None) is d
+    assert strict.scorers[0].model is d.scorers[0].model and strict.index is d.index  # shared
+    assert strict.scorer_specs[0].weight == 2.0 and d.scorer_specs[0].weight == 1.0
+    assert strict.restore(spun) == spun
+    assert d.restore(spun) == "It comes at a rare moment of mutual need."
+    # a calibrated profile: its calibration, not the model's, scores the edits
+    rows, labels, _ = collect(d, [p[0] for p in PAIRS], [p[1] for p in PAIRS], desc="t")
+    cal = d.derive()
+    calibrate(cal, rows, labels)
+    d.set_profile("cal", cal)
+    assert d.calibration is None and d.profile("cal").calibration.weights == pytest.approx(
+        cal.calibration.weights)
+    assert d.profile("cal").restore(spun) == "It comes at a rare moment of mutual need."
+    d.save_pretrained(tmp_path)
+    assert Despinner.from_pretrained(tmp_path).profiles == json.loads(json.dumps(d.profiles))
+    with pytest.raises(KeyError, match="has \\['cal', 'strict'\\]"):
+        d.profile("phrase")
+    with pytest.raises(ValueError, match="same scorer models"):
+        d.derive([ScorerSpec("other", 1.0, True)])

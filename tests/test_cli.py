@@ -49,6 +49,7 @@ def test_edits_as_json_lines(copy_model, tmp_path):
     (["/no/such/file.txt"], "cannot read input"),
     (["tests"], "cannot read input"),
     (["--model", "/no/such/model"], "cannot load model"),
+    (["--profile", "nope"], "no 'nope' profile"),
 ])
 def test_errors_are_one_line(args, message):
     r = run(*args, stdin="x\n")
@@ -60,3 +61,23 @@ def test_errors_are_one_line(args, message):
 def test_bad_batch_size():
     r = run("--batch-size", "0", stdin="x\n")
     assert r.returncode == 2 and "batch-size" in r.stderr
+
+
+def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch):
+    from despin.cli import main
+
+    d = Despinner(DEFAULT_SOURCES, [])
+    fitted = d.derive()
+    fitted.settings.top_k = 3
+    d.set_profile("phrase", fitted)
+    folder = d.save_pretrained(tmp_path / "m")
+    (tmp_path / "t.txt").write_text("navy know-how\n")
+    seen = []
+    real = Despinner.restore_with_edits
+    monkeypatch.setattr(Despinner, "restore_with_edits", lambda self, text: (
+        seen.append((self.settings.top_k, self.settings.copy_bonus)), real(self, text))[1])
+    assert main(["--model", str(folder), "--profile", "phrase", "--copy-bonus", "7",
+                 "--quiet", str(tmp_path / "t.txt")]) == 0
+    assert capsys.readouterr().out == "navy know-how\n"
+    assert main(["--model", str(folder), "--quiet", str(tmp_path / "t.txt")]) == 0
+    assert seen == [(3, 7.0), (d.settings.top_k, d.settings.copy_bonus)]

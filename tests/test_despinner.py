@@ -24,7 +24,7 @@ class ToyModel:
 
     despin_config: dict = {}
 
-    def score(self, sources, targets, batch_size=16, eos=True):
+    def score(self, sources, targets, batch_size=16, eos=True, contexts=None):
         return [4.0 * sum((w.lower() in GOOD) - (w.lower() in BAD) for w in words(t))
                 for t in targets]
 
@@ -209,7 +209,7 @@ class PairToy(ToyModel):
     """ToyModel, but a sentence with only one of "uncommon" and "second" loses 10: in "a
     uncommon second", each word restored alone reads worse than the spun pair."""
 
-    def score(self, sources, targets, batch_size=16, eos=True):
+    def score(self, sources, targets, batch_size=16, eos=True, contexts=None):
         return [v - 10.0 * (("uncommon" in words(t.lower())) != ("second" in words(t.lower())))
                 for v, t in zip(super().score(sources, targets), targets)]
 
@@ -277,3 +277,74 @@ def test_pair_score_with_gap_weight_is_worked_out_by_hand():
     # a floor on the own score (copy bonus aside) that rare (−10) misses: nothing
     assert search([s1, s2], [term], SearchSettings(copy_bonus=0.5, pair_top=2, pair_floor=-9.0),
                   bias) == []
+
+
+def test_joint_search_takes_the_best_whole_combination(index):
+    from despin.search import joint_search
+
+    d = toy(index)
+    text = "uncommon second"
+    slots = d.lattice(text)
+    # a scorer that likes only the whole phrase: no single edit gains anything on its own
+    liked = lambda texts: [10.0 if t == "rare moment" else 0.0 for t in texts]  # noqa: E731
+    settings = SearchSettings(top_k=25, joint_top=25, joint_prior=0.0, joint_bonus=1.0)
+    edits = joint_search(text, slots, liked, settings)
+    assert apply_edits(text, edits) == "rare moment"
+    assert [e.score for e in edits] == [8.0, 8.0]  # 10 − 2 · copy bonus, over the input's 0
+    settings.joint_bonus = 5.0  # 10 − 2 · 5: no better than the input
+    assert joint_search(text, slots, liked, settings) == []
+    # only the ``joint_top`` first candidates of each slot are combined
+    second = f"{slots[0].candidates[1].text} {slots[1].candidates[0].text}"
+    liked2 = lambda texts: [10.0 if t == second else 0.0 for t in texts]  # noqa: E731
+    settings.joint_bonus, settings.joint_top = 1.0, 1
+    assert joint_search(text, slots, liked2, settings) == []
+    settings.joint_top = 2
+    assert apply_edits(text, joint_search(text, slots, liked2, settings)) == second
+    # between equally liked combinations the priors decide: one edit (each costs a log prior
+    # and a bonus), the likeliest candidate of any slot
+    flat = lambda texts: [0.0 if t == text else 5.0 for t in texts]  # noqa: E731
+    settings.joint_top, settings.joint_prior = 25, 1.0
+    (a,) = joint_search(text, slots, flat, settings)
+    assert a.prior == max(sl.candidates[0].prior for sl in slots)
+
+
+def test_joint_decoding_in_the_restorer(index):
+    """A plain LM scorer with ``joint_top``: texts of at most ``joint_slots`` slots are decoded
+    jointly, longer ones by the greedy search."""
+    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("toy", 1.0, False)],
+                  SearchSettings(prefilter=0, prior_weight=0.0, joint_top=25, joint_prior=0.0,
+                                 joint_bonus=1.0, copy_bonus=1.0),
+                  index=index, models=[ToyModel()])
+    r = d.restore_with_edits("uncommon second")
+    assert r.text == "rare moment" and [e.score for e in r.edits] == [14.0, 14.0]
+    d.settings.joint_bonus = 8.5  # 16 − 2 · 8.5 < 0 (the greedy search's copy bonus is apart)
+    assert d.restore("uncommon second") == "uncommon second"
+    d.settings.joint_slots = 1  # two slots: the greedy search
+    r = d.restore_with_edits("uncommon second")
+    assert r.text == "rare moment" and [e.score for e in r.edits] == [7.0, 7.0]
+
+
+def test_tune_sweeps_joint_settings_with_each_text_scored_once(index):
+    from training.tune import choose, sweep_joint
+
+    class Counting(ToyModel):
+        def __init__(self):
+            self.seen = []
+
+        def score(self, sources, targets, batch_size=16, eos=True, contexts=None):
+            self.seen += targets
+            return super().score(sources, targets, batch_size, eos, contexts)
+
+    lm = Counting()
+    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("toy", 1.0, False)],
+                  SearchSettings(prefilter=0, joint_top=25, joint_prior=0.0), index=index,
+                  models=[lm])
+    spun, original = ["uncommon second", "a want"], ["rare moment", "a need"]
+    rows = sweep_joint(d, spun, original, [1.0, 9.0], [0.0, 0.5])
+    assert [(m["joint_bonus"], m["joint_prior"]) for m in rows] == [
+        (1.0, 0.0), (9.0, 0.0), (1.0, 0.5), (9.0, 0.5)]
+    assert rows[0]["f05"] == 1.0 and rows[0]["clean_text_changed"] == 0.0
+    assert rows[1]["recall"] == 0.0  # 8 nats per word gained, 9 asked
+    assert len(lm.seen) == len(set(lm.seen))  # four settings, each text scored once
+    assert d.settings.joint_bonus == 3.0 and "score" not in vars(lm)  # all put back
+    assert choose(rows)["joint_bonus"] == 1.0

@@ -128,6 +128,14 @@ def test_load_and_score_tortured(tmp_path):
     # all: 2 of 4 right (case/space-insensitive); n_papers >= 10: 1 of 2
     assert m["tortured_all"] == pytest.approx(0.5) and m["tortured_n"] == 4
     assert m["tortured_10"] == pytest.approx(0.5) and m["tortured_n10"] == 2
+    # a trailing abbreviation in the output is ignored like the expected side's
+    fixes["profound learning"] = "deep learning (DL)"
+    m = score_tortured(lambda xs: [fixes.get(x, x) for x in xs], rows, progress=False)
+    assert m["tortured_all"] == pytest.approx(0.75) and "phrase_clean_changed" not in m
+    # clean=True: the expected phrases fed in; 1 of 10 words changed here
+    spoil = {"random forest": "random woodland"}
+    m = score_tortured(lambda xs: [spoil.get(x, x) for x in xs], rows, progress=False, clean=True)
+    assert m["phrase_clean_changed"] == pytest.approx(1 / 10)
     sample = score_tortured(identity, rows, limit=2, progress=False)
     assert sample["tortured_n"] == 2 and sample == score_tortured(identity, rows, limit=2,
                                                                   progress=False)

@@ -1,6 +1,7 @@
 """Fit a Despinner's edit score on training pairs (:mod:`despin.calibration`).
 
     python -m training.calibrate --model despin/default --data data/pairs --limit 400 --out DIR
+    python -m training.calibrate --data data/phrases --limit 3000 --profile phrase --out DIR
 
 For every candidate of every slot in the spun side of the pairs, it records the scorer deltas
 (as the search's first step sees them) and the candidate's constant features, labelled by
@@ -8,7 +9,10 @@ whether the spinner's recorded swap at that span came from that candidate. A log
 regression (``--kind linear``, the default) or a small network (``--kind mlp``) on these gives
 the gain as log-odds; the copy bonus becomes a threshold on them (0: take an edit when it is more
 likely right than wrong; :mod:`training.tune` picks it on validation). The held-out log-loss of
-both kinds is printed, with the base rate's beside them.
+both kinds is printed, with the base rate's beside them. With ``--profile NAME`` the fit is
+stored as that profile (:meth:`despin.despinner.Despinner.profile`) and the model's own
+weights are left as they were: e.g. the ``phrase`` profile, fitted on bare spun terms
+(:mod:`training.phrases`).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -149,7 +154,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p.add_argument("--kind", choices=KINDS, default="linear",
                    help="edit score: a logistic regression (default) or a small network")
     p.add_argument("--l2", type=float, default=1e-3, help="of the logistic regression")
-    p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model)")
+    p.add_argument("--top-k", type=int, help="candidates per slot (saved with the model, or "
+                                             "with its --profile)")
     p.add_argument("--prefilter", type=int, help="candidates kept by the LM check (saved)")
     p.add_argument("--prefilter-context", type=int,
                    help="slots with fewer tokens before them skip the LM check (saved)")
@@ -159,14 +165,18 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p.add_argument("--scorer-dtype", help="its weights' dtype, e.g. bfloat16 (saved)")
     p.add_argument("--rows", help="cache of the collected rows (JSON): read when it was made "
                                   "with the same model settings and data, else written")
+    p.add_argument("--profile", help="store the fit as this profile (e.g. phrase) instead of "
+                                     "as the model's own weights")
     p.add_argument("--out", help="write the calibrated Despinner folder here")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.profile and args.scorer:
+        p.error("--profile keeps the model's scorers: drop --scorer")
     overrides = {k: v for k, v in (("top_k", args.top_k), ("prefilter", args.prefilter),
                                    ("prefilter_context", args.prefilter_context),
                                    ("window", args.window))
                  if v is not None}
-    model = Despinner.from_pretrained(args.model, **overrides)
+    model = Despinner.from_pretrained(args.model, **({} if args.profile else overrides))
     if args.scorer:
         model = Despinner(model.sources_spec, [ScorerSpec(args.scorer, 1.0, False,
                                                           dtype=args.scorer_dtype)],
@@ -181,14 +191,18 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
 
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(evenly_spaced(len(ds), args.limit))
-    key = rows_key(model, args.data, args.split, ds)
+    if args.profile:  # fitted on its own lattice settings; the model's own are kept
+        target = model.derive(settings=replace(model.settings, **overrides))
+    else:
+        target = model
+    key = rows_key(target, args.data, args.split, ds)
     cache = Path(args.rows) if args.rows else None
     saved = json.loads(cache.read_text()) if cache and cache.exists() else None
     if saved and _same_rows(saved["key"], key):
         rows, labels, groups = saved["rows"], saved["labels"], saved["groups"]
         print(f"rows read from {cache}")
     else:
-        rows, labels, groups = collect(model, ds["spun"], ds["swaps"])
+        rows, labels, groups = collect(target, ds["spun"], ds["swaps"])
         if cache:
             cache.write_text(json.dumps({"key": key, "rows": rows, "labels": labels,
                                          "groups": groups}))
@@ -207,13 +221,15 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
             losses[kind] = log_loss(score, t_rows, t_labels)
         print(f"held-out log-loss on {len(held)} texts: "
               + ", ".join(f"{k} {v:.4f}" for k, v in losses.items()))
-    weights = calibrate(model, rows, labels, args.l2, args.kind, args.seed)
+    weights = calibrate(target, rows, labels, args.l2, args.kind, args.seed)
+    if args.profile:
+        model.set_profile(args.profile, target)
     if weights is not None:
         print(f"{'feature':<22} {'weight':>8}")
         for k in sorted(weights):
             print(f"{k:<22} {weights[k]:8.3f}")
     else:
-        net = model.calibration.network
+        net = target.calibration.network
         print(f"network: {len(net.names)} inputs ({', '.join(net.names)}), "
               f"{' → '.join(str(len(b)) for _, b in net.layers)}")
     if args.out:

@@ -28,7 +28,8 @@ from training.spinner import Spinner
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-__all__ = ["DEFAULTS", "load_config", "sentence_windows", "build_pairs", "summarize", "main"]
+__all__ = ["DEFAULTS", "load_config", "read_section", "sentence_windows", "build_pairs",
+           "save_pairs", "summarize", "main"]
 
 DEFAULTS: dict[str, Any] = {
     "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
@@ -44,12 +45,30 @@ DEFAULTS: dict[str, Any] = {
 
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read a pairs YAML (keys at top level or under ``pairs:``) over :data:`DEFAULTS`."""
+    return read_section(path, "pairs", DEFAULTS)
+
+
+def read_section(path: str | Path, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """A YAML's settings (at top level or under ``section:``) over ``defaults``; an unknown
+    key is an error."""
     data = yaml.safe_load(resolve(path).read_text()) or {}
-    data = data.get("pairs", data)
-    unknown = set(data) - set(DEFAULTS)
+    data = data.get(section, data)
+    unknown = set(data) - set(defaults)
     if unknown:
-        raise ValueError(f"unknown pairs settings in {path}: {sorted(unknown)}")
-    return {**DEFAULTS, **data}
+        raise ValueError(f"unknown {section} settings in {path}: {sorted(unknown)}")
+    return {**defaults, **data}
+
+
+def save_pairs(dd: DatasetDict, out: str | Path, config_file: str, config: dict[str, Any],
+               started: float) -> None:
+    """Save ``dd`` to ``out`` with the settings that made it (``config_file``, JSON) and print
+    its :func:`summarize` table and the time since ``started``."""
+    out = Path(out)
+    # datasets 5.x writes no shard for an empty split, and then cannot load it: ask for one.
+    dd.save_to_disk(str(out), num_shards={k: 1 for k, ds in dd.items() if len(ds) == 0})
+    (out / config_file).write_text(json.dumps(config, indent=2))
+    print(summarize(dd))
+    print(f"wrote {out} in {time.time() - started:.0f} s")
 
 
 def count_words(text: str) -> int:
@@ -206,12 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg["spinner"] = args.spinner
     t0 = time.time()
     dd = build_pairs(cfg, max_docs=args.max_docs, progress=not args.no_progress)
-    out = Path(args.out)
-    # datasets 5.x writes no shard for an empty split, and then cannot load it: ask for one.
-    dd.save_to_disk(str(out), num_shards={k: 1 for k, ds in dd.items() if len(ds) == 0})
-    (out / "pairs_config.json").write_text(json.dumps({**cfg, "max_docs": args.max_docs}, indent=2))
-    print(summarize(dd))
-    print(f"wrote {out} in {time.time() - t0:.0f} s")
+    save_pairs(dd, args.out, "pairs_config.json", {**cfg, "max_docs": args.max_docs}, t0)
 
 
 if __name__ == "__main__":
