@@ -1,8 +1,9 @@
 """`Despinner`: load a restorer, restore whole documents, save it again.
 
 A Despinner folder holds ``despin.json`` (synonym sources, search settings, scorers and, when
-fitted, the edit-score calibration and *profiles* for other kinds of input), the synonym tables it was built with, the spun-ness counts
-(``spunness.tsv``, optional) and the fine-tuned restoration model (if any) under ``model/``.
+fitted, the edit-score calibration and *profiles* for other kinds of input), the synonym tables
+it was built with, the spun-ness counts (``spunness.tsv``, optional) and the fine-tuned
+restoration model (if any) under ``model/``.
 ``Despinner.from_pretrained()`` with no argument loads the shipped default.
 """
 from __future__ import annotations

@@ -46,7 +46,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Hashable, Iterable, Optional, Protocol, Sequence, Union
 
-from .edits import Edit
+from .edits import Edit, apply_edits
 from .lattice import Slot
 
 __all__ = ["Term", "SearchSettings", "search", "prior_bias", "candidate_edit", "slot_options",
@@ -281,27 +281,19 @@ def joint_search(text: str, slots: list[Slot], score_texts: Callable[[list[str]]
     restored text + ``joint_prior`` · Σ log prior − ``joint_bonus`` per edit, against the input's
     own score. Returns its edits, each scored with the combination's margin over the input
     (empty when nothing beats the input)."""
-    from .edits import apply_edits
-
+    slots = sorted(slots, key=lambda sl: (sl.start, sl.end))
     options = [[None] + list(range(min(settings.joint_top, len(sl.candidates)))) for sl in slots]
-    combos: list[list[Edit]] = [[]]
+    combos: list[list[tuple[Slot, int]]] = [[]]  # the input first
     for choice in itertools.product(*options):
-        edits, end = [], -1
-        for slot, j in zip(slots, choice):
-            if j is None:
-                continue
-            if slot.start < end:  # overlapping spans: not a combination
-                break
-            edits.append(candidate_edit(slot, j))
-            end = slot.end
-        else:
-            if edits:
-                combos.append(edits)
-    scores = score_texts([apply_edits(text, c) for c in combos])
-    totals = [v + sum(settings.joint_prior * math.log(max(e.prior, 1e-9)) - settings.joint_bonus
-                      for e in c) for v, c in zip(scores, combos)]
+        taken = [(sl, j) for sl, j in zip(slots, choice) if j is not None]
+        if taken and all(a.end <= b.start for (a, _), (b, _) in zip(taken, taken[1:])):
+            combos.append(taken)
+    edits = [[candidate_edit(sl, j) for sl, j in c] for c in combos]
+    scores = score_texts([apply_edits(text, e) for e in edits])
+    totals = [v + sum(settings.joint_prior * sl.candidates[j].log_prior - settings.joint_bonus
+                      for sl, j in c) for v, c in zip(scores, combos)]
     best = max(range(len(combos)), key=lambda k: (totals[k], -k))  # ties: fewer, likelier first
     margin = totals[best] - totals[0]
     if not best or margin <= 0:
         return []
-    return [replace(e, score=margin) for e in combos[best]]
+    return [replace(e, score=margin) for e in edits[best]]

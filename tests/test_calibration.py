@@ -300,3 +300,28 @@ def test_profiles_weigh_the_same_lattice_differently_and_round_trip(index, tmp_p
         d.profile("phrase")
     with pytest.raises(ValueError, match="same scorer models"):
         d.derive([ScorerSpec("other", 1.0, True)])
+
+
+def test_tune_cli_creates_a_joint_phrase_profile(tmp_path, capsys):
+    """`python -m training.tune --profile phrase --set joint_top=3 --write` on a copy of the
+    shipped default: the sweep runs with its Gemma scorer and only the profile changes."""
+    from datasets import Dataset, DatasetDict
+
+    from training.tune import main
+
+    data = tmp_path / "phrases"
+    DatasetDict({"validation": Dataset.from_dict({
+        "spun": ["navy know-how", "uncommon second", "foreign policy"],
+        "original": ["military technology", "rare moment", "foreign policy"]})}
+    ).save_to_disk(str(data))
+    folder = Despinner.from_pretrained().save_pretrained(tmp_path / "m")
+    best = main(["--model", str(folder), "--data", str(data), "--limit", "3", "--profile",
+                 "phrase", "--set", "joint_top=3", "--bonuses", "0", "4", "--joint-priors", "1",
+                 "--write"])
+    printed = capsys.readouterr().out
+    assert "best joint_bonus" in printed and best["joint_prior"] == 1.0
+    again = Despinner.from_pretrained(folder)
+    assert again.settings == Despinner.from_pretrained().settings  # the model's own: unchanged
+    # only what differs from the model's own settings (joint_prior 1 is its default too)
+    assert again.profiles["phrase"] == {"search": {"joint_top": 3,
+                                                   "joint_bonus": best["joint_bonus"]}}

@@ -170,15 +170,15 @@ def main(argv: list[str] | None = None) -> dict:
                         "pair_top=3; VALUE is read as JSON")
     p.add_argument("--joint-priors", type=float, nargs="*", default=[0.0, 0.5, 1.0],
                    help="joint_prior values swept with the bonuses (a jointly decoding model)")
-    p.add_argument("--profile", help="tune this profile of the model (e.g. phrase)")
+    p.add_argument("--profile", help="tune this profile of the model (e.g. phrase; one it "
+                                     "lacks starts as the model itself)")
     p.add_argument("--write", action="store_true", help="save the chosen bonus into --model")
     args = p.parse_args(argv)
     base = Despinner.from_pretrained(args.model)
     overrides = parse_settings(p, args.set)
-    try:
-        model = base.profile(args.profile)
-    except KeyError as exc:
-        p.error(str(exc.args[0]))
+    # a profile the model lacks starts as the model itself (and is created by --write)
+    model = base.profile(args.profile) if args.profile in base.profiles else \
+        base.derive() if args.profile else base
     for key, value in overrides.items():
         setattr(model.settings, key, value)
     joint = bool(model.settings.joint_top)
