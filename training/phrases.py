@@ -26,7 +26,8 @@ from despin.synonyms import FUNCTION_WORDS
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import (SPLITS, Document, dedup_paragraphs, load_corpora,
                               split_by_document, stable_hash)
-from training.pairs import _features, _make_spinner, _split_fractions, read_section, save_pairs
+from training.pairs import (_features, _make_spinner, _split_fractions, count_words, pair_row,
+                            read_section, save_pairs)
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -100,12 +101,8 @@ def build_phrases(config: dict[str, Any], max_docs: int | None = None,
             rng = random.Random(stable_hash("phrase", cfg["seed"], doc.id))
             rate = 0.0 if rng.random() < cfg["clean_share"] else rng.uniform(lo, hi)
             res = spinner.spin(doc.text, rng=rng, rate=rate)
-            words = sum(is_word(t.text) for t in tokenize(doc.text))
-            for name, value in (("original", doc.text), ("spun", res.text),
-                                ("swaps", [s.to_dict() for s in res.swaps]),
-                                ("rate", res.swapped_words / words), ("source", doc.source),
-                                ("doc_id", doc.id), ("unit", counts[doc.id]), ("spin", 0),
-                                ("words", words)):
+            row = pair_row(res, count_words(doc.text), doc.source, doc.id, counts[doc.id], 0)
+            for name, value in row.items():
                 rows[name].append(value)
         out[split] = Dataset.from_dict(rows, features=features)
     return DatasetDict(out)
