@@ -21,7 +21,8 @@ from .calibration import Calibration
 from .candidates import CandidateIndex
 from .detector import SpunDetector, word_features, word_token_ends
 from .edits import Edit, Restoration, apply_edits
-from .lattice import Slot, build_slots, format_source
+from .lattice import Slot, build_slots
+from .model import build_model_input
 from .resources import resolve
 from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_search, move_edits,
                      prior_bias, search)
@@ -233,15 +234,18 @@ class Despinner:
         for s in self.scorers:
             weights = (1.0, 0.0) if raw else (s.spec.weight, s.spec.gap_weight)
             if s.spec.uses_source:
-                terms.append(Term(self._sentence_delta(s, sentence, slots), None, *weights))
+                terms.append(Term(self._sentence_delta(s, sentence), None, *weights))
             else:
                 terms.append(Term(self._window_delta(s, sentence, tokens, w), w, *weights))
         return terms
 
-    def _sentence_delta(self, s: _Loaded, sentence: str, slots: list[Slot]):
-        # the input as the model was trained on it (its own n_show, when it recorded one)
-        source = format_source(sentence, slots,
-                               s.model.despin_config.get("n_show", self.settings.n_show))
+    def _sentence_delta(self, s: _Loaded, sentence: str):
+        # The input as the model was trained on it: every slot with the index's best candidates
+        # by prior (its own top_k and n_show, when it recorded them), not the slots the language
+        # model's prefilter kept and reordered for the search.
+        cfg = s.model.despin_config
+        source = build_model_input(sentence, self.index, cfg.get("top_k", self.settings.top_k),
+                                   cfg.get("n_show", self.settings.n_show))
 
         def delta(current: list[Edit], proposals: list[Move]) -> list[float]:
             hyps = [apply_edits(sentence, current)] + [apply_edits(sentence,

@@ -348,3 +348,35 @@ def test_tune_sweeps_joint_settings_with_each_text_scored_once(index):
     assert len(lm.seen) == len(set(lm.seen))  # four settings, each text scored once
     assert d.settings.joint_bonus == 3.0 and "score" not in vars(lm)  # all put back
     assert choose(rows)["joint_bonus"] == 1.0
+
+
+def test_fine_tuned_scorer_reads_its_training_input(index):
+    """A model that reads the candidate-augmented input sees it as training built it (the
+    index's best candidates by prior, its own top_k and n_show), even when the language model's
+    prefilter has cut and reordered the slots the search works on."""
+    from dataclasses import replace
+
+    from despin.model import build_model_input
+
+    class Recording(ToyModel):
+        despin_config = {"top_k": 8, "n_show": 2}
+
+        def __init__(self):
+            self.sources = set()
+
+        def score(self, sources, targets, batch_size=16, eos=True, contexts=None):
+            self.sources.update(sources)
+            return super().score(sources, targets)
+
+    model = Recording()
+    d = Despinner(DEFAULT_SOURCES, [ScorerSpec("ft", 1.0, True)],
+                  SearchSettings(prior_weight=0.0, copy_bonus=1.0, n_show=3), index=index,
+                  models=[model])
+    text = "It comes at a uncommon second of mutual want."
+    full = d.lattice(text)
+    # what a prefilter does: drop a slot, keep a slot's later candidates first
+    cut = [replace(s, candidates=s.candidates[::-1]) for s in full[1:]]
+    d.lattice = lambda sentence: cut
+    assert d.restore(text) != text
+    assert model.sources == {build_model_input(text, index, top_k=8, n_show=2)}
+    assert build_model_input(text, index, top_k=8, n_show=2) != text
