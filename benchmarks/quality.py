@@ -3,7 +3,8 @@
     python benchmarks/quality.py --data data/pairs --limit 200 --tortured-limit 400
 
 Rows: identity, inverse thesaurus (no model), the language-model-scored lattice (pretrained
-SmolLM2, no training), the small encoder-decoder trained from scratch (``--t5 DIR``), the
+SmolLM2, no training), the small encoder-decoder trained from scratch (``--t5 DIR``), a
+fine-tuned decoder-only model such as the SmolLM2 LoRA adapter (``--lora DIR``), the
 default's lattice with hand-set weights, and the shipped default Despinner (fitted weights).
 Columns: edit P / R / F0.5, spun words restored, clean words changed, chrF, BLEU; tortured
 phrases exact match (all, n_papers ≥ 10) and words changed when their expected (clean) side is
@@ -41,7 +42,14 @@ def _hand_weighted(default: str | None) -> Despinner:
     return d
 
 
-def restorers(t5: str | None, default: str | None) -> dict[str, Callable[[], Callable]]:
+def _fine_tuned(folder: str) -> Despinner:
+    """A fine-tuned restoration model as the only scorer. With no plain language model there is
+    no prefilter: the top 5 candidates by prior are scored."""
+    return Despinner(DEFAULT_SOURCES, [ScorerSpec(folder, 1.0, True)], SearchSettings(top_k=5))
+
+
+def restorers(t5: str | None, default: str | None, lora: str | None = None
+              ) -> dict[str, Callable[[], Callable]]:
     """Factories, so that a restorer is only built when its row is asked for."""
     out: dict[str, Callable[[], Callable]] = {
         "identity": lambda: identity,
@@ -49,9 +57,9 @@ def restorers(t5: str | None, default: str | None) -> dict[str, Callable[[], Cal
         "lm-lattice": lambda: Despinner(DEFAULT_SOURCES, [ScorerSpec("smollm2-135m", 1.0, False)]),
     }
     if t5:
-        # no language model, hence no prefilter: the top 5 candidates by prior are scored
-        out["t5-scratch"] = lambda: Despinner(DEFAULT_SOURCES, [ScorerSpec(t5, 1.0, True)],
-                                              SearchSettings(top_k=5))
+        out["t5-scratch"] = lambda: _fine_tuned(t5)
+    if lora:
+        out["smollm2-lora"] = lambda: _fine_tuned(lora)
     out["hand-weighted"] = lambda: _hand_weighted(default)
     out["default"] = lambda: Despinner.from_pretrained(default)
     return out
@@ -71,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=200, help="pairs scored (evenly spaced)")
     p.add_argument("--tortured-limit", type=int, default=400)
     p.add_argument("--t5", default=None, help="a trained encoder-decoder folder (t5-scratch row)")
+    p.add_argument("--lora", default=None, help="a fine-tuned decoder-only folder, e.g. a "
+                                                "SmolLM2 LoRA adapter (smollm2-lora row)")
     p.add_argument("--default", default=None, help="Despinner folder for the default row")
     p.add_argument("--phrase-profile", default="phrase",
                    help="profile that restores the tortured phrases ('none': the restorer itself)")
@@ -80,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     spun, original = load_pairs(args.data, args.split, args.limit)
     tortured = load_tortured()
     rows: dict[str, dict] = {}
-    for name, make in restorers(args.t5, args.default).items():
+    for name, make in restorers(args.t5, args.default, args.lora).items():
         if args.only and name not in args.only:
             continue
         restorer = make()

@@ -216,3 +216,21 @@ def test_cli_on_saved_datasetdict(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "identity" in out.stdout and "inverse-thesaurus" in out.stdout
     assert "F0.5" in out.stdout and "3 pairs" in out.stdout
+
+
+def test_benchmark_rows_are_built_only_when_asked(tmp_path):
+    """benchmarks/quality.py: the fine-tuned rows score with the given folder alone (it reads
+    the candidate-augmented input), and no row is built before it is asked for."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quality", REPO / "benchmarks" / "quality.py")
+    quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quality)
+    made = quality.restorers(None, None)
+    assert list(made) == ["identity", "inverse-thesaurus", "lm-lattice", "hand-weighted",
+                          "default"]
+    made = quality.restorers(str(tmp_path / "t5"), None, str(tmp_path / "lora"))
+    assert list(made)[3:5] == ["t5-scratch", "smollm2-lora"]
+    lora = made["smollm2-lora"]()
+    assert [(s.model, s.uses_source) for s in lora.scorer_specs] == [(str(tmp_path / "lora"), True)]
+    assert lora.settings.top_k == 5 and lora._scorers is None  # nothing loaded yet
