@@ -248,11 +248,9 @@ class Despinner:
                                    cfg.get("n_show", self.settings.n_show))
 
         def delta(current: list[Edit], proposals: list[Move]) -> list[float]:
-            hyps = [apply_edits(sentence, current)] + [apply_edits(sentence,
-                                                                   current + move_edits(p))
-                                                       for p in proposals]
-            scores = s.model.score([source] * len(hyps), hyps, batch_size=self.batch_size)
-            return [v - scores[0] for v in scores[1:]]
+            hyps = [apply_edits(sentence, current + move_edits(p)) for p in proposals]
+            return s.model.score_deltas(source, apply_edits(sentence, current), hyps,
+                                        batch_size=self.batch_size)
         return delta
 
     def _window_delta(self, s: _Loaded, sentence: str, tokens: list, w: int):

@@ -28,6 +28,11 @@ class ToyModel:
         return [4.0 * sum((w.lower() in GOOD) - (w.lower() in BAD) for w in words(t))
                 for t in targets]
 
+    def score_deltas(self, source, base, hyps, batch_size=16):
+        """As RestorationModel.score_deltas: each hypothesis's score minus the base's."""
+        first, *rest = self.score([source] * (len(hyps) + 1), [base, *hyps])
+        return [v - first for v in rest]
+
 
 @pytest.fixture(scope="module")
 def index() -> CandidateIndex:

@@ -105,6 +105,17 @@ def test_tiny_train_save_reload_score_resume(tmp_path, pairs_dir, recipe, kind):
     shared = model.score([sources[0]] * 5, targets, batch_size=3)
     alone = [model.score([sources[0]], [t])[0] for t in targets]
     assert shared == pytest.approx(alone, rel=1e-4, abs=1e-3)
+    # deltas against a base text: the numbers of scoring each whole, whether a hypothesis
+    # differs early, late, by length, or not at all (a decoder-only model reruns only the rest)
+    base = targets[0]
+    w = base.split(" ")
+    hyps = [base, " ".join(["The"] + w[1:]), " ".join(w[:-2] + ["great", w[-1]]),
+            " ".join(w[:3] + ["very", "very"] + w[3:]), " ".join(w[:2] + w[3:]), base + " Yes.",
+            " ".join(["The"] + w[1:-2] + ["great", w[-1]])]
+    whole = model.score([sources[0]] * len(hyps), hyps)
+    deltas = model.score_deltas(sources[0], base, hyps, batch_size=2)
+    assert deltas[0] == 0.0
+    assert deltas == pytest.approx([v - whole[0] for v in whole], abs=2e-3)
     if kind == DECODER_ONLY:  # plain language-model scoring
         assert all(math.isfinite(x) for x in model.score([None, None], targets[:2]))
         # a context is read, not scored: whole = context + the rest given the context, also
