@@ -416,8 +416,6 @@ class RestorationModel:
             # (a sliding-window cache cannot be cut back once full)
             scores = self.score([source] * (len(hyps) + 1), [base, *hyps], batch_size=batch_size)
             return [v - scores[0] for v in scores[1:]]
-        import copy
-
         import torch
 
         ids_h = [self.encode(source, h)["input_ids"] for h in hyps]
@@ -428,8 +426,6 @@ class RestorationModel:
         out = [0.0] * len(hyps)
         if all(d is None for d in firsts):
             return out
-        params = _forward_params(self.model)
-        kw = "cache" if "cache" in params else "past_key_values"  # transformers 5's name
         was_training = self.model.training
         self.model.eval()
         try:
@@ -437,15 +433,11 @@ class RestorationModel:
                 full = torch.tensor([ids_b], device=self.device)
                 pre = self.model(input_ids=full, attention_mask=torch.ones_like(full),
                                  use_cache=True)
-                cache = getattr(pre, "cache", None)
-                if cache is None:
-                    cache = pre.past_key_values
                 lp = torch.log_softmax(pre.logits[0, :-1].float(), -1)
                 # tail[d] = Σ_{t ≥ d} log P(base token t): base's part after a difference at d
                 tok_lp = lp.gather(-1, full[0, 1:, None]).squeeze(-1)
-                tail = torch.cat([tok_lp.flip(0).cumsum(0).flip(0),
-                                  tok_lp.new_zeros(1)]).tolist()
-                tail = [0.0] + tail  # index by token position (token 0 is never scored)
+                tail = [0.0] + torch.cat([tok_lp.flip(0).cumsum(0).flip(0),
+                                          tok_lp.new_zeros(1)]).tolist()
                 groups: dict[int, list[int]] = {}
                 for i, d in enumerate(firsts):
                     if d is not None:
@@ -454,73 +446,60 @@ class RestorationModel:
                     for b in range(0, len(group), batch_size):
                         idx = group[b:b + batch_size]
                         # rerun from token d-1, whose output predicts token d, after the
-                        # cache of tokens 0 .. d-2
-                        rest = [ids_h[i][d - 1:] for i in idx]
-                        t = max(map(len, rest))
-                        ids = torch.full((len(idx), t), self.tokenizer.pad_token_id,
-                                         dtype=torch.long)
-                        mask = torch.zeros((len(idx), t), dtype=torch.long)
-                        for k, r in enumerate(rest):
-                            ids[k, :len(r)] = torch.tensor(r)
-                            mask[k, :len(r)] = 1
-                        ids, mask = ids.to(self.device), mask.to(self.device)
-                        c = copy.deepcopy(cache)
-                        c.crop(-(len(ids_b) - (d - 1)))  # keep tokens 0 .. d-2
-                        c.batch_repeat_interleave(len(idx))
-                        attn = torch.cat([torch.ones((len(idx), d - 1), dtype=torch.long,
-                                                     device=self.device), mask], 1)
-                        logits = self.model(input_ids=ids, attention_mask=attn, use_cache=True,
-                                            **{kw: c}).logits[:, :-1].float()
-                        nxt = ids[:, 1:]
-                        got = (torch.gather(logits, -1, nxt.unsqueeze(-1)).squeeze(-1)
-                               - torch.logsumexp(logits, -1)) * mask[:, 1:]
+                        # cached tokens 0 .. d-2
+                        logits, ids, mask = self._continue(_cache_of(pre), d - 1,
+                                                           [ids_h[i][d - 1:] for i in idx])
+                        got = _token_logprobs(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]
                         for k, i in enumerate(idx):
                             out[i] = got[k].sum().item() - tail[d]
         finally:
             self.model.train(was_training)
         return out
 
-    def _score_with_prefix(self, feats, group: list[int], n_head: int, batch_size: int
-                           ) -> list[float]:
-        """Decoder-only scores of targets that share their first ``n_head`` (prompt) tokens."""
+    def _continue(self, cache, keep: int, seqs: list[list[int]]):
+        """Run the right-padded ``seqs`` after the first ``keep`` positions of ``cache`` (a copy,
+        cut back and repeated per sequence): ``(logits as float32, ids, mask)``."""
         import copy
 
         import torch
 
-        params = _forward_params(self.model)
         # transformers 5 renamed `past_key_values` to `cache` (the old name still warns)
-        kw = "cache" if "cache" in params else "past_key_values"
+        kw = "cache" if "cache" in _forward_params(self.model) else "past_key_values"
+        t = max(map(len, seqs))
+        ids = torch.full((len(seqs), t), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), t), dtype=torch.long)
+        for k, seq in enumerate(seqs):
+            ids[k, :len(seq)] = torch.tensor(seq)
+            mask[k, :len(seq)] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        c = copy.deepcopy(cache)
+        if c.get_seq_length() > keep:
+            c.crop(keep - c.get_seq_length())  # transformers 5: minus the tokens to remove
+        c.batch_repeat_interleave(len(seqs))
+        attn = torch.cat([torch.ones((len(seqs), keep), dtype=torch.long, device=self.device),
+                          mask], 1)
+        logits = self.model(input_ids=ids, attention_mask=attn, use_cache=True,
+                            **{kw: c}).logits.float()
+        return logits, ids, mask
+
+    def _score_with_prefix(self, feats, group: list[int], n_head: int, batch_size: int
+                           ) -> list[float]:
+        """Decoder-only scores of targets that share their first ``n_head`` (prompt) tokens."""
+        import torch
+
         head = torch.tensor([feats[group[0]]["input_ids"][:n_head]], device=self.device)
-        extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        extra = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(self.model) else {}
         pre = self.model(input_ids=head, attention_mask=torch.ones_like(head), use_cache=True,
                          **extra)
-        prefix_cache = getattr(pre, "cache", None)
-        if prefix_cache is None:
-            prefix_cache = pre.past_key_values
         first_lp = torch.log_softmax(pre.logits[0, -1].float(), -1)  # predicts target token 0
         scores = []
         for b in range(0, len(group), batch_size):
             idx = group[b:b + batch_size]
-            tgts = [feats[i]["input_ids"][n_head:] for i in idx]
-            t = max(map(len, tgts))
-            ids = torch.full((len(idx), t), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), t), dtype=torch.long)
-            for k, tg in enumerate(tgts):
-                ids[k, :len(tg)] = torch.tensor(tg)
-                mask[k, :len(tg)] = 1
-            ids, mask = ids.to(self.device), mask.to(self.device)
-            cache = copy.deepcopy(prefix_cache)
-            cache.batch_repeat_interleave(len(idx))
-            attn = torch.cat([torch.ones((len(idx), n_head), dtype=torch.long,
-                                         device=self.device), mask], 1)
-            logits = self.model(input_ids=ids, attention_mask=attn, use_cache=True,
-                                **{kw: cache}).logits.float()
+            logits, ids, mask = self._continue(_cache_of(pre), n_head,
+                                               [feats[i]["input_ids"][n_head:] for i in idx])
             lp = first_lp[ids[:, 0]]
-            if t > 1:
-                nxt = ids[:, 1:]
-                tok_lp = torch.gather(logits[:, :-1], -1, nxt.unsqueeze(-1)).squeeze(-1) \
-                    - torch.logsumexp(logits[:, :-1], -1)
-                lp = lp + (tok_lp * mask[:, 1:]).sum(-1)
+            if ids.shape[1] > 1:
+                lp = lp + (_token_logprobs(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]).sum(-1)
             scores += lp.tolist()
         return scores
 
@@ -579,6 +558,20 @@ def encode_pair(tokenizer, kind: str, source: str | None, target: str,
     return {"input_ids": head + tgt, "labels": [-100] * len(head) + tgt}
 
 
+def _cache_of(output):
+    """The key/value cache of a forward pass (``cache`` in transformers 5, else
+    ``past_key_values``)."""
+    cache = getattr(output, "cache", None)
+    return output.past_key_values if cache is None else cache
+
+
+def _token_logprobs(logits, ids):
+    """``log P(ids[b, t])`` under ``logits[b, t]`` (float32 logits)."""
+    import torch
+
+    return torch.gather(logits, -1, ids.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
+
+
 def fix_adapter_base(folder: str | os.PathLike) -> None:
     """Record a packaged base of a saved adapter by its name (``"smollm2-135m"``), not a
     cache path."""
@@ -635,7 +628,7 @@ def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
     logits = logits.float()
     mask = labels != -100
     safe = labels.masked_fill(~mask, 0)
-    tok_lp = torch.gather(logits, -1, safe.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
+    tok_lp = _token_logprobs(logits, safe)
     return (tok_lp * mask).sum(-1).tolist()
 
 
