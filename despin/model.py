@@ -36,6 +36,8 @@ __all__ = [
     "encode_pair",
     "collate",
     "sequence_logprobs",
+    "labelled_logits",
+    "training_loss",
     "space_marks",
     "prompt",
     "RestorationModel",
@@ -602,34 +604,48 @@ def collate(features: Sequence[dict[str, list[int]]], pad_id: int) -> dict[str, 
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
-    """Per-sequence summed log-probability of the labelled (``!= -100``) tokens."""
-    import torch
-
+def labelled_logits(model, batch: dict[str, Any], kind: str):
+    """``(logits, labels)`` aligned so that ``logits[:, t]`` predicts ``labels[:, t]``
+    (``-100``: not scored). Decoder-only: token t is predicted at position t-1, and positions
+    before the batch's first labelled token need no logits (the output layer is most of a
+    large-vocabulary LM's cost, and a prompt is read, not predicted): the model computes the
+    last positions only."""
     labels = batch["labels"]
     if batch.get("encoder_hidden") is not None:  # a source encoded once, shared by the batch
         from transformers.modeling_outputs import BaseModelOutput
 
         logits = model(encoder_outputs=BaseModelOutput(last_hidden_state=batch["encoder_hidden"]),
                        attention_mask=batch["attention_mask"], labels=labels).logits
-    elif kind == ENCODER_DECODER:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                       labels=labels).logits
-    else:
-        # Token t is predicted at position t-1, and positions before the batch's first
-        # labelled token need no logits (the output layer is most of a large-vocabulary LM's
-        # cost): the model computes the last `keep` positions only.
-        first = int((labels != -100).int().argmax(1).min())
-        keep = labels.shape[1] - max(first - 1, 0)
-        extra = {"logits_to_keep": keep} if "logits_to_keep" in _forward_params(model) else {}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                       **extra).logits
-        logits, labels = logits[:, :-1], labels[:, labels.shape[1] - logits.shape[1] + 1:]
-    logits = logits.float()
+        return logits, labels
+    if kind == ENCODER_DECODER:
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                     labels=labels).logits, labels
+    first = int((labels != -100).int().argmax(1).min())
+    keep = labels.shape[1] - max(first - 1, 0)
+    inner = getattr(model, "module", model)  # a model wrapped for distributed training
+    extra = {"logits_to_keep": keep} if "logits_to_keep" in _forward_params(inner) else {}
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                   **extra).logits
+    logits = logits[:, :-1]
+    return logits, labels[:, labels.shape[1] - logits.shape[1]:]
+
+
+def sequence_logprobs(model, batch: dict[str, Any], kind: str) -> list[float]:
+    """Per-sequence summed log-probability of the labelled (``!= -100``) tokens."""
+    logits, labels = labelled_logits(model, batch, kind)
     mask = labels != -100
-    safe = labels.masked_fill(~mask, 0)
-    tok_lp = _token_logprobs(logits, safe)
+    tok_lp = _token_logprobs(logits.float(), labels.masked_fill(~mask, 0))
     return (tok_lp * mask).sum(-1).tolist()
+
+
+def training_loss(model, batch: dict[str, Any], kind: str):
+    """Mean cross-entropy of the labelled tokens (what ``model(**batch).loss`` computes, without
+    the output layer over a decoder-only prompt: far less memory and time on long inputs)."""
+    import torch
+
+    logits, labels = labelled_logits(model, batch, kind)
+    return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]),
+                                             labels.reshape(-1), ignore_index=-100)
 
 
 def _forward_params(model) -> set[str]:

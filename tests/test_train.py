@@ -253,3 +253,29 @@ def test_packaged_model_converts_once_and_scores_text(name):
 def test_unknown_packaged_model():
     with pytest.raises(ValueError, match="unknown packaged model"):
         packaged_base_path("gpt-17")
+
+
+def test_training_loss_skips_the_prompt_but_not_the_numbers(tmp_path, pairs_dir):
+    """training_loss: the mean cross-entropy of the labelled tokens, as the model's own loss,
+    with logits computed only from the batch's first labelled position (decoder-only)."""
+    import torch
+
+    from despin.model import training_loss
+    from datasets import load_from_disk
+
+    out = _run("train-tiny-causal.yaml", tmp_path / "run", pairs_dir, "max_steps=2",
+               "save_every=0", "eval_every=0")
+    model = RestorationModel.from_pretrained(out)
+    ds = load_from_disk(str(pairs_dir))["train"]
+    feats = [model.encode(build_model_input(s, None), t)
+             for s, t in zip(ds["spun"][:4], ds["original"][:4])]
+    batch = model.collate(feats)
+    calls = []
+    hook = model.model.lm_head.register_forward_hook(lambda m, i, o: calls.append(o.shape[1]))
+    with torch.no_grad():
+        ours = training_loss(model.model, batch, model.kind)
+        theirs = model.model(**batch).loss
+    hook.remove()
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
+    first = int((batch["labels"] != -100).int().argmax(1).min())
+    assert calls[0] == batch["labels"].shape[1] - first + 1 < calls[1]  # fewer positions

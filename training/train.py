@@ -41,7 +41,7 @@ import yaml
 from despin.model import (DECODER_ONLY, DESPIN_CONFIG, ENCODER_DECODER,
                           build_llama_from_config, build_model_input, build_t5_from_config,
                           collate, encode_pair, fix_adapter_base, load_base_model,
-                          RestorationModel, train_sentencepiece)
+                          RestorationModel, train_sentencepiece, training_loss)
 from despin.resources import REPO_ROOT, resolve
 
 __all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "train", "main"]
@@ -617,7 +617,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
                 last = a == cfg["grad_accum"] - 1
                 ctx = contextlib.nullcontext() if last else accelerator.no_sync(model)
                 with ctx:
-                    loss = model(**batch).loss
+                    loss = training_loss(model, batch, kind)
                     accelerator.backward(loss / cfg["grad_accum"])
                 step_loss += loss.item() / cfg["grad_accum"]
                 n_tok = int(batch["attention_mask"].sum()) + (
