@@ -27,8 +27,8 @@ from typing import Any, Iterable
 
 from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path", "zipf", "DEFAULT_SOURCES",
-           "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
+__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path", "zipf",
+           "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
 
 def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
     """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix."""
@@ -216,6 +216,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         path = Path(spec["path"]) if spec.get("path") else mythes_path()
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
         relations = tuple(spec.get("relations", MYTHES_RELATIONS))
+        # (the Moby filter's version: _add_head applies that filter)
         table = cached("mythes", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words,
                                   relations),
                        lambda: _read_mythes(path, min_zipf, max_words, relations))
