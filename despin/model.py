@@ -432,14 +432,17 @@ class RestorationModel:
         self.model.eval()
         try:
             with torch.inference_mode():
+                # base's tokens are predicted only from the earliest difference on: the output
+                # layer runs over positions first-1 .. end, not over the prompt
+                first = min(d for d in firsts if d is not None)
+                keep = len(ids_b) - (first - 1)
                 full = torch.tensor([ids_b], device=self.device)
                 pre = self.model(input_ids=full, attention_mask=torch.ones_like(full),
-                                 use_cache=True)
-                lp = torch.log_softmax(pre.logits[0, :-1].float(), -1)
-                # tail[d] = Σ_{t ≥ d} log P(base token t): base's part after a difference at d
-                tok_lp = lp.gather(-1, full[0, 1:, None]).squeeze(-1)
-                tail = [0.0] + torch.cat([tok_lp.flip(0).cumsum(0).flip(0),
-                                          tok_lp.new_zeros(1)]).tolist()
+                                 use_cache=True, **_keep_logits(self.model, keep))
+                tok_lp = _token_logprobs(pre.logits[:, -keep:-1].float(), full[:, first:])[0]
+                # tail[d - first] = Σ_{t ≥ d} log P(base token t): base's part after a
+                # difference at d
+                tail = torch.cat([tok_lp.flip(0).cumsum(0).flip(0), tok_lp.new_zeros(1)]).tolist()
                 groups: dict[int, list[int]] = {}
                 for i, d in enumerate(firsts):
                     if d is not None:
@@ -453,7 +456,7 @@ class RestorationModel:
                                                            [ids_h[i][d - 1:] for i in idx])
                         got = _token_logprobs(logits[:, :-1], ids[:, 1:]) * mask[:, 1:]
                         for k, i in enumerate(idx):
-                            out[i] = got[k].sum().item() - tail[d]
+                            out[i] = got[k].sum().item() - tail[d - first]
         finally:
             self.model.train(was_training)
         return out
@@ -490,9 +493,8 @@ class RestorationModel:
         import torch
 
         head = torch.tensor([feats[group[0]]["input_ids"][:n_head]], device=self.device)
-        extra = {"logits_to_keep": 1} if "logits_to_keep" in _forward_params(self.model) else {}
         pre = self.model(input_ids=head, attention_mask=torch.ones_like(head), use_cache=True,
-                         **extra)
+                         **_keep_logits(self.model, 1))
         first_lp = torch.log_softmax(pre.logits[0, -1].float(), -1)  # predicts target token 0
         scores = []
         for b in range(0, len(group), batch_size):
@@ -623,9 +625,8 @@ def labelled_logits(model, batch: dict[str, Any], kind: str):
     first = int((labels != -100).int().argmax(1).min())
     keep = labels.shape[1] - max(first - 1, 0)
     inner = getattr(model, "module", model)  # a model wrapped for distributed training
-    extra = {"logits_to_keep": keep} if "logits_to_keep" in _forward_params(inner) else {}
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   **extra).logits
+                   **_keep_logits(inner, keep)).logits
     logits = logits[:, :-1]
     return logits, labels[:, labels.shape[1] - logits.shape[1]:]
 
@@ -646,6 +647,12 @@ def training_loss(model, batch: dict[str, Any], kind: str):
     logits, labels = labelled_logits(model, batch, kind)
     return torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]),
                                              labels.reshape(-1), ignore_index=-100)
+
+
+def _keep_logits(model, n: int) -> dict[str, int]:
+    """``{"logits_to_keep": n}`` when the model's forward takes it (only its last ``n``
+    positions then get logits), else ``{}`` (all positions do)."""
+    return {"logits_to_keep": n} if "logits_to_keep" in _forward_params(model) else {}
 
 
 def _forward_params(model) -> set[str]:
