@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"{m['precision']:6.3f} {m['recall']:6.3f} {m['f05']:6.3f} "
               f"{m['clean_text_changed']:19.2%}")
     best = choose(rows, args.max_clean, args.tie)
-    print(f"best {what} {best['copy_bonus']}" + (f", joint_prior {best['joint_prior']}" * joint)
+    print(f"best {what} {best['copy_bonus']}"
+          + (f", joint_prior {best['joint_prior']}" if joint else "")
           + f" (F0.5 {best['f05']:.3f}, clean-text changed {best['clean_text_changed']:.2%}) on "
           f"{len(spun)} {args.split} pairs")
     if args.write:
