@@ -4,8 +4,10 @@ The search's gain (:mod:`despin.search`) is a sum of scorer deltas and a constan
 candidate. Left to hand-set weights, the bias is ``prior_weight · log prior + spun_weight ·
 log-odds(spun)``. A :class:`Calibration` instead learns, by logistic regression on synthetic
 pairs (:mod:`training.calibrate`), the weight of every scorer delta and of a few cheap facts
-about the candidate — its prior and rank, which synonym source proposed it, how much more
-frequent it is than the spun word, how many words it spans — so that an edit's score is
+about the candidate — its prior and rank (by the language model, or by the prior in a *cold* slot
+at a sentence's start), the spinner's probability of writing the spun span for
+it (its *channel*), which synonym source proposed it, how frequent the spun word is and how much
+more frequent the candidate is, how many words it spans — so that an edit's score is
 ``log P(right) − log P(wrong)`` and the copy bonus is a threshold on those odds.
 
 A linear score cannot say "a large Δ counts for more when the candidate is also the slot's
@@ -26,20 +28,32 @@ from .search import EditScore
 from .spunness import SpunnessTable
 from .synonyms import zipf
 
-__all__ = ["Calibration", "EditNetwork", "candidate_features", "fit_logistic", "fit_network",
-           "linear_score", "logistic_lbfgs", "term_names"]
+__all__ = ["Calibration", "EditNetwork", "FEATURES_VERSION", "candidate_features", "fit_logistic",
+           "fit_network", "linear_score", "logistic_lbfgs", "term_names"]
+
+# Bumped whenever candidate_features changes, so that rows collected before are not reused.
+FEATURES_VERSION = 2
 
 
 def candidate_features(slot: Slot, j: int, spunness: Optional[SpunnessTable] = None
                        ) -> dict[str, float]:
-    """The constant features of taking candidate ``j`` of ``slot`` (scorer deltas aside)."""
+    """The constant features of taking candidate ``j`` of ``slot`` (scorer deltas aside).
+
+    ``log_channel`` (log of the spinner's probability of writing the span for this candidate)
+    is left out for a hand-built candidate that has no channel: it then counts 0. A cold slot's
+    rank is the prior's, not the language model's: ``cold`` and ``cold_log_rank`` let a fit
+    price it apart (a calibration fitted before them has no weight for them)."""
     c = slot.candidates[j]
+    spun_zipf = zipf(slot.text.lower())
     return {
         "intercept": 1.0,
         "log_prior": c.log_prior,
         "log_rank": math.log1p(j),
+        **({"cold": 1.0, "cold_log_rank": math.log1p(j)} if slot.cold else {}),
+        **({"log_channel": math.log(max(c.channel, 1e-9))} if c.channel is not None else {}),
         "spunness": spunness.log_odds(slot.text) if spunness is not None else 0.0,
-        "zipf_gain": zipf(c.text.lower()) - zipf(slot.text.lower()),
+        "zipf_spun": spun_zipf,
+        "zipf_gain": zipf(c.text.lower()) - spun_zipf,
         "span_words": float(slot.text.count(" ")),
         "cand_words": float(c.text.count(" ")),
         f"source={c.source}": 1.0,

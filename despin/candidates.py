@@ -7,7 +7,11 @@ an original ``o`` for a spun span ``s`` follows Bayes over the spinner's own cho
     P(o | s)  ∝  Σ_source  weight_source · P_source(s | o) · freq(o)
 
 where ``P_source(s | o)`` is the spinner's frequency-weighted choice among the replacements of
-``o`` (:func:`despin.synonyms.choice_weights`).
+``o`` (:func:`despin.synonyms.choice_weights`). Each candidate also keeps its *channel*
+``Σ_source weight_source · P_source(s | o)``: how likely the spinner, given ``o``, writes ``s``.
+The prior is normalised over a span's candidates; the channel is not, so it tells an original
+with three synonyms (the spinner often writes each) from one with two hundred (it seldom writes
+any one of them).
 """
 from __future__ import annotations
 
@@ -27,11 +31,13 @@ __all__ = ["Candidate", "CandidateIndex"]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One original that a spun span may stand for."""
+    """One original that a spun span may stand for; ``channel``: the spinner's probability of
+    writing the span for it, when the candidate comes from an index (None when built by hand)."""
 
     text: str
     prior: float
     source: str
+    channel: float | None = None
 
     @property
     def log_prior(self) -> float:
@@ -109,6 +115,7 @@ class CandidateIndex:
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
         scores: dict[str, float] = defaultdict(float)
+        channel: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}
         readings = None
         for src, inv in zip(self.sources, self._inverse):
@@ -127,13 +134,14 @@ class CandidateIndex:
                     continue
                 s = src.weight * p * 10.0 ** zipf(form)
                 scores[form] += s
+                channel[form] += src.weight * p
                 if s > best_source.get(form, (0.0, ""))[0]:
                     best_source[form] = (s, src.name)
         total = sum(scores.values())
         if not total:
             return []
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-        return [Candidate(match_case(span, form), s / total, best_source[form][1])
+        return [Candidate(match_case(span, form), s / total, best_source[form][1], channel[form])
                 for form, s in ranked]
 
     def __contains__(self, span: str) -> bool:

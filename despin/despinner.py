@@ -385,7 +385,8 @@ class Despinner:
         kept = []
         for slot in slots:
             if slot.tok_start < self.settings.prefilter_context:
-                kept.append(replace(slot, candidates=slot.candidates[:self.settings.prefilter_cold]))
+                kept.append(replace(slot, candidates=slot.candidates[:self.settings.prefilter_cold],
+                                    cold=True))
                 continue
             lead = " " if slot.start and sentence[slot.start - 1] == " " else ""
             k = starts.get(slot.start - len(lead), starts.get(slot.start))

@@ -20,7 +20,9 @@ CAND_OPEN, CAND_SEP, CAND_CLOSE = " ⟨", "|", "⟩"
 class Slot:
     """A span ``text[start:end]`` (token indices ``tok_start:tok_end``) and its candidates;
     ``detector``: the mean log-odds that its words are spinner output, in context
-    (:mod:`despin.detector`), when a detector has read the sentence."""
+    (:mod:`despin.detector`), when a detector has read the sentence; ``cold``: too near the
+    sentence start for the language model's check, so its candidates are in the prior's order
+    (:meth:`despin.despinner.Despinner.lattice`)."""
 
     start: int
     end: int
@@ -29,6 +31,7 @@ class Slot:
     text: str
     candidates: list[Candidate] = field(default_factory=list)
     detector: float | None = None
+    cold: bool = False
 
 
 def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int | None = None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from despin.calibration import (Calibration, EditNetwork, candidate_features, fit_logistic,
-                                fit_network, linear_score)
+from despin.calibration import (FEATURES_VERSION, Calibration, EditNetwork, candidate_features,
+                                fit_logistic, fit_network, linear_score)
 from despin.despinner import Despinner, ScorerSpec
 from despin.detector import SpunDetector
-from despin.lattice import Slot
+from despin.lattice import Slot, build_slots
 from despin.candidates import Candidate
+from despin.synonyms import zipf
 from tests.test_despinner import index, toy  # noqa: F401  (fixture)
 from training.calibrate import log_loss, _same_rows, calibrate, collect, rows_key
 
@@ -46,6 +48,12 @@ def test_bias_is_the_weighted_feature_sum():
     cal = Calibration({"intercept": -1.0, "log_prior": 2.0, "source=moby": -3.0, "log_rank": 1.0})
     f1 = candidate_features(slot, 1)
     assert f1["source=moby"] == 1.0 and "source=curated" not in f1
+    assert "log_channel" not in f1  # a hand-built candidate has no channel
+    assert "cold" not in f1 and "cold_log_rank" not in f1
+    cold = candidate_features(replace(slot, cold=True), 1)
+    assert cold["cold"] == 1.0 and cold["cold_log_rank"] == cold["log_rank"] == math.log(2)
+    assert cal.bias()(replace(slot, cold=True), 1) == cal.bias()(slot, 1)  # fitted before: same
+    assert f1["zipf_spun"] == zipf("uncommon") and f1["zipf_gain"] == zipf("few") - zipf("uncommon")
     assert cal.bias()(slot, 0) == pytest.approx(-1.0 + 2.0 * math.log(0.6))
     assert cal.bias()(slot, 1) == pytest.approx(-1.0 + 2.0 * math.log(0.4) - 3.0 + math.log(2))
 
@@ -195,6 +203,19 @@ def test_rows_key_ignores_search_only_settings(index):  # noqa: F811
     assert _same_rows(old, key)
     old["settings"]["prefilter"] = 99
     assert not _same_rows(old, key)
+    del old["features"]
+    old["settings"]["prefilter"] = key["settings"]["prefilter"]
+    assert _same_rows({**old, "features": FEATURES_VERSION}, key)
+    assert not _same_rows(old, key)  # rows from before log_channel / zipf_spun
+
+
+def test_index_candidates_carry_their_channel_into_the_features(index):  # noqa: F811
+    slots = build_slots("a uncommon second", index)
+    assert slots
+    for slot in slots:
+        for j, c in enumerate(slot.candidates):
+            assert c.channel > 0.0
+            assert candidate_features(slot, j)["log_channel"] == pytest.approx(math.log(c.channel))
 
 
 def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
@@ -300,6 +321,29 @@ def test_profiles_weigh_the_same_lattice_differently_and_round_trip(index, tmp_p
         d.profile("phrase")
     with pytest.raises(ValueError, match="same scorer models"):
         d.derive([ScorerSpec("other", 1.0, True)])
+
+
+def test_tune_cli_writes_the_chosen_copy_bonus(tmp_path, capsys):
+    """`python -m training.tune --write` on a copy of the shipped default (greedy search): it
+    prints the sweep and the choice, and saves the chosen bonus, nothing else."""
+    from datasets import Dataset, DatasetDict
+
+    from training.tune import main
+
+    data = tmp_path / "pairs"
+    DatasetDict({"validation": Dataset.from_dict({
+        "spun": ["It comes at a uncommon second.", "The navy know-how was new."],
+        "original": ["It comes at a rare moment.", "The military technology was new."]})}
+    ).save_to_disk(str(data))
+    folder = Despinner.from_pretrained().save_pretrained(tmp_path / "m")
+    best = main(["--model", str(folder), "--data", str(data), "--limit", "2",
+                 "--bonuses", "3", "9", "--write"])
+    printed = capsys.readouterr().out
+    assert f"best copy_bonus {best['copy_bonus']} (F0.5" in printed
+    assert best["copy_bonus"] in (3.0, 9.0)
+    again = Despinner.from_pretrained(folder)
+    assert again.settings == replace(Despinner.from_pretrained().settings,
+                                     copy_bonus=best["copy_bonus"])
 
 
 def test_tune_cli_creates_a_joint_phrase_profile(tmp_path, capsys):

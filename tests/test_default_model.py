@@ -101,6 +101,7 @@ def test_prefilter_skips_slots_without_left_context(model):
     finally:
         model.settings = saved
     for slot in lattice:
+        assert slot.cold == (slot.tok_start < 2)  # its rank is the prior's: priced apart
         if slot.tok_start < 2:
             assert slot.candidates == raw[slot.start].candidates[:20]
         else:

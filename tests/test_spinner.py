@@ -124,6 +124,29 @@ def test_phrase_swaps_both_directions(tmp_path):
     assert [s.original for s in r.swaps] == ["as well as", "also", "take place"]
 
 
+def test_index_channel_is_how_often_the_spinner_writes_each_replacement(tmp_path):
+    """The index inverts the spinner's own choice model: a candidate's channel (weight ·
+    P(spun | original)) matches how often the spinner, given the original, writes that word."""
+    from collections import Counter
+
+    from despin.candidates import CandidateIndex
+
+    reps = ["large", "huge", "great", "vast", "bulky"]
+    spec = {"name": "w", "kind": "tsv", "path": str(write_table(
+        tmp_path / "w.tsv", [("big", r, "ADJ") for r in reps], "pos")), "inflect": False,
+        "weight": 0.5}
+    sp = Spinner({"sources": [spec], "clean_share": 0.0})
+    n = 4000
+    seen = Counter(sp.spin("big", seed=k, rate=1.0).text for k in range(n))
+    assert set(seen) == set(reps)
+    index = CandidateIndex.from_config([spec])
+    for rep in reps:
+        (cand,) = index.lookup(rep)
+        assert cand.text == "big" and cand.prior == 1.0
+        assert cand.channel / 0.5 == pytest.approx(seen[rep] / n, abs=0.025)
+    assert max(seen, key=seen.get) == "great"  # the most frequent word, as choice_weights says
+
+
 def test_bad_config_is_rejected(tmp_path):
     with pytest.raises(ValueError):
         SpinnerConfig(rate=(0.5, 0.2))

@@ -26,8 +26,8 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from despin.calibration import (Calibration, candidate_features, fit_logistic, fit_network,
-                                linear_score, term_names)
+from despin.calibration import (FEATURES_VERSION, Calibration, candidate_features,
+                                fit_logistic, fit_network, linear_score, term_names)
 from despin.despinner import Despinner, ScorerSpec
 from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
@@ -117,12 +117,13 @@ def calibrate(model: Despinner, rows: list[dict[str, float]], labels: list[int],
 
 
 def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
-    """What the collected rows depend on: the lattice and scorer settings, the sources, the
-    scorers, the spun-ness table, the detector and the data (not :data:`SEARCH_ONLY`
-    settings)."""
+    """What the collected rows depend on: the feature set, the lattice and scorer settings, the
+    sources, the scorers, the spun-ness table, the detector and the data (not
+    :data:`SEARCH_ONLY` settings)."""
     spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
     return json.loads(json.dumps({
-        "settings": _row_settings(model.settings.to_dict()), "sources": model.sources_spec,
+        "features": FEATURES_VERSION, "settings": _row_settings(model.settings.to_dict()),
+        "sources": model.sources_spec,
         "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
                     for s in model.scorer_specs],
         "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
@@ -132,8 +133,9 @@ def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
 
 def _same_rows(saved_key: dict, key: dict) -> bool:
     """Whether a cache made under ``saved_key`` holds the rows of ``key`` (older caches also
-    recorded the search-only settings, and no detector: both are ignored)."""
-    saved = {"detector": None, **saved_key,
+    recorded the search-only settings, and no detector: both are ignored; those without a
+    feature version hold version 1's features)."""
+    saved = {"detector": None, "features": 1, **saved_key,
              "settings": _row_settings(saved_key.get("settings", {}))}
     return saved == key
 
