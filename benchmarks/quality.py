@@ -94,10 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.only and name not in args.only:
             continue
         restorer = make()
-        m = evaluate_restorer(restorer, spun, original, name=name, progress=False)
+        m = evaluate_restorer(restorer, spun, original, name=name)  # progress bars: stderr
         profile = None if args.phrase_profile == "none" else args.phrase_profile
         m.update(score_tortured(phrase_restorer(restorer, profile), tortured,
-                                limit=args.tortured_limit, progress=False, clean=True))
+                                limit=args.tortured_limit, clean=True))
         rows[name] = m
         words = sum(len(s.split()) for s in spun)
         print(f"{name}: {m['seconds']:.0f} s for {len(spun)} pairs ({words / m['seconds']:.1f} "
