@@ -31,8 +31,10 @@ __all__ = ["Candidate", "CandidateIndex"]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One original that a spun span may stand for; ``channel``: the spinner's probability of
-    writing the span for it, when the candidate comes from an index (None when built by hand)."""
+    """One original that a spun span may stand for; ``channel``: how likely the spinner writes
+    the span for it, ``Σ_source weight · P_source(span | original)`` summed over the span's
+    readings (so not bounded by 1), when the candidate comes from an index (None when built by
+    hand)."""
 
     text: str
     prior: float
