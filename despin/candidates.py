@@ -117,7 +117,6 @@ class CandidateIndex:
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
         scores: dict[str, float] = defaultdict(float)
-        channel: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}
         readings = None
         for src, inv in zip(self.sources, self._inverse):
@@ -136,14 +135,15 @@ class CandidateIndex:
                     continue
                 s = src.weight * p * 10.0 ** zipf(form)
                 scores[form] += s
-                channel[form] += src.weight * p
                 if s > best_source.get(form, (0.0, ""))[0]:
                     best_source[form] = (s, src.name)
         total = sum(scores.values())
         if not total:
             return []
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-        return [Candidate(match_case(span, form), s / total, best_source[form][1], channel[form])
+        # every term of a form's score carries the same freq(form): without it, the channel
+        return [Candidate(match_case(span, form), s / total, best_source[form][1],
+                          s / 10.0 ** zipf(form))
                 for form, s in ranked]
 
     def __contains__(self, span: str) -> bool:
