@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from .dtypes import DTYPES
+
 
 def _read(name: str) -> str:
     if name == "-":
@@ -26,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="Despinner folder or hub name (default: shipped)")
     p.add_argument("--batch-size", type=int, default=32, help="hypotheses scored per batch")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+    p.add_argument("--dtype", choices=DTYPES, default=None,
+                   help="the scoring models' weights (default: the model's own setting); auto: "
+                        "bfloat16 where the CPU or GPU computes it natively, else float32")
     p.add_argument("--copy-bonus", type=float, default=None,
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
@@ -47,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
-                                          batch_size=args.batch_size).profile(args.profile)
+                                          batch_size=args.batch_size,
+                                          dtype=args.dtype).profile(args.profile)
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .calibration import Calibration
 from .candidates import CandidateIndex
 from .detector import SpunDetector, word_features, word_token_ends
+from .dtypes import check_dtype, resolve_dtype
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots
 from .model import build_model_input
@@ -45,9 +46,10 @@ class ScorerSpec:
     ``uses_source``: the model reads the candidate-augmented input (a fine-tuned restoration
     model); False for a plain language model that scores the sentence alone. ``gap_weight``:
     of the candidate's shortfall behind the model's favourite in its slot (see
-    :mod:`despin.search`). ``dtype``: the model's weights on the CPU (``"bfloat16"`` halves
-    Gemma-3-270m's scoring time on CPUs with bf16 instructions); None: float32 on the CPU,
-    bfloat16 on a GPU.
+    :mod:`despin.search`). ``dtype``: the model's weights, one of :data:`despin.dtypes.DTYPES`
+    (``"bfloat16"`` halves Gemma-3-270m's scoring time on CPUs with bf16 instructions but is
+    ~6x slower than float32 where torch emulates it; ``"auto"`` takes it only where the device
+    computes it natively); None: float32 on the CPU, bfloat16 on a GPU.
     """
 
     model: str
@@ -55,6 +57,9 @@ class ScorerSpec:
     uses_source: bool = True
     gap_weight: float = 0.0
     dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        check_dtype(self.dtype)
 
 
 @dataclass
@@ -72,7 +77,7 @@ class Despinner:
                  progress: bool = False, index: CandidateIndex | None = None,
                  models: list[Any] | None = None, spunness: SpunnessTable | None = None,
                  calibration: Calibration | None = None, detector: SpunDetector | None = None,
-                 profiles: dict[str, dict] | None = None):
+                 profiles: dict[str, dict] | None = None, dtype: str | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
         ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
@@ -80,7 +85,9 @@ class Despinner:
         ``detector``: the spun-word detector (:mod:`despin.detector`) whose log-odds the
         calibration reads; a folder's ``detector.npz`` is loaded when none is given.
         ``profiles``: name → the scorer weights, calibration and search settings that
-        :meth:`profile` puts in place of these for another kind of input."""
+        :meth:`profile` puts in place of these for another kind of input.
+        ``dtype``: one of :data:`despin.dtypes.DTYPES` that every scorer loads in instead of its
+        own (the scorers' own settings are what :meth:`save_pretrained` writes)."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -89,6 +96,7 @@ class Despinner:
         self.batch_size = batch_size
         self.base_dir = base_dir
         self.progress = progress
+        self.dtype = check_dtype(dtype)
         self.spunness = spunness
         self.calibration = calibration
         if spunness is None and base_dir is not None and (base_dir / SpunnessTable.FILE).exists():
@@ -108,11 +116,16 @@ class Despinner:
     # -- loading ---------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path_or_name: str | Path | None = None, device: str = "auto",
-                        batch_size: int = 32, **overrides: Any) -> "Despinner":
+                        batch_size: int = 32, dtype: str | None = None,
+                        **overrides: Any) -> "Despinner":
         """Load from a folder, a hub repository name, or (None) the shipped default.
 
+        ``dtype`` (``"auto"``, ``"float32"``, ``"bfloat16"``): the scorers' weights, in place of
+        each scorer's own ``dtype``; ``"auto"`` is bfloat16 only where ``device`` computes it
+        natively (:func:`despin.dtypes.auto_dtype`). None: the model's own settings.
         ``overrides`` replace search settings (``copy_bonus=8.0``, ``top_k=4``, ...).
         """
+        check_dtype(dtype)
         folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name)
         if not folder.is_dir():
             if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
@@ -130,7 +143,7 @@ class Despinner:
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
                    cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder,
-                   calibration=calibration, profiles=cfg.get("profiles"))
+                   calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype)
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""
@@ -154,9 +167,14 @@ class Despinner:
             from .model import RestorationModel
 
             self._scorers = [_Loaded(s, RestorationModel.from_pretrained(
-                self._path(s.model), device=self.device, dtype=s.dtype))
+                self._path(s.model), device=self.device, dtype=self.scorer_dtype(s)))
                 for s in self.scorer_specs]
         return self._scorers
+
+    def scorer_dtype(self, spec: ScorerSpec) -> str | None:
+        """The dtype ``spec``'s model loads in here: this restorer's ``dtype`` or else the
+        scorer's own, ``"auto"`` resolved for this device (None: the loader's default)."""
+        return resolve_dtype(self.dtype or spec.dtype, self.device)
 
     @property
     def language_model(self) -> _Loaded | None:
@@ -175,7 +193,8 @@ class Despinner:
         return Despinner(self.sources_spec, specs, replace(settings or self.settings),
                          self.freq_power, self.device, self.batch_size, self.base_dir,
                          self.progress, self.index, [s.model for s in self.scorers],
-                         self.spunness, calibration or self.calibration, self.detector)
+                         self.spunness, calibration or self.calibration, self.detector,
+                         dtype=self.dtype)
 
     def profile(self, name: str | None) -> "Despinner":
         """This restorer as fitted for another kind of input (None: itself).

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .candidates import CandidateIndex
+from .dtypes import resolve_dtype
 from .lattice import CAND_CLOSE, CAND_OPEN, CAND_SEP, build_slots, format_source
 from .resources import cache_dir
 
@@ -269,6 +270,10 @@ class RestorationModel:
         """Load a trained model folder, a LoRA adapter folder, a hub name or a packaged name
         (``"smollm2-135m"``, ``"gemma3-270m"``).
 
+        ``dtype``: a ``torch.dtype`` or one of :data:`despin.dtypes.DTYPES` (``"auto"``: bfloat16
+        where ``device`` computes it natively, see :func:`despin.dtypes.auto_dtype`); None:
+        float32 on the CPU, bfloat16 on a GPU.
+
         An adapter folder (``adapter_config.json``) loads the base it names (a packaged name
         is rebuilt from the installed package) and applies the adapter, merged for inference
         unless ``merge=False``.
@@ -279,7 +284,7 @@ class RestorationModel:
         if dtype is None:
             dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
         elif isinstance(dtype, str):
-            dtype = getattr(torch, dtype)
+            dtype = getattr(torch, resolve_dtype(dtype, dev))
         path = resolve_model_name(path_or_name)
         folder = Path(path)
         despin_config = {}

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from despin.calibration import (FEATURES_VERSION, Calibration, candidate_features,
                                 fit_logistic, fit_network, linear_score, term_names)
 from despin.despinner import Despinner, ScorerSpec
+from despin.dtypes import DTYPES
 from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
 from despin.spunness import SpunnessTable
@@ -121,11 +122,12 @@ def rows_key(model: Despinner, data: str, split: str, ds) -> dict:
     sources, the scorers, the spun-ness table, the detector and the data (not
     :data:`SEARCH_ONLY` settings)."""
     spun_table = model.base_dir / SpunnessTable.FILE if model.base_dir else None
+    # the dtype the rows were scored in ("auto" resolved: the scores depend on it)
+    scorers = [(s.model, model.scorer_dtype(s)) for s in model.scorer_specs]
     return json.loads(json.dumps({
         "features": FEATURES_VERSION, "settings": _row_settings(model.settings.to_dict()),
         "sources": model.sources_spec,
-        "scorers": [s.model if s.dtype is None else f"{s.model}:{s.dtype}"
-                    for s in model.scorer_specs],
+        "scorers": [m if d is None else f"{m}:{d}" for m, d in scorers],
         "spunness": list(file_key(spun_table)) if spun_table and spun_table.exists() else None,
         "detector": model.detector.key() if model.detector is not None else None,
         "data": str(data), "split": split, "n": len(ds), "fingerprint": ds._fingerprint}))
@@ -164,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p.add_argument("--window", type=int, help="LM window: tokens each side of a change (saved)")
     p.add_argument("--scorer", help="calibrate with this plain language model as the one "
                                     "scorer instead of the model's own (e.g. gemma3-270m)")
-    p.add_argument("--scorer-dtype", help="its weights' dtype, e.g. bfloat16 (saved)")
+    p.add_argument("--scorer-dtype", choices=DTYPES,
+                   help="its weights' dtype (saved; auto: bfloat16 where computed natively)")
     p.add_argument("--rows", help="cache of the collected rows (JSON): read when it was made "
                                   "with the same model settings and data, else written")
     p.add_argument("--profile", help="store the fit as this profile (e.g. phrase) instead of "
