@@ -675,8 +675,20 @@ def main(argv: list[str] | None = None) -> Path:
                          "checkpoint, or a model/adapter folder to warm-start from)")
     ap.add_argument("overrides", nargs="*", help="key=value settings over the recipe")
     args = ap.parse_args(argv)
-    cfg = load_recipe(args.config, parse_overrides(args.overrides))
+    overrides = parse_overrides(args.overrides)
+    if _task(args.config, overrides) == "encoder":  # the spin encoder's own loop
+        from training import encoder
+
+        return encoder.train(encoder.load_recipe(args.config, overrides), resume=args.resume)
+    cfg = load_recipe(args.config, overrides)
     return train(cfg, resume=args.resume)
+
+
+def _task(path: str | None, overrides: dict[str, Any]) -> str:
+    """A recipe's ``task``: ``"restoration"`` (this module's seq2seq loop, the default) or
+    ``"encoder"`` (:mod:`training.encoder`)."""
+    data = (yaml.safe_load(resolve(path).read_text()) or {}) if path else {}
+    return overrides.get("task", data.get("train", data).get("task", "restoration"))
 
 
 if __name__ == "__main__":

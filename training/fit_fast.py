@@ -1,0 +1,194 @@
+"""Fit the fast restorer's weights (:mod:`despin.fast`) and write a Despinner folder with it.
+
+    python -m training.fit_fast --encoder runs/encoder --data data/pairs --out runs/fast \\
+        [--limit 1500] [--val-limit 300]
+
+1. **Rows.** For every slot of ``--limit`` training pairs (evenly spaced), the encoder's
+   ``--rows-per-slot`` best candidates, each with its features (:func:`despin.fast.edit_features`)
+   and ``lm_delta``: how much the n-gram model prefers the sentence with that edit alone
+   (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
+   labels slots).
+2. **Fit.** An L2-regularised logistic regression (:func:`despin.calibration.fit_logistic`);
+   ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the others the unary weights.
+3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
+   and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
+   clean-text words changed stay ≤ ``--max-clean`` is kept. The table is printed.
+4. **Write** ``--out``: a Despinner folder (``despin.json`` with ``core: fast``, the synonym
+   tables, ``encoder/``) that ``Despinner.from_pretrained(out)`` loads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["collect_rows", "fit_weights", "tune", "restore_texts", "main"]
+
+
+def _sentences(texts: list[str]) -> list[tuple[int, int, int]]:
+    """(text index, start, end) of every sentence of every text."""
+    from despin.text import sentence_spans
+
+    return [(t, a, b) for t, text in enumerate(texts) for a, b in sentence_spans(text)]
+
+
+def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], rows_per_slot: int = 10,
+                 progress: bool = True) -> tuple[list[dict[str, float]], list[int]]:
+    """Feature rows (with ``lm_delta``) and 0/1 labels of the encoder's best candidates of
+    every slot of the spun texts (see the module docstring)."""
+    from tqdm.auto import tqdm
+
+    from despin.decoder import Arc, path_score
+    from training.encoder import slot_labels, swap_spans
+
+    sents = _sentences(spun)
+    rows, labels = [], []
+    lm = restorer.lm.logprob
+    step = 256
+    for b in tqdm(range(0, len(sents), step), desc="rows", unit="batch", disable=not progress,
+                  file=sys.stderr):
+        part = sents[b:b + step]
+        lattices = restorer.lattices([spun[t][a:e] for t, a, e in part])
+        for (t, a, _), x in zip(part, lattices):
+            if not x.slots:
+                continue
+            gold = slot_labels(x.slots, a, swap_spans(swaps[t]))
+            copies = x.copy_arcs()
+            base = path_score(copies, lm)
+            for k, slot in enumerate(x.slots):
+                feats = x.features[k] if k < len(x.features) else []
+                if not feats:
+                    continue
+                best = sorted(range(len(feats)), key=lambda j: -feats[j]["enc"])[:rows_per_slot]
+                for j in best:
+                    arc = Arc(slot.tok_start, slot.tok_end,
+                              _words(slot.candidates[j].text), 0.0, k, j)
+                    path = copies[:slot.tok_start] + [arc] + copies[slot.tok_end:]
+                    rows.append({**feats[j], "lm_delta": path_score(path, lm) - base})
+                    labels.append(int(gold[k] == j + 1))
+    return rows, labels
+
+
+def _words(text: str) -> tuple[str, ...]:
+    from despin.fast import lm_words
+
+    return lm_words(text)
+
+
+def fit_weights(rows: list[dict[str, float]], labels: list[int], l2: float = 1e-3
+                ) -> tuple[dict[str, float], float]:
+    """(unary weights, lm_weight) from a logistic regression on the rows."""
+    from despin.calibration import fit_logistic
+
+    w = fit_logistic(rows, labels, l2=l2)
+    lm_weight = w.pop("lm_delta")
+    return w, lm_weight
+
+
+def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str], list]:
+    """Restore whole texts sentence by sentence; ``lattices`` (one per sentence, from an earlier
+    call) skip the encoder. Returns (restored texts, lattices)."""
+    from despin.edits import apply_edits
+
+    sents = _sentences(texts)
+    if lattices is None:
+        lattices = restorer.lattices([texts[t][a:b] for t, a, b in sents])
+    edits: list[list] = [[] for _ in texts]
+    for (t, a, _), x in zip(sents, lattices):
+        edits[t] += [e.shifted(a) for e in restorer.decode(x)]
+    return [apply_edits(text, e) for text, e in zip(texts, edits)], lattices
+
+
+def tune(restorer, spun: list[str], original: list[str], thresholds: list[float],
+         lm_scales: list[float], max_clean: float) -> tuple[dict[str, float], str]:
+    """The threshold and lm_weight scale with the best validation F0.5 (clean words changed ≤
+    ``max_clean``), and the table of every setting tried."""
+    from training.evaluate import score
+
+    lattices = None
+    base_lm = restorer.settings.lm_weight
+    results = []
+    for scale in lm_scales:
+        for th in thresholds:
+            restorer.settings.lm_weight, restorer.settings.threshold = base_lm * scale, th
+            out, lattices = restore_texts(restorer, spun, lattices)
+            m = score(spun, out, original)
+            results.append((scale, th, m))
+    restorer.settings.lm_weight = base_lm
+    lines = [f"{'lm scale':>8} {'threshold':>9} {'P':>6} {'R':>6} {'F0.5':>6} {'clean chg':>9}"]
+    for scale, th, m in results:
+        lines.append(f"{scale:>8.2f} {th:>9.2f} {m['precision']:>6.3f} {m['recall']:>6.3f} "
+                     f"{m['f05']:>6.3f} {m['clean_changed']:>9.2%}")
+    ok = [r for r in results if r[2]["clean_changed"] <= max_clean] or results
+    scale, th, m = max(ok, key=lambda r: r[2]["f05"])
+    return {"lm_weight": base_lm * scale, "threshold": th, "f05": m["f05"],
+            "precision": m["precision"], "recall": m["recall"],
+            "clean_changed": m["clean_changed"]}, "\n".join(lines)
+
+
+def _evenly(ds, limit: int):
+    n = len(ds)
+    if limit >= n:
+        return ds
+    return ds.select(sorted({int(i * n / limit) for i in range(limit)}))
+
+
+def main(argv: list[str] | None = None) -> Path:
+    p = argparse.ArgumentParser(prog="python -m training.fit_fast",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--encoder", required=True, help="a trained spin encoder folder")
+    p.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
+    p.add_argument("--out", required=True, help="Despinner folder to write")
+    p.add_argument("--limit", type=int, default=1500, help="training pairs for the rows")
+    p.add_argument("--val-limit", type=int, default=300, help="validation pairs for the threshold")
+    p.add_argument("--rows-per-slot", type=int, default=10)
+    p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--thresholds", type=float, nargs="+",
+                   default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
+    p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
+    p.add_argument("--max-clean", type=float, default=0.005,
+                   help="largest share of clean words changed a setting may have")
+    p.add_argument("--shortlist", type=int, default=4)
+    p.add_argument("--floor", type=float, default=-6.0)
+    args = p.parse_args(argv)
+
+    from datasets import load_from_disk
+
+    from despin.despinner import Despinner
+    from despin.fast import FastSettings
+    from despin.resources import REPO_ROOT, resolve
+
+    t0 = time.time()
+    enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
+    settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor)
+    d = Despinner.fast_from_parts(enc_cfg["index"], args.encoder, settings,
+                                  freq_power=enc_cfg.get("freq_power"))
+    restorer = d.fast
+    raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
+    train = _evenly(raw["train"], args.limit)
+    rows, labels = collect_rows(restorer, list(train["spun"]), list(train["swaps"]),
+                                args.rows_per_slot)
+    weights, lm_weight = fit_weights(rows, labels, args.l2)
+    print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
+          f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
+    for k, v in sorted(weights.items(), key=lambda kv: -abs(kv[1])):
+        print(f"  {k:<12} {v:+.3f}")
+    restorer.settings.weights, restorer.settings.lm_weight = weights, lm_weight
+    val = _evenly(raw["validation"], args.val_limit)
+    best, table = tune(restorer, list(val["spun"]), list(val["original"]), args.thresholds,
+                       args.lm_scales, args.max_clean)
+    print(table)
+    print("chosen:", json.dumps({k: round(v, 4) for k, v in best.items()}))
+    restorer.settings.lm_weight, restorer.settings.threshold = best["lm_weight"], best["threshold"]
+    out = d.save_pretrained(args.out)
+    print(f"wrote {out} in {time.time() - t0:.0f} s")
+    return out
+
+
+if __name__ == "__main__":
+    main()
