@@ -23,7 +23,7 @@ from .detector import SpunDetector, word_features, word_token_ends
 from .dtypes import check_dtype, resolve_dtype
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots
-from .model import build_model_input
+from .model_input import build_model_input
 from .resources import resolve
 from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_search, move_edits,
                      prior_bias, search)
@@ -65,7 +65,7 @@ class ScorerSpec:
 @dataclass
 class _Loaded:
     spec: ScorerSpec
-    model: Any  # despin.model.RestorationModel
+    model: Any  # despin.scorer.RestorationModel
 
 
 class Despinner:
@@ -164,7 +164,7 @@ class Despinner:
     def scorers(self) -> list[_Loaded]:
         """The scoring models (loaded on first use)."""
         if self._scorers is None:
-            from .model import RestorationModel
+            from .scorer import RestorationModel
 
             self._scorers = [_Loaded(s, RestorationModel.from_pretrained(
                 self._path(s.model), device=self.device, dtype=self.scorer_dtype(s)))

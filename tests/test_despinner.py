@@ -177,7 +177,7 @@ def test_gap_weight_favours_the_scorers_choice_in_a_slot():
 def test_window_delta_equals_the_windows_score_difference(index):
     """A plain LM's Δ reads the words before the change as unscored context: it must equal the
     score of the whole edited window minus that of the whole current window."""
-    from despin.model import RestorationModel
+    from despin.scorer import RestorationModel
     from despin.search import candidate_edit, move_edits
     from despin.text import tokenize
 
@@ -361,7 +361,7 @@ def test_fine_tuned_scorer_reads_its_training_input(index):
     prefilter has cut and reordered the slots the search works on."""
     from dataclasses import replace
 
-    from despin.model import build_model_input
+    from despin.model_input import build_model_input
 
     class Recording(ToyModel):
         despin_config = {"top_k": 8, "n_show": 2}

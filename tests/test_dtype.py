@@ -102,7 +102,7 @@ def test_shipped_default_is_auto():
 @pytest.fixture()
 def loads(monkeypatch):
     """RestorationModel.from_pretrained replaced: records (model, dtype) of each load."""
-    from despin.model import RestorationModel
+    from despin.scorer import RestorationModel
 
     seen = []
     monkeypatch.setattr(RestorationModel, "from_pretrained", classmethod(
@@ -136,7 +136,7 @@ def test_from_pretrained_dtype_overrides_every_scorer(tmp_path, monkeypatch, loa
 
 def test_restoration_model_resolves_auto(monkeypatch):
     """RestorationModel.from_pretrained takes "auto" itself (and rejects unknown names)."""
-    import despin.model as scorer_module
+    import despin.scorer as scorer_module
 
     seen = []
 

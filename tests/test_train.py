@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from despin.model import (DECODER_ONLY, ENCODER_DECODER, PACKAGED, RestorationModel,
-                          _portable_name, build_llama_from_config, build_model_input, collate,
-                          encode_pair, packaged_base_path, resolve_model_name, space_marks,
-                          train_sentencepiece)
+from despin.from_scratch import build_llama_from_config, train_sentencepiece
+from despin.logprobs import collate
+from despin.model_input import (DECODER_ONLY, ENCODER_DECODER, build_model_input, encode_pair,
+                                space_marks)
+from despin.packaged import PACKAGED, _portable_name, packaged_base_path, resolve_model_name
 from despin.resources import cache_dir
+from despin.scorer import RestorationModel
 from training import train as T
 
 MOBY = [{"name": "moby", "kind": "moby", "weight": 1.0}]
@@ -260,7 +262,7 @@ def test_training_loss_skips_the_prompt_but_not_the_numbers(tmp_path, pairs_dir)
     with logits computed only from the batch's first labelled position (decoder-only)."""
     import torch
 
-    from despin.model import training_loss
+    from despin.logprobs import training_loss
     from datasets import load_from_disk
 
     out = _run("train-tiny-causal.yaml", tmp_path / "run", pairs_dir, "max_steps=2",

@@ -3,7 +3,7 @@
     python -m training.train --config configs/train-t5-small.yaml [key=value ...] [--resume [PATH]]
     accelerate launch -m training.train --config configs/train-smollm2-lora.yaml   # GPUs
 
-One script for both kinds of model (see :mod:`despin.model`): an encoder-decoder (a T5 built
+One script for both kinds of model (see :mod:`despin.model_input`): an encoder-decoder (a T5 built
 from scratch with a SentencePiece vocabulary trained here, or any hub/local seq2seq model) or a
 decoder-only LM (SmolLM2-135M converted from the installed package, any causal LM, a tiny Llama
 from scratch), optionally with LoRA. A recipe is a short YAML file overriding :data:`DEFAULTS`
@@ -38,11 +38,12 @@ from typing import Any
 
 import yaml
 
-from despin.model import (DECODER_ONLY, DESPIN_CONFIG, ENCODER_DECODER,
-                          build_llama_from_config, build_model_input, build_t5_from_config,
-                          collate, encode_pair, fix_adapter_base, load_base_model,
-                          RestorationModel, train_sentencepiece, training_loss)
+from despin.from_scratch import build_llama_from_config, build_t5_from_config, train_sentencepiece
+from despin.logprobs import collate, training_loss
+from despin.model_input import DECODER_ONLY, ENCODER_DECODER, build_model_input, encode_pair
+from despin.packaged import fix_adapter_base
 from despin.resources import REPO_ROOT, resolve
+from despin.scorer import DESPIN_CONFIG, RestorationModel, load_base_model
 
 __all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "train", "main"]
 
@@ -330,7 +331,7 @@ def validation_loss(model, val, pad_id: int, kind: str, batch_size: int, device,
     """Mean per-token negative log-likelihood of the validation targets."""
     import torch
 
-    from despin.model import sequence_logprobs
+    from despin.logprobs import sequence_logprobs
 
     if len(val) == 0:
         return float("nan")
