@@ -77,7 +77,8 @@ class Despinner:
                  progress: bool = False, index: CandidateIndex | None = None,
                  models: list[Any] | None = None, spunness: SpunnessTable | None = None,
                  calibration: Calibration | None = None, detector: SpunDetector | None = None,
-                 profiles: dict[str, dict] | None = None, dtype: str | None = None):
+                 profiles: dict[str, dict] | None = None, dtype: str | None = None,
+                 fast: dict[str, Any] | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
         ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
@@ -87,7 +88,9 @@ class Despinner:
         ``profiles``: name → the scorer weights, calibration and search settings that
         :meth:`profile` puts in place of these for another kind of input.
         ``dtype``: one of :data:`despin.dtypes.DTYPES` that every scorer loads in instead of its
-        own (the scorers' own settings are what :meth:`save_pretrained` writes)."""
+        own (the scorers' own settings are what :meth:`save_pretrained` writes).
+        ``fast``: the ``fast`` section of a ``despin.json`` (settings, encoder folder, n-gram
+        model): restore with the fast core (:mod:`despin.fast`) instead of the search."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -105,6 +108,10 @@ class Despinner:
         if detector is None and base_dir is not None and (base_dir / SpunDetector.FILE).exists():
             self.detector = SpunDetector.load(base_dir / SpunDetector.FILE)
         self.profiles: dict[str, dict] = dict(profiles or {})
+        # the fast core (despin.fast): its section of despin.json; loaded on first use
+        self.fast_spec: dict[str, Any] | None = dict(fast) if fast else None
+        self._fast = None
+        self._engine = None
         self._derived: dict[str, Despinner] = {}
         self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
@@ -139,11 +146,45 @@ class Despinner:
         if not cfg_path.exists():
             raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: not a Despinner folder")
         cfg = json.loads(cfg_path.read_text())
+        fast = cfg.get("fast")
+        if fast is not None:  # overrides of the fast core's settings go there
+            from .fast import FastSettings
+
+            mine = {k: overrides.pop(k) for k in list(overrides)
+                    if k in FastSettings.__dataclass_fields__}
+            fast = {**fast, "settings": {**fast.get("settings", {}), **mine}}
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
                    cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder,
-                   calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype)
+                   calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
+                   fast=fast)
+
+    @classmethod
+    def fast_from_parts(cls, sources: list[dict[str, Any]], encoder: str | Path,
+                        settings: Any = None, freq_power: float | None = None) -> "Despinner":
+        """A Despinner on the fast core (:mod:`despin.fast`) from its parts: the synonym
+        ``sources`` of the candidate index, a trained spin encoder folder and
+        :class:`despin.fast.FastSettings` (None: defaults)."""
+        from .fast import FastSettings
+
+        settings = settings if settings is not None else FastSettings()
+        spec = {"settings": settings.to_dict() if hasattr(settings, "to_dict") else dict(settings),
+                "encoder": str(Path(encoder).resolve()), "ngram": None}
+        return cls(sources, [], freq_power=freq_power if freq_power is not None
+                   else DEFAULT_FREQ_POWER, fast=spec)
+
+    @property
+    def fast(self):
+        """The fast restorer (:class:`despin.fast.FastRestorer`), loaded on first use; None
+        for a Despinner on the search core."""
+        if self._fast is None and self.fast_spec is not None:
+            from .fast import FastRestorer
+
+            self._fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
+                                           self.fast_spec.get("settings"),
+                                           self.fast_spec.get("ngram"))
+        return self._fast
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""
@@ -201,15 +242,22 @@ class Despinner:
 
         E.g. a ``"phrase"`` profile, fitted on bare spun terms (:mod:`training.phrases`), would
         restore *bare phrases* — terms with no sentence around them, such as the tortured
-        phrases of paper mills — whose words have no context and are mostly spun (the shipped
-        default has no profile yet). A profile replaces the scorer weights, the calibration and
-        any search settings it names; it is built once and shares the models.
+        phrases of paper mills — whose words have no context and are mostly spun. A profile
+        replaces the scorer weights, the calibration and any search settings it names; it is
+        built once and shares the models.
+
+        A profile that names a ``searcher`` (a search-core Despinner folder inside this one)
+        pairs this Despinner's fast core with it (:class:`despin.accurate.AccurateRestorer`):
+        the shipped default's ``"accurate"`` profile asks Gemma-3-270m about the slots where
+        the fast decoder is unsure (``margin``, nats).
         """
         if name is None:
             return self
         if name not in self.profiles:
             raise KeyError(f"no {name!r} profile: this Despinner has "
                            f"{sorted(self.profiles) or 'none'}")
+        if name not in self._derived and "searcher" in self.profiles[name]:
+            self._derived[name] = self._accurate(self.profiles[name])
         if name not in self._derived:
             p = self.profiles[name]
             weights = p.get("scorers") or [{} for _ in self.scorer_specs]
@@ -221,6 +269,29 @@ class Despinner:
             cal = Calibration.from_dict(p["calibration"]) if p.get("calibration") else None
             self._derived[name] = self.derive(specs, settings, cal)
         return self._derived[name]
+
+    def _accurate(self, p: dict[str, Any]) -> "Despinner":
+        """A copy of this fast-core Despinner whose sentences go through an AccurateRestorer
+        with the searcher of profile ``p``."""
+        import copy
+
+        from .accurate import AccurateRestorer
+
+        if self.fast_spec is None or self.base_dir is None:
+            raise ValueError("a searcher profile needs a fast-core Despinner loaded from a folder")
+        searcher = Despinner.from_pretrained(self.base_dir / p["searcher"], self.device,
+                                             self.batch_size, dtype=self.dtype)
+        searcher._index = self.index  # the same sources: one index
+        twin = copy.copy(self)
+        twin._derived, twin.profiles = {}, {}
+        twin._engine = AccurateRestorer(self.fast, searcher, float(p.get("margin", 2.0)))
+        return twin
+
+    @property
+    def engine(self):
+        """What restores batches of sentences on the fast core: the fast restorer, or a
+        profile's :class:`despin.accurate.AccurateRestorer`; None on the search core."""
+        return self._engine or self.fast
 
     def set_profile(self, name: str, fitted: "Despinner") -> None:
         """Record ``fitted`` (e.g. from :meth:`derive`, then calibrated or tuned) as profile
@@ -378,6 +449,8 @@ class Despinner:
 
     def restore_sentence(self, sentence: str) -> list[Edit]:
         """Edits for one sentence (sentence offsets), in the order the search took them."""
+        if self.fast_spec is not None:
+            return self.engine.restore_sentences([sentence])[0]
         if not self.scorer_specs:
             return []  # no scorer: nothing can justify an edit
         slots = self.lattice(sentence)
@@ -432,6 +505,16 @@ class Despinner:
             raise TypeError(f"expected str, got {type(text).__name__}")
         spans = sentence_spans(text)
         edits: list[Edit] = []
+        if self.fast_spec is not None:  # sentences in batches: one encoder pass per batch
+            step = 8 * self.fast.settings.batch_size
+            with tqdm(total=len(spans), desc="restoring", unit="sent",
+                      disable=not self.progress) as bar:
+                for k in range(0, len(spans), step):
+                    part = spans[k:k + step]
+                    found = self.engine.restore_sentences([text[a:b] for a, b in part])
+                    edits += [e.shifted(a) for (a, _), es in zip(part, found) for e in es]
+                    bar.update(len(part))
+            return Restoration(text, sorted(edits, key=lambda e: e.start))
         for a, b in tqdm(spans, desc="restoring", unit="sent", disable=not self.progress):
             edits += [e.shifted(a) for e in self.restore_sentence(text[a:b])]
         return Restoration(text, sorted(edits, key=lambda e: e.start))
@@ -487,5 +570,12 @@ class Despinner:
             cfg["calibration"] = self.calibration.to_dict()
         if self.profiles:
             cfg["profiles"] = self.profiles
+            for p in self.profiles.values():  # a searcher folder travels with its Despinner
+                src = self.base_dir / p["searcher"] if "searcher" in p and self.base_dir else None
+                if src is not None and src.resolve() != (folder / p["searcher"]).resolve():
+                    shutil.copytree(src, folder / p["searcher"], dirs_exist_ok=True)
+        if self.fast_spec is not None:
+            cfg["core"] = "fast"
+            cfg["fast"] = self.fast.save(folder)
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder

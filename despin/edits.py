@@ -1,7 +1,7 @@
 """Edits as data: the currency between the restorer, the guard, the CLI and evaluation."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 __all__ = ["Edit", "Restoration", "apply_edits"]
@@ -9,11 +9,15 @@ __all__ = ["Edit", "Restoration", "apply_edits"]
 
 @dataclass(frozen=True)
 class Edit:
-    """``input[start:end]`` (the spun text ``spun``) is restored to ``restored``.
+    """``input[start:end]`` (the spun text ``spun``) is restored to ``restored``, which stands
+    at ``output[out_start:out_end]`` of the restored text (character offsets; None until a
+    :class:`Restoration` places the edit).
 
-    ``score`` is the gain that made the restorer take the edit, copy bonus subtracted (higher
-    is surer): for a calibrated Despinner, the log-odds that the edit is right; ``prior`` the
-    candidate index's prior for this original.
+    ``score`` is how sure the restorer is, copy bonus subtracted (higher is surer; > 0 for an
+    edit taken): for the fast core, how much its decoder prefers the output to the same output
+    with this edit undone (nats); for a calibrated search, the log-odds that the edit is right.
+    ``prior``: the candidate index's prior for this original; ``source``: the synonym source
+    that proposed it.
     """
 
     start: int
@@ -23,9 +27,12 @@ class Edit:
     score: float
     prior: float = 0.0
     source: str = ""
+    out_start: int | None = None
+    out_end: int | None = None
 
     def shifted(self, offset: int) -> "Edit":
-        """The same edit with offsets moved by ``offset`` (sentence → document offsets)."""
+        """The same edit with input offsets moved by ``offset`` (sentence → document offsets);
+        its output span is left to the :class:`Restoration` that holds it."""
         return Edit(self.start + offset, self.end + offset, self.spun, self.restored,
                     self.score, self.prior, self.source)
 
@@ -39,6 +46,15 @@ class Restoration:
 
     input: str
     edits: list[Edit] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Sort the edits and give each its span in the output."""
+        placed, shift = [], 0
+        for e in sorted(self.edits, key=lambda e: e.start):
+            start = e.start + shift
+            placed.append(replace(e, out_start=start, out_end=start + len(e.restored)))
+            shift += len(e.restored) - (e.end - e.start)
+        self.edits = placed
 
     @property
     def text(self) -> str:

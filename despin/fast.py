@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .candidates import CandidateIndex
-from .decoder import Arc, path_score, viterbi
+from .decoder import Arc, Path as DecodedPath, path_score, viterbi
 from .edits import Edit
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
@@ -165,36 +165,47 @@ class FastRestorer:
         return sum(w.get(k, 0.0) * v for k, v in features.items()) - self.settings.threshold
 
     # -- decoding -------------------------------------------------------------------------
-    def decode(self, x: SentenceLattice) -> list[Edit]:
-        """The edits of the best path through ``x``'s lattice (sentence offsets)."""
+    def shortlist(self, x: SentenceLattice) -> dict[int, list[Arc]]:
+        """Slot index → the edit arcs that reach the decoder: the slot's ``shortlist`` best
+        candidates by unary score, those above ``floor``."""
         s = self.settings
-        arcs = x.copy_arcs()
-        n_copy = len(arcs)
+        out: dict[int, list[Arc]] = {}
         for k, slot in enumerate(x.slots):
-            if k >= len(x.features) or not x.features[k]:
-                continue
-            scored = sorted(((self.unary(f), j) for j, f in enumerate(x.features[k])),
-                            reverse=True)[:s.shortlist]
-            for u, j in scored:
-                if u > s.floor:
-                    arcs.append(Arc(slot.tok_start, slot.tok_end,
-                                    lm_words(slot.candidates[j].text), u, k, j))
-        if len(arcs) == n_copy:
+            feats = x.features[k] if k < len(x.features) else []
+            scored = sorted(((self.unary(f), j) for j, f in enumerate(feats)), reverse=True)
+            arcs = [Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text), u, k, j)
+                    for u, j in scored[:s.shortlist] if u > s.floor]
+            if arcs:
+                out[k] = arcs
+        return out
+
+    def best_path(self, x: SentenceLattice, shortlist: dict[int, list[Arc]]) -> DecodedPath:
+        """The Viterbi path through ``x``'s copy arcs and the ``shortlist``'s edit arcs."""
+        arcs = x.copy_arcs() + [a for v in shortlist.values() for a in v]
+        return viterbi(len(x.tokens), arcs, self.lm.logprob, self.settings.lm_weight)
+
+    def margin(self, x: SentenceLattice, best: DecodedPath, add: Arc | None = None,
+               drop: Arc | None = None) -> float:
+        """How much better ``best`` scores than the same path with ``drop`` undone (copied)
+        and/or ``add`` swapped in (nats of the decoder's objective)."""
+        changed = _with(best.arcs, x.copy_arcs(), add, drop)
+        return best.score - path_score(changed, self.lm.logprob, self.settings.lm_weight)
+
+    def decode(self, x: SentenceLattice) -> list[Edit]:
+        """The edits of the best path through ``x``'s lattice (sentence offsets); each edit's
+        score is its :meth:`margin`."""
+        shortlist = self.shortlist(x)
+        if not shortlist:
             return []  # nothing worth searching: the sentence passes through
-        logprob = self.lm.logprob
-        best = viterbi(len(x.tokens), arcs, logprob, s.lm_weight)
-        edits = []
-        copies = arcs[:n_copy]
-        for arc in best.edits:
-            undone = [a for a in best.arcs if a is not arc]
-            undone += copies[arc.start:arc.end]
-            undone.sort(key=lambda a: a.start)
-            margin = best.score - path_score(undone, logprob, s.lm_weight)
-            slot = x.slots[arc.slot]
-            c = slot.candidates[arc.cand]
-            edits.append(Edit(slot.start, slot.end, slot.text, c.text, round(margin, 4),
-                              c.prior, c.source))
-        return edits
+        best = self.best_path(x, shortlist)
+        return [self.edit(x, a, self.margin(x, best, drop=a)) for a in best.edits]
+
+    @staticmethod
+    def edit(x: SentenceLattice, arc: Arc, score: float) -> Edit:
+        """The :class:`Edit` of an edit arc, with ``score``."""
+        slot = x.slots[arc.slot]
+        c = slot.candidates[arc.cand]
+        return Edit(slot.start, slot.end, slot.text, c.text, round(score, 4), c.prior, c.source)
 
     def restore_sentences(self, sentences: Sequence[str]) -> list[list[Edit]]:
         """Edits (sentence offsets) for each sentence, best path of each."""
@@ -220,3 +231,21 @@ class FastRestorer:
         self.encoder.save_pretrained(folder / ENCODER_FOLDER)
         return {"settings": self.settings.to_dict(), "encoder": ENCODER_FOLDER,
                 "ngram": None if self.lm.path == pocketsphinx_lm_path() else str(self.lm.path)}
+
+
+def _with(path: list[Arc], copies: list[Arc], add: Arc | None, drop: Arc | None) -> list[Arc]:
+    """``path`` with ``drop`` replaced by its copy arcs and/or ``add`` put in (arcs it
+    overlaps give way to copies of the tokens ``add`` does not cover)."""
+    arcs = [a for a in path if a is not drop]
+    if drop is not None:
+        arcs += copies[drop.start:drop.end]
+    if add is not None:
+        keep = []
+        for a in arcs:
+            if a.end <= add.start or a.start >= add.end:
+                keep.append(a)
+            else:
+                keep += [c for c in copies[a.start:a.end]
+                         if c.end <= add.start or c.start >= add.end]
+        arcs = keep + [add]
+    return sorted(arcs, key=lambda a: a.start)

@@ -381,8 +381,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
             if step % cfg["log_every"] == 0:
                 rate = sent_window / max(1e-9, time.time() - t_window)
                 bar.set_postfix(loss=f"{ema:.3f}", sent_s=f"{rate:.1f}")
-                write({"type": "train", "step": step, "loss": float(loss), "choice": float(choice),
-                       "spun": float(spun), "loss_ema": ema, "sentences_per_s": rate,
+                write({"type": "train", "step": step, "loss": value, "choice": choice.item(),
+                       "spun": spun.item(), "loss_ema": ema, "sentences_per_s": rate,
                        "lr": scheduler.get_last_lr()[0], "epoch": stream.epoch})
                 t_window, sent_window = time.time(), 0
             bar.update(1)

@@ -1,0 +1,174 @@
+"""Speed and quality of the restorers, one table, every row measured in this run.
+
+    python benchmarks/speed.py --data data/pairs [--limit 100] [--rows identity fast ...]
+        [--capability avx2] [--document-words 6000]
+
+Each row runs in its own process (so that its load time and peak memory are its own), in
+float32 unless the row says otherwise:
+
+- ``identity``: changes nothing (the floor);
+- ``search-fp32``: the issue-3 Despinner (Gemma-3-270m lattice search), forced to float32 —
+  what users without bfloat16 hardware get (``--search-model``, default ``despin/accurate``);
+- ``fast``: the shipped default (one encoder pass per sentence, n-gram Viterbi);
+- any ``NAME=FOLDER`` given to ``--extra``: another Despinner folder.
+
+Columns: edit P / R / F0.5 on the first ``--limit`` test pairs (evenly spaced), clean-text words
+changed (the pairs' originals fed in), words/s restoring (spun side only, loading excluded),
+load time, the process's peak memory (resident). Then the command line on a
+``--document-words`` document (test pairs' spun side, one pair per line): wall seconds for
+``despin FILE`` as a new process, loading included, and its words/s.
+
+``--capability avx2`` runs every row with ``ATEN_CPU_CAPABILITY=avx2``: torch's AVX2 kernels
+only, as on the CPUs most users have (no AVX-512, no native bfloat16).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _load(row: str, folder: str | None):
+    """The restorer of a row: a callable list[str] -> list[str]."""
+    if row == "identity":
+        from despin.baselines import identity
+
+        return identity
+    from despin.despinner import Despinner
+
+    if row == "search-fp32":
+        return Despinner.from_pretrained(folder, dtype="float32")
+    return Despinner.from_pretrained(folder)
+
+
+def child(args) -> None:
+    """Measure one row; print its numbers as one JSON line."""
+    import torch
+
+    from training.evaluate import load_pairs, score
+
+    torch.set_num_threads(args.threads)
+    spun, original = load_pairs(args.data, args.split, args.limit)
+    t0 = time.perf_counter()
+    restorer = _load(args.row, args.folder)
+    if not callable(restorer):
+        raise TypeError(f"{args.row}: not a restorer")
+    if hasattr(restorer, "fast") and restorer.fast is not None:
+        _ = restorer.fast  # loading is part of load time
+    elif hasattr(restorer, "scorers"):
+        _ = restorer.scorers, restorer.index
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = restorer(list(spun))
+    seconds = time.perf_counter() - t0
+    m = score(spun, out, original)
+    clean = score(original, restorer(list(original)), original)
+    words = sum(len(s.split()) for s in spun)
+    print(json.dumps({
+        "row": args.row, "precision": m["precision"], "recall": m["recall"], "f05": m["f05"],
+        "clean_changed": clean["clean_changed"],  # originals fed in: every word is clean
+        "words_per_s": words / seconds, "load_s": load,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "capability": torch.backends.cpu.get_cpu_capability()}))
+
+
+def run_row(args, row: str, folder: str | None, env: dict) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--row", row, "--data", args.data,
+           "--split", args.split, "--limit", str(args.limit), "--threads", str(args.threads)]
+    if folder:
+        cmd += ["--folder", folder]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if res.returncode:
+        print(res.stderr[-3000:], file=sys.stderr)
+        return {"row": row, "error": f"exit {res.returncode}"}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def document_run(args, env: dict) -> dict:
+    """``despin FILE`` on a document of about ``--document-words`` words, loading included."""
+    from training.evaluate import load_pairs
+
+    spun, _ = load_pairs(args.data, args.split, None)
+    lines, words = [], 0
+    for s in spun:
+        if words >= args.document_words:
+            break
+        lines.append(s)
+        words += len(s.split())
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = Path(tmp) / "document.txt"
+        doc.write_text("\n".join(lines) + "\n")
+        cmd = [str(Path(sys.executable).parent / "despin"), str(doc), "--quiet"]
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if res.returncode:
+        print(res.stderr[-3000:], file=sys.stderr)
+    return {"words": words, "seconds": wall, "words_per_s": words / wall, "rc": res.returncode}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="data/pairs")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--rows", nargs="+", default=["identity", "search-fp32", "fast"])
+    p.add_argument("--search-model", default=str(ROOT / "despin" / "accurate"),
+                   help="Despinner folder of the search-fp32 row")
+    p.add_argument("--fast-model", default=None, help="Despinner folder of the fast row "
+                                                      "(default: the shipped default)")
+    p.add_argument("--extra", nargs="*", default=[], help="NAME=FOLDER rows")
+    p.add_argument("--capability", default=None, help="ATEN_CPU_CAPABILITY for every row")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--document-words", type=int, default=6000, help="0: no document run")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--row", help=argparse.SUPPRESS)
+    p.add_argument("--folder", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        return child(args)
+
+    env = dict(os.environ)
+    if args.capability:
+        env["ATEN_CPU_CAPABILITY"] = args.capability
+    folders = {"identity": None, "search-fp32": args.search_model, "fast": args.fast_model}
+    rows = [(r, folders.get(r)) for r in args.rows]
+    rows += [tuple(x.split("=", 1)) for x in args.extra]
+    results = []
+    for name, folder in rows:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        r = run_row(args, name, folder, env)
+        r["row"] = name
+        results.append(r)
+    cap = next((r["capability"] for r in results if "capability" in r), "?")
+    head = (f"{'row':<16}{'P':>7}{'R':>7}{'F0.5':>7}{'clean chg':>11}{'words/s':>10}"
+            f"{'load s':>8}{'peak MB':>9}")
+    print(f"CPU capability: {cap} (torch.backends.cpu.get_cpu_capability()), float32 unless "
+          f"named; {args.threads} threads; {args.limit} {args.split} pairs of {args.data}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        if "error" in r:
+            print(f"{r['row']:<16}{r['error']}")
+            continue
+        print(f"{r['row']:<16}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f05']:>7.3f}"
+              f"{r['clean_changed']:>11.2%}{r['words_per_s']:>10.1f}{r['load_s']:>8.1f}"
+              f"{r['peak_mb']:>9.0f}")
+    if args.document_words:
+        d = document_run(args, env)
+        print(f"\ndespin FILE (the shipped default, a new process, loading included): "
+              f"{d['words']:,} words in {d['seconds']:.1f} s = {d['words_per_s']:.0f} words/s"
+              + ("" if d["rc"] == 0 else f" (exit {d['rc']})"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The ``accurate`` profile: the fast restorer first, then the language-model search
+(:mod:`despin.search`, Gemma-3-270m in the shipped setting) asked only about the slots where
+the fast decoder is unsure.
+
+For each sentence:
+
+1. the fast restorer (:mod:`despin.fast`) decodes it; every edit it took has a *margin* (how
+   much its objective prefers the output to the same output with the edit undone, nats), and
+   every shortlisted candidate it did not take has one too (how much worse the output gets with
+   that candidate swapped in, negative);
+2. a slot is *sure* when its edit's margin is at least ``margin`` or, untaken, when none of its
+   candidates comes within ``margin`` of the best output. Sure edits are kept as they are;
+3. the search Despinner restores the sentence (with the sure edits applied) over the unsure
+   slots only, each offered its fast shortlist — so its expensive language model scores a few
+   candidates of a few slots, not the whole lattice.
+
+The edits of both steps are returned in the input's offsets. An edit from step 3 carries the
+search's score (a calibrated log-odds), one from step 1 the fast margin (nats).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Sequence
+
+from .decoder import Arc
+from .edits import Edit, apply_edits
+from .lattice import Slot
+from .search import search
+from .text import tokenize
+
+__all__ = ["AccurateRestorer"]
+
+
+class AccurateRestorer:
+    """``fast`` (:class:`despin.fast.FastRestorer`) settles what it is sure of; ``searcher``
+    (a search-core :class:`despin.despinner.Despinner`) decides the unsure slots. ``margin``:
+    nats of the fast objective below which a decision counts as unsure."""
+
+    def __init__(self, fast: Any, searcher: Any, margin: float = 2.0):
+        self.fast, self.searcher, self.margin = fast, searcher, margin
+
+    def restore_sentences(self, sentences: Sequence[str]) -> list[list[Edit]]:
+        """Edits (sentence offsets) for each sentence."""
+        return [self._one(x) for x in self.fast.lattices(sentences)]
+
+    def _one(self, x) -> list[Edit]:
+        fast = self.fast
+        shortlist = fast.shortlist(x)
+        if not shortlist:
+            return []
+        best = fast.best_path(x, shortlist)
+        taken = {a.slot: a for a in best.edits}
+        sure: list[Edit] = []
+        unsure: list[int] = []
+        for k, options in shortlist.items():
+            if k in taken:
+                margin = fast.margin(x, best, drop=taken[k])
+                if margin >= self.margin:
+                    sure.append(fast.edit(x, taken[k], margin))
+                else:
+                    unsure.append(k)
+            elif not any(a.start < e.end and e.start < a.end for e in best.edits
+                         for a in options):  # one overlapping a taken edit: that edit decides
+                if min(fast.margin(x, best, add=a) for a in options) < self.margin:
+                    unsure.append(k)
+        edits = sure + (self._search(x.sentence, x.slots, sure, unsure, shortlist)
+                        if unsure else [])
+        return sorted(edits, key=lambda e: e.start)
+
+    def _search(self, sentence: str, slots: list[Slot], sure: list[Edit], unsure: list[int],
+                shortlist: dict[int, list[Arc]]) -> list[Edit]:
+        """The searcher's edits over the unsure slots of ``sentence`` with ``sure`` applied,
+        mapped back to ``sentence``'s offsets."""
+        text = apply_edits(sentence, sure)
+        shift = sorted((e.start, len(e.restored) - (e.end - e.start)) for e in sure)
+
+        def moved(pos: int) -> int:
+            return pos + sum(d for start, d in shift if start < pos)
+
+        starts = {t.start: i for i, t in enumerate(tokenize(text))}
+        ends = {t.end: i + 1 for i, t in enumerate(tokenize(text))}
+        local: list[Slot] = []
+        back: dict[tuple[int, int], int] = {}
+        for k in unsure:
+            slot = slots[k]
+            a, b = moved(slot.start), moved(slot.end)
+            if a not in starts or b not in ends or text[a:b] != slot.text:
+                continue
+            cands = [slot.candidates[arc.cand] for arc in shortlist[k]]
+            local.append(replace(slot, start=a, end=b, tok_start=starts[a], tok_end=ends[b],
+                                 candidates=cands, cold=False))
+            back[(a, b)] = k
+        if not local:
+            return []
+        d = self.searcher
+        terms = d.terms(text, local)
+        found = search(local, terms, d.settings, score=d.edit_score(terms))
+        out = []
+        for e in found:
+            k = back[(e.start, e.end)]
+            out.append(replace(e, start=slots[k].start, end=slots[k].end))
+        return out
+
+

