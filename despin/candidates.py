@@ -15,12 +15,13 @@ any one of them).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .inflect import analyses, inflect
+from .inflect import analyses, inflect_with, inflection_table
 from .resources import cached, file_key
 from .synonyms import (DEFAULT_FREQ_POWER, SynonymSource, choice_weights, load_sources,
                        moby_path, zipf)
@@ -76,6 +77,12 @@ class CandidateIndex:
             inv = cached(f"inverse-{src.name}", key, build) if src.settings.get("kind") == "moby" \
                 else build()
             self._inverse.append(inv)
+        # every original's inflections, computed once per machine (lemminflect costs ~1 ms a
+        # word; a cold document would spend most of its time there)
+        origs = sorted({o for src in sources if src.inflect for o in src.table})
+        self._forms = cached("inflections", ("inflections", 1, len(origs),
+                                             hashlib.sha1("\n".join(origs).encode()).hexdigest()),
+                             lambda: inflection_table(origs, progress=True)) if origs else {}
         self.max_span_words = max(
             max((k.count(" ") + 1 for k in inv), default=1) for inv in self._inverse
         )
@@ -125,7 +132,7 @@ class CandidateIndex:
                 hits = []
                 for key, upos, tag in readings:
                     for orig, p in inv.get(key, ()):
-                        form = inflect(orig, upos, tag)
+                        form = inflect_with(self._forms, orig, upos, tag)
                         if form:
                             hits.append((form, p))
             else:
@@ -142,7 +149,8 @@ class CandidateIndex:
             return []
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
         # every term of a form's score carries the same freq(form): without it, the channel
-        return [Candidate(match_case(span, form), s / total, best_source[form][1],
+        case = (lambda w: w) if span.islower() else (lambda w: match_case(span, w))
+        return [Candidate(case(form), s / total, best_source[form][1],
                           s / 10.0 ** zipf(form))
                 for form, s in ranked]
 

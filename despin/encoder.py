@@ -99,9 +99,7 @@ def encode_sentences(tokenizer, sentences: Sequence[str], tokens: Sequence[Seque
     pieces are cut; tokens and slots past the cut get None."""
     enc = tokenizer(list(sentences), truncation=True, max_length=max_length,
                     return_offsets_mapping=True)
-    flat = sorted({c.text for ss in slots for s in ss for c in s.candidates}
-                  | {s.text for ss in slots for s in ss})
-    pieces = dict(zip(flat, tokenizer(flat, add_special_tokens=False)["input_ids"])) if flat else {}
+    pieces = _word_pieces(tokenizer, {c.text for ss in slots for s in ss for c in s.candidates})
     out = []
     for n, sentence in enumerate(sentences):
         offsets = enc["offset_mapping"][n]
@@ -122,6 +120,24 @@ def encode_sentences(tokenizer, sentences: Sequence[str], tokens: Sequence[Seque
             [span(s.start, s.end) for s in slots[n]],
             [[pieces[c.text] or [tokenizer.unk_token_id] for c in s.candidates] for s in slots[n]]))
     return out
+
+
+_PIECES: dict[tuple[tuple[str, int], str], list[int]] = {}
+
+
+def _word_pieces(tokenizer, texts: set[str]) -> dict[str, list[int]]:
+    """Word-piece ids of candidate texts, memoised per tokenizer (candidate lists repeat)."""
+    tid = (getattr(tokenizer, "name_or_path", ""), len(tokenizer))
+    new = sorted(t for t in texts if (tid, t) not in _PIECES)
+    if new:
+        if len(_PIECES) > 2_000_000:
+            _PIECES.clear()
+        fast = getattr(tokenizer, "backend_tokenizer", None)
+        ids = ([e.ids for e in fast.encode_batch(new, add_special_tokens=False)] if fast
+               else tokenizer(new, add_special_tokens=False)["input_ids"])
+        for t, i in zip(new, ids):
+            _PIECES[(tid, t)] = list(i)
+    return {t: _PIECES[(tid, t)] for t in texts}
 
 
 class SpinEncoder(nn.Module):
@@ -218,12 +234,16 @@ class SpinEncoder(nn.Module):
                             device=hidden.device)
         logits[:, 0] = self.copy_head(slot_vec).squeeze(-1).float()
         if len(batch["cand_offsets"]):
-            query = self.query(slot_vec)
+            query = self.query(slot_vec)  # [S, proj]
             emb = self.base.embeddings.word_embeddings.weight
             cand = nn.functional.embedding_bag(batch["cand_ids"], emb, batch["cand_offsets"],
-                                               mode="mean")
-            key = self.key(cand)  # [C, proj]
-            scores = (query[batch["cand_slot"]] * key).sum(-1) / math.sqrt(self.proj)
+                                               mode="mean")  # [C, width]
+            # query · (W_k cand + b_k) = (W_kᵀ query) · cand + query · b_k: the key projection
+            # runs once per slot instead of once per candidate (100 per slot)
+            back = query @ self.key.weight  # [S, width]
+            bias = query @ self.key.bias  # [S]
+            slot = batch["cand_slot"]
+            scores = ((back[slot] * cand).sum(-1) + bias[slot]) / math.sqrt(self.proj)
             logits[batch["cand_slot"], 1 + batch["cand_rank"]] = scores.float()
         return {"piece_logodds": piece_logodds, "slot_logits": logits}
 

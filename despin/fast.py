@@ -7,7 +7,7 @@ For a batch of sentences:
    writing the span for it);
 2. **encoder** — :class:`despin.encoder.SpinEncoder` reads each sentence once (batched): every
    word's log-odds of being spinner output, every candidate's log-odds against the copy;
-3. **unary scores** — each candidate's features (:func:`edit_features`) weighed by the fitted
+3. **unary scores** — each candidate's features (:func:`feature_matrix`) weighed by the fitted
    linear weights (``log-odds``; the intercept carries the copy bonus); a slot keeps its
    ``shortlist`` best candidates scoring above ``floor``. A sentence with none passes through
    unsearched;
@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, path_score, viterbi
 from .edits import Edit
@@ -38,7 +40,8 @@ from .ngram import NGramLM, pocketsphinx_lm_path
 from .synonyms import zipf
 from .text import Token, tokenize
 
-__all__ = ["FastSettings", "FastRestorer", "edit_features", "SentenceLattice", "lm_words",
+__all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "static_features",
+           "feature_matrix", "edit_features", "SentenceLattice", "lm_words",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -49,7 +52,7 @@ class FastSettings:
     """The fast restorer's settings (the ``fast`` section of a Despinner's ``despin.json``).
 
     ``weights``: feature name → weight of the unary score (log-odds; see
-    :func:`edit_features`); ``lm_weight``: of the n-gram log-probability (per nat);
+    :data:`FEATURES`); ``lm_weight``: of the n-gram log-probability (per nat);
     ``threshold``: subtracted from every unary score (the copy bonus: higher, fewer and surer
     edits); ``shortlist``: candidates per slot that reach the decoder; ``floor``: unary scores
     below it never reach the decoder; ``top_k``: candidates per slot offered to the encoder;
@@ -71,24 +74,38 @@ class FastSettings:
         return asdict(self)
 
 
-def edit_features(slot: Slot, j: int, enc: float, spun: float) -> dict[str, float]:
-    """The features of taking candidate ``j`` of ``slot``: ``enc`` (the encoder's log-odds of
-    the candidate against the copy), ``spun`` (the mean spun log-odds of the slot's words),
-    the log channel and log prior, word counts and frequencies (Zipf, from ``wordfreq``)."""
-    c = slot.candidates[j]
+STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",
+                   "span_words", "cand_words")
+"""Features of a candidate that depend on its slot's text alone (memoised per span)."""
+FEATURES = ("intercept", "enc", "spun") + STATIC_FEATURES
+"""Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
+
+
+def static_features(slot: Slot) -> np.ndarray:
+    """``[candidates, len(STATIC_FEATURES)]``: each candidate's log channel (of the spinner
+    writing the span for it) and log prior, log(1 + rank), the span's Zipf frequency and the
+    candidate's gain over it (``wordfreq``), and how many spaces the span and the candidate
+    hold."""
     spun_zipf = zipf(slot.text.lower())
-    return {
-        "intercept": 1.0,
-        "enc": enc,
-        "spun": spun,
-        "log_channel": math.log(max(c.channel or 0.0, 1e-9)),
-        "log_prior": c.log_prior,
-        "log_rank": math.log1p(j),
-        "zipf_spun": spun_zipf,
-        "zipf_gain": zipf(c.text.lower()) - spun_zipf,
-        "span_words": float(slot.text.count(" ")),
-        "cand_words": float(c.text.count(" ")),
-    }
+    span_words = float(slot.text.count(" "))
+    return np.array([[math.log(max(c.channel or 0.0, 1e-9)), c.log_prior, math.log1p(j),
+                      spun_zipf, zipf(c.text.lower()) - spun_zipf, span_words,
+                      float(c.text.count(" "))] for j, c in enumerate(slot.candidates)],
+                    dtype=np.float64).reshape(len(slot.candidates), len(STATIC_FEATURES))
+
+
+def feature_matrix(static: np.ndarray, enc: Sequence[float], spun: float) -> np.ndarray:
+    """``[candidates, len(FEATURES)]``: the intercept, the encoder's log-odds of each
+    candidate against the copy (``enc``), the slot's mean spun log-odds (``spun``) and the
+    :func:`static_features`."""
+    n = static.shape[0]
+    return np.concatenate([np.ones((n, 1)), np.asarray(enc, dtype=np.float64).reshape(n, 1),
+                           np.full((n, 1), spun), static], axis=1)
+
+
+def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
+    """Row ``j`` of a :func:`feature_matrix` as a feature dict (for fitting)."""
+    return dict(zip(FEATURES, matrix[j].tolist()))
 
 
 def lm_words(text: str) -> tuple[str, ...]:
@@ -100,13 +117,14 @@ def lm_words(text: str) -> tuple[str, ...]:
 @dataclass
 class SentenceLattice:
     """One sentence on its way through the fast restorer: tokens, slots, the encoder's output
-    and each slot's candidate features (``features[s][j]``)."""
+    and each slot's :func:`feature_matrix` (``features[s]``; None where the encoder did not
+    see the slot)."""
 
     sentence: str
     tokens: list[Token]
     slots: list[Slot]
     encoded: EncoderOutput | None = None
-    features: list[list[dict[str, float]]] = field(default_factory=list)
+    features: list[np.ndarray | None] = field(default_factory=list)
 
     def copy_arcs(self) -> list[Arc]:
         return [Arc(i, i + 1, lm_words(t.text)) for i, t in enumerate(self.tokens)]
@@ -121,6 +139,7 @@ class FastRestorer:
                  settings: FastSettings | None = None):
         self.index, self.encoder, self.tokenizer, self.lm = index, encoder, tokenizer, lm
         self.settings = settings or FastSettings()
+        self._static: dict[str, np.ndarray] = {}  # span → static_features (spans repeat)
 
     # -- the lattice and the encoder -------------------------------------------------------
     def lattices(self, sentences: Sequence[str]) -> list[SentenceLattice]:
@@ -144,25 +163,28 @@ class FastRestorer:
                 x.features = self._features(x)
         return out
 
-    @staticmethod
-    def _features(x: SentenceLattice) -> list[list[dict[str, float]]]:
-        feats = []
+    def _features(self, x: SentenceLattice) -> list[np.ndarray | None]:
+        feats: list[np.ndarray | None] = []
         for k, slot in enumerate(x.slots):
             scores = x.encoded.cand_scores[k]
             if scores is None:
-                feats.append([])
+                feats.append(None)
                 continue
             words = [v for v in x.encoded.word_logodds[slot.tok_start:slot.tok_end]
                      if not math.isnan(v)]
-            spun = sum(words) / len(words) if words else 0.0
-            feats.append([edit_features(slot, j, scores[j], spun)
-                          for j in range(len(slot.candidates))])
+            static = self._static.get(slot.text)
+            if static is None or static.shape[0] != len(slot.candidates):
+                if len(self._static) > 200_000:
+                    self._static.clear()
+                static = self._static[slot.text] = static_features(slot)
+            feats.append(feature_matrix(static, scores, sum(words) / len(words) if words else 0.0))
         return feats
 
-    def unary(self, features: dict[str, float]) -> float:
-        """A candidate's unary score: ``Σ weights · features − threshold`` (log-odds)."""
-        w = self.settings.weights
-        return sum(w.get(k, 0.0) * v for k, v in features.items()) - self.settings.threshold
+    def unary(self, matrix: np.ndarray) -> np.ndarray:
+        """Candidates' unary scores: ``matrix @ weights − threshold`` (log-odds), one per row
+        of a :func:`feature_matrix`."""
+        w = np.array([self.settings.weights.get(k, 0.0) for k in FEATURES])
+        return matrix @ w - self.settings.threshold
 
     # -- decoding -------------------------------------------------------------------------
     def shortlist(self, x: SentenceLattice) -> dict[int, list[Arc]]:
@@ -171,10 +193,13 @@ class FastRestorer:
         s = self.settings
         out: dict[int, list[Arc]] = {}
         for k, slot in enumerate(x.slots):
-            feats = x.features[k] if k < len(x.features) else []
-            scored = sorted(((self.unary(f), j) for j, f in enumerate(feats)), reverse=True)
-            arcs = [Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text), u, k, j)
-                    for u, j in scored[:s.shortlist] if u > s.floor]
+            feats = x.features[k] if k < len(x.features) else None
+            if feats is None:
+                continue
+            u = self.unary(feats)
+            best = np.argsort(-u, kind="stable")[:s.shortlist]
+            arcs = [Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text),
+                        float(u[j]), k, int(j)) for j in best if u[j] > s.floor]
             if arcs:
                 out[k] = arcs
         return out

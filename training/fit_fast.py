@@ -4,7 +4,7 @@
         [--limit 1500] [--val-limit 300]
 
 1. **Rows.** For every slot of ``--limit`` training pairs (evenly spaced), the encoder's
-   ``--rows-per-slot`` best candidates, each with its features (:func:`despin.fast.edit_features`)
+   ``--rows-per-slot`` best candidates, each with its features (:data:`despin.fast.FEATURES`)
    and ``lm_delta``: how much the n-gram model prefers the sentence with that edit alone
    (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
    labels slots).
@@ -44,6 +44,7 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], rows_per_sl
     from tqdm.auto import tqdm
 
     from despin.decoder import Arc, path_score
+    from despin.fast import FEATURES, edit_features, lm_words
     from training.encoder import slot_labels, swap_spans
 
     sents = _sentences(spun)
@@ -61,23 +62,18 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], rows_per_sl
             copies = x.copy_arcs()
             base = path_score(copies, lm)
             for k, slot in enumerate(x.slots):
-                feats = x.features[k] if k < len(x.features) else []
-                if not feats:
+                feats = x.features[k] if k < len(x.features) else None
+                if feats is None:
                     continue
-                best = sorted(range(len(feats)), key=lambda j: -feats[j]["enc"])[:rows_per_slot]
-                for j in best:
+                enc = feats[:, FEATURES.index("enc")]
+                for j in sorted(range(len(enc)), key=lambda j: -enc[j])[:rows_per_slot]:
                     arc = Arc(slot.tok_start, slot.tok_end,
-                              _words(slot.candidates[j].text), 0.0, k, j)
+                              lm_words(slot.candidates[j].text), 0.0, k, j)
                     path = copies[:slot.tok_start] + [arc] + copies[slot.tok_end:]
-                    rows.append({**feats[j], "lm_delta": path_score(path, lm) - base})
+                    rows.append({**edit_features(feats, j),
+                                 "lm_delta": path_score(path, lm) - base})
                     labels.append(int(gold[k] == j + 1))
     return rows, labels
-
-
-def _words(text: str) -> tuple[str, ...]:
-    from despin.fast import lm_words
-
-    return lm_words(text)
 
 
 def fit_weights(rows: list[dict[str, float]], labels: list[int], l2: float = 1e-3
