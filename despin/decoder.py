@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 
 from .ngram import BOS, EOS
 
-__all__ = ["Arc", "Path", "viterbi", "path_score", "LogProb"]
+__all__ = ["Arc", "Path", "viterbi", "path_score", "local_gain", "LogProb"]
 
 LogProb = Callable[[str, str, Optional[str]], float]
 """``logprob(word, prev1, prev2)`` in nats (see :meth:`despin.ngram.NGramLM.logprob`)."""
@@ -124,3 +124,26 @@ def path_score(arcs: Sequence[Arc], logprob: LogProb, lm_weight: float = 1.0,
     if eos:
         lm += logprob(EOS, h1, h2)
     return lm_weight * lm + unary
+
+
+def local_gain(copies: Sequence[Arc], arc: Arc, logprob: LogProb, eos: bool = True) -> float:
+    """``path_score(copies with arc in place of its tokens) − path_score(copies)`` at
+    ``lm_weight`` 1, computed over the few words a trigram model lets it touch: the arc's
+    words and the two words after it, read after the two words before it."""
+    before: list[str] = []
+    for a in reversed(copies[:arc.start]):
+        before = list(a.words) + before
+        if len(before) >= 2:
+            break
+    history = [None, BOS] + before  # the sentence starts after <s>, with no word before it
+    h1, h2 = history[-1], history[-2]
+    after: list[str] = []
+    for a in copies[arc.end:]:
+        after += a.words
+        if len(after) >= 2:
+            break
+    tail = after[:2] + ([EOS] if eos and len(after) < 2 else [])
+    new, _, _ = _advance(logprob, list(arc.words) + tail, h1, h2)
+    old_words = [w for a in copies[arc.start:arc.end] for w in a.words]
+    old, _, _ = _advance(logprob, old_words + tail, h1, h2)
+    return new + arc.score - old

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .candidates import CandidateIndex
-from .decoder import Arc, Path as DecodedPath, path_score, viterbi
+from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
 from .edits import Edit
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
@@ -56,7 +56,8 @@ class FastSettings:
     ``threshold``: subtracted from every unary score (the copy bonus: higher, fewer and surer
     edits); ``shortlist``: candidates per slot that reach the decoder; ``floor``: unary scores
     below it never reach the decoder; ``top_k``: candidates per slot offered to the encoder;
-    ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
+    ``pool``: the encoder's best candidates per slot that the n-gram model rescores (only
+    they can reach the shortlist); ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
     (longer sentences' tail slots are left unchanged); ``oov``: the n-gram model's
     log-probability (nats) of an unknown word."""
 
@@ -64,6 +65,7 @@ class FastSettings:
     lm_weight: float = 1.0
     threshold: float = 0.0
     shortlist: int = 4
+    pool: int = 10
     floor: float = -6.0
     top_k: int = 100
     batch_size: int = 32
@@ -77,7 +79,7 @@ class FastSettings:
 STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",
                    "span_words", "cand_words")
 """Features of a candidate that depend on its slot's text alone (memoised per span)."""
-FEATURES = ("intercept", "enc", "spun") + STATIC_FEATURES
+FEATURES = ("intercept", "enc", "spun", "lm_gap") + STATIC_FEATURES
 """Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
 
 
@@ -94,13 +96,16 @@ def static_features(slot: Slot) -> np.ndarray:
                     dtype=np.float64).reshape(len(slot.candidates), len(STATIC_FEATURES))
 
 
-def feature_matrix(static: np.ndarray, enc: Sequence[float], spun: float) -> np.ndarray:
+def feature_matrix(static: np.ndarray, enc: Sequence[float], spun: float,
+                   lm_gap: Sequence[float]) -> np.ndarray:
     """``[candidates, len(FEATURES)]``: the intercept, the encoder's log-odds of each
-    candidate against the copy (``enc``), the slot's mean spun log-odds (``spun``) and the
-    :func:`static_features`."""
+    candidate against the copy (``enc``), the slot's mean spun log-odds (``spun``), how far
+    the n-gram model likes the candidate less than the slot's best pooled candidate
+    (``lm_gap``, nats, ≤ 0; nan outside the pool) and the :func:`static_features`."""
     n = static.shape[0]
-    return np.concatenate([np.ones((n, 1)), np.asarray(enc, dtype=np.float64).reshape(n, 1),
-                           np.full((n, 1), spun), static], axis=1)
+    col = lambda v: np.asarray(v, dtype=np.float64).reshape(n, 1)  # noqa: E731
+    return np.concatenate([np.ones((n, 1)), col(enc), np.full((n, 1), spun), col(lm_gap),
+                           static], axis=1)
 
 
 def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
@@ -125,6 +130,7 @@ class SentenceLattice:
     slots: list[Slot]
     encoded: EncoderOutput | None = None
     features: list[np.ndarray | None] = field(default_factory=list)
+    lm_delta: list[np.ndarray | None] = field(default_factory=list)
 
     def copy_arcs(self) -> list[Arc]:
         return [Arc(i, i + 1, lm_words(t.text)) for i, t in enumerate(self.tokens)]
@@ -164,12 +170,23 @@ class FastRestorer:
         return out
 
     def _features(self, x: SentenceLattice) -> list[np.ndarray | None]:
+        """Each slot's :func:`feature_matrix`; sets ``x.lm_delta``: per slot, how much the
+        n-gram model prefers the sentence with each pooled candidate alone (nats; nan outside
+        the pool)."""
         feats: list[np.ndarray | None] = []
+        x.lm_delta = []
+        copies = x.copy_arcs()
         for k, slot in enumerate(x.slots):
             scores = x.encoded.cand_scores[k]
             if scores is None:
                 feats.append(None)
+                x.lm_delta.append(None)
                 continue
+            delta = np.full(len(scores), np.nan)
+            for j in np.argsort(-np.asarray(scores), kind="stable")[:self.settings.pool]:
+                arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
+                delta[j] = local_gain(copies, arc, self.lm.logprob)
+            x.lm_delta.append(delta)
             words = [v for v in x.encoded.word_logodds[slot.tok_start:slot.tok_end]
                      if not math.isnan(v)]
             static = self._static.get(slot.text)
@@ -177,19 +194,22 @@ class FastRestorer:
                 if len(self._static) > 200_000:
                     self._static.clear()
                 static = self._static[slot.text] = static_features(slot)
-            feats.append(feature_matrix(static, scores, sum(words) / len(words) if words else 0.0))
+            feats.append(feature_matrix(static, scores, sum(words) / len(words) if words else 0.0,
+                                        delta - np.nanmax(delta)))
         return feats
 
     def unary(self, matrix: np.ndarray) -> np.ndarray:
         """Candidates' unary scores: ``matrix @ weights − threshold`` (log-odds), one per row
         of a :func:`feature_matrix`."""
         w = np.array([self.settings.weights.get(k, 0.0) for k in FEATURES])
-        return matrix @ w - self.settings.threshold
+        u = np.nan_to_num(matrix, nan=0.0) @ w - self.settings.threshold
+        u[np.isnan(matrix[:, FEATURES.index("lm_gap")])] = -np.inf  # outside the pool
+        return u
 
     # -- decoding -------------------------------------------------------------------------
     def shortlist(self, x: SentenceLattice) -> dict[int, list[Arc]]:
         """Slot index → the edit arcs that reach the decoder: the slot's ``shortlist`` best
-        candidates by unary score, those above ``floor``."""
+        pooled candidates by unary score, those above ``floor``."""
         s = self.settings
         out: dict[int, list[Arc]] = {}
         for k, slot in enumerate(x.slots):

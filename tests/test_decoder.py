@@ -68,6 +68,20 @@ def test_viterbi_equals_brute_force(seed):
     assert path_score(best.arcs, logprob, lm_weight) == pytest.approx(best.score)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_local_gain_equals_whole_path_difference(seed):
+    from despin.decoder import local_gain
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 9)
+    copies, edits = random_lattice(rng, n)
+    logprob = toy_logprob(seed)
+    for e in edits:
+        path = copies[:e.start] + [e] + copies[e.end:]
+        whole = path_score(path, logprob) - path_score(copies, logprob)
+        assert local_gain(copies, e, logprob) == pytest.approx(whole)
+
+
 def test_viterbi_needs_copy_arcs():
     with pytest.raises(ValueError):
         viterbi(2, [Arc(0, 1, ("a",))], toy_logprob(0))

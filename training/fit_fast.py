@@ -4,7 +4,7 @@
         [--limit 1500] [--val-limit 300]
 
 1. **Rows.** For every slot of ``--limit`` training pairs (evenly spaced), the encoder's
-   ``--rows-per-slot`` best candidates, each with its features (:data:`despin.fast.FEATURES`)
+   ``--pool`` best candidates, each with its features (:data:`despin.fast.FEATURES`)
    and ``lm_delta``: how much the n-gram model prefers the sentence with that edit alone
    (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
    labels slots).
@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["collect_rows", "fit_weights", "tune", "restore_texts", "main"]
 
 
@@ -37,19 +39,16 @@ def _sentences(texts: list[str]) -> list[tuple[int, int, int]]:
     return [(t, a, b) for t, text in enumerate(texts) for a, b in sentence_spans(text)]
 
 
-def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], rows_per_slot: int = 10,
-                 progress: bool = True) -> tuple[list[dict[str, float]], list[int]]:
-    """Feature rows (with ``lm_delta``) and 0/1 labels of the encoder's best candidates of
-    every slot of the spun texts (see the module docstring)."""
+def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True) -> tuple[list[dict[str, float]], list[int]]:
+    """Feature rows (with ``lm_delta``) and 0/1 labels of the pooled candidates (the
+    encoder's ``pool`` best) of every slot of the spun texts (see the module docstring)."""
     from tqdm.auto import tqdm
 
-    from despin.decoder import Arc, path_score
-    from despin.fast import FEATURES, edit_features, lm_words
+    from despin.fast import edit_features
     from training.encoder import slot_labels, swap_spans
 
     sents = _sentences(spun)
     rows, labels = [], []
-    lm = restorer.lm.logprob
     step = 256
     for b in tqdm(range(0, len(sents), step), desc="rows", unit="batch", disable=not progress,
                   file=sys.stderr):
@@ -59,19 +58,11 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], rows_per_sl
             if not x.slots:
                 continue
             gold = slot_labels(x.slots, a, swap_spans(swaps[t]))
-            copies = x.copy_arcs()
-            base = path_score(copies, lm)
-            for k, slot in enumerate(x.slots):
-                feats = x.features[k] if k < len(x.features) else None
+            for k, feats in enumerate(x.features):
                 if feats is None:
                     continue
-                enc = feats[:, FEATURES.index("enc")]
-                for j in sorted(range(len(enc)), key=lambda j: -enc[j])[:rows_per_slot]:
-                    arc = Arc(slot.tok_start, slot.tok_end,
-                              lm_words(slot.candidates[j].text), 0.0, k, j)
-                    path = copies[:slot.tok_start] + [arc] + copies[slot.tok_end:]
-                    rows.append({**edit_features(feats, j),
-                                 "lm_delta": path_score(path, lm) - base})
+                for j in np.flatnonzero(~np.isnan(x.lm_delta[k])):  # the pool
+                    rows.append({**edit_features(feats, j), "lm_delta": x.lm_delta[k][j]})
                     labels.append(int(gold[k] == j + 1))
     return rows, labels
 
@@ -142,7 +133,8 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--out", required=True, help="Despinner folder to write")
     p.add_argument("--limit", type=int, default=1500, help="training pairs for the rows")
     p.add_argument("--val-limit", type=int, default=300, help="validation pairs for the threshold")
-    p.add_argument("--rows-per-slot", type=int, default=10)
+    p.add_argument("--pool", type=int, default=10,
+                   help="the encoder's best candidates per slot that the n-gram model rescores")
     p.add_argument("--l2", type=float, default=1e-3)
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
@@ -161,14 +153,14 @@ def main(argv: list[str] | None = None) -> Path:
 
     t0 = time.time()
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
-    settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor)
+    settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
+                            pool=args.pool)
     d = Despinner.fast_from_parts(enc_cfg["index"], args.encoder, settings,
                                   freq_power=enc_cfg.get("freq_power"))
     restorer = d.fast
     raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
     train = _evenly(raw["train"], args.limit)
-    rows, labels = collect_rows(restorer, list(train["spun"]), list(train["swaps"]),
-                                args.rows_per_slot)
+    rows, labels = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     weights, lm_weight = fit_weights(rows, labels, args.l2)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
