@@ -564,8 +564,9 @@ class Despinner:
             self.spunness.save(folder)
         if self.detector is not None:
             self.detector.save(folder)
-        cfg = {"format": 1, "sources": sources, "freq_power": self.freq_power,
-               "search": self.settings.to_dict(), "scorers": scorers}
+        cfg: dict[str, Any] = {"format": 1, "sources": sources, "freq_power": self.freq_power}
+        if self.fast_spec is None or scorers:  # the search core's settings
+            cfg.update(search=self.settings.to_dict(), scorers=scorers)
         if self.calibration is not None:
             cfg["calibration"] = self.calibration.to_dict()
         if self.profiles:

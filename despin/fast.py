@@ -25,7 +25,7 @@ chosen for F0.5 on validation pairs).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
-from .edits import Edit
+from .edits import Edit, Restoration
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
 from .ngram import NGramLM, pocketsphinx_lm_path
@@ -57,7 +57,8 @@ class FastSettings:
     edits); ``shortlist``: candidates per slot that reach the decoder; ``floor``: unary scores
     below it never reach the decoder; ``top_k``: candidates per slot offered to the encoder;
     ``pool``: the encoder's best candidates per slot that the n-gram model rescores (only
-    they can reach the shortlist); ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
+    they can reach the shortlist); ``passes``: decoding passes (see
+    :meth:`FastRestorer.restore_sentences`); ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
     (longer sentences' tail slots are left unchanged); ``oov``: the n-gram model's
     log-probability (nats) of an unknown word."""
 
@@ -68,6 +69,7 @@ class FastSettings:
     pool: int = 10
     floor: float = -6.0
     top_k: int = 100
+    passes: int = 1
     batch_size: int = 32
     max_length: int = 128
     oov: float = -12.0
@@ -252,9 +254,29 @@ class FastRestorer:
         c = slot.candidates[arc.cand]
         return Edit(slot.start, slot.end, slot.text, c.text, round(score, 4), c.prior, c.source)
 
-    def restore_sentences(self, sentences: Sequence[str]) -> list[list[Edit]]:
-        """Edits (sentence offsets) for each sentence, best path of each."""
-        return [self.decode(x) for x in self.lattices(sentences)]
+    def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None
+                          ) -> list[list[Edit]]:
+        """Edits (sentence offsets) for each sentence: the best path of each, then, with
+        ``passes`` > 1, the best path of each changed sentence as restored so far (only
+        spans no earlier edit touched), as GECToR iterates its tagger (Omelianchuk et al.
+        2020): restored neighbours give the encoder and the n-gram model cleaner context.
+        ``lattices``: the first pass's (from :meth:`lattices`), to skip its encoder pass."""
+        lattices = lattices if lattices is not None else self.lattices(sentences)
+        edits = [self.decode(x) for x in lattices]
+        for _ in range(1, self.settings.passes):
+            todo = [i for i, e in enumerate(edits) if e]
+            if not todo:
+                break
+            restored = [Restoration(sentences[i], edits[i]) for i in todo]
+            more = [self.decode(x) for x in self.lattices([r.text for r in restored])]
+            found = False
+            for i, r, new in zip(todo, restored, more):
+                mapped = _map_back(r, new)
+                found = found or bool(mapped)
+                edits[i] = sorted(r.edits + mapped, key=lambda e: e.start)
+            if not found:
+                break
+        return edits
 
     # -- loading and saving ----------------------------------------------------------------
     @classmethod
@@ -294,3 +316,15 @@ def _with(path: list[Arc], copies: list[Arc], add: Arc | None, drop: Arc | None)
                          if c.end <= add.start or c.start >= add.end]
         arcs = keep + [add]
     return sorted(arcs, key=lambda a: a.start)
+
+
+def _map_back(restoration: Restoration, edits: list[Edit]) -> list[Edit]:
+    """Edits of ``restoration.text`` that touch no earlier edit, in the input's offsets."""
+    out = []
+    for e in edits:
+        if any(e.start < d.out_end and d.out_start < e.end for d in restoration.edits):
+            continue
+        shift = sum(len(d.restored) - (d.end - d.start) for d in restoration.edits
+                    if d.out_end <= e.start)
+        out.append(replace(e, start=e.start - shift, end=e.end - shift))
+    return out

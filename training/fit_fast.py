@@ -8,13 +8,16 @@
    and ``lm_delta``: how much the n-gram model prefers the sentence with that edit alone
    (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
    labels slots).
-2. **Fit.** An L2-regularised logistic regression (:func:`despin.calibration.fit_logistic`);
-   ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the others the unary weights.
+2. **Fit.** A conditional logit per slot (:func:`fit_choice`: one softmax over the copy and
+   the slot's pooled candidates, as the decoder chooses; ``--fit logistic``: a logistic
+   regression per candidate instead); ``lm_delta``'s weight becomes the decoder's
+   ``lm_weight``, the others the unary weights.
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
    clean-text words changed stay ≤ ``--max-clean`` is kept. The table is printed.
 4. **Write** ``--out``: a Despinner folder (``despin.json`` with ``core: fast``, the synonym
-   tables, ``encoder/``) that ``Despinner.from_pretrained(out)`` loads.
+   tables, ``encoder/``) that ``Despinner.from_pretrained(out)`` loads; with ``--searcher``,
+   a search-core Despinner goes in as its ``accurate`` profile (:mod:`despin.accurate`).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import argparse
 import json
 import math
 import shutil
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -29,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["collect_rows", "fit_weights", "tune", "restore_texts", "main"]
+__all__ = ["collect_rows", "fit_weights", "tune", "restore_texts", "attach_searcher", "main"]
 
 
 def _sentences(texts: list[str]) -> list[tuple[int, int, int]]:
@@ -39,16 +43,18 @@ def _sentences(texts: list[str]) -> list[tuple[int, int, int]]:
     return [(t, a, b) for t, text in enumerate(texts) for a, b in sentence_spans(text)]
 
 
-def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True) -> tuple[list[dict[str, float]], list[int]]:
-    """Feature rows (with ``lm_delta``) and 0/1 labels of the pooled candidates (the
-    encoder's ``pool`` best) of every slot of the spun texts (see the module docstring)."""
+def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True
+                 ) -> tuple[list[dict[str, float]], list[int], list[int]]:
+    """Feature rows (with ``lm_delta``), 0/1 labels and slot numbers (``groups``) of the
+    pooled candidates (the encoder's ``pool`` best) of every slot of the spun texts (see the
+    module docstring)."""
     from tqdm.auto import tqdm
 
     from despin.fast import edit_features
     from training.encoder import slot_labels, swap_spans
 
     sents = _sentences(spun)
-    rows, labels = [], []
+    rows, labels, groups = [], [], []
     step = 256
     for b in tqdm(range(0, len(sents), step), desc="rows", unit="batch", disable=not progress,
                   file=sys.stderr):
@@ -61,20 +67,68 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: b
             for k, feats in enumerate(x.features):
                 if feats is None:
                     continue
+                slot_id = groups[-1] + 1 if groups else 0
                 for j in np.flatnonzero(~np.isnan(x.lm_delta[k])):  # the pool
                     rows.append({**edit_features(feats, j), "lm_delta": x.lm_delta[k][j]})
                     labels.append(int(gold[k] == j + 1))
-    return rows, labels
+                    groups.append(slot_id)
+    return rows, labels, groups
 
 
-def fit_weights(rows: list[dict[str, float]], labels: list[int], l2: float = 1e-3
-                ) -> tuple[dict[str, float], float]:
-    """(unary weights, lm_weight) from a logistic regression on the rows."""
-    from despin.calibration import fit_logistic
+def fit_weights(rows: list[dict[str, float]], labels: list[int], groups: list[int],
+                l2: float = 1e-3, kind: str = "choice") -> tuple[dict[str, float], float]:
+    """(unary weights, lm_weight) fitted on the rows.
 
-    w = fit_logistic(rows, labels, l2=l2)
+    ``kind="choice"``: a conditional logit (McFadden 1974) per slot — one softmax over the
+    copy (score 0) and the slot's pooled candidates (score ``w · features``), the right
+    option being the recorded original when it is pooled, else the copy: the decision the
+    decoder makes. ``kind="logistic"``: an independent logistic regression per candidate
+    (:func:`despin.calibration.fit_logistic`)."""
+    if kind == "logistic":
+        from despin.calibration import fit_logistic
+
+        w = fit_logistic(rows, labels, l2=l2)
+    elif kind == "choice":
+        w = fit_choice(rows, labels, groups, l2)
+    else:
+        raise ValueError(f"kind must be 'choice' or 'logistic', not {kind!r}")
     lm_weight = w.pop("lm_delta")
     return w, lm_weight
+
+
+def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int],
+               l2: float = 1e-3, max_iter: int = 300) -> dict[str, float]:
+    """Weights of a conditional logit over each group's rows plus a copy option of score 0
+    (features standardised for the fit, the weights mapped back; full-batch L-BFGS:
+    deterministic). A group with no row labelled 1 chose the copy."""
+    import torch
+
+    names = sorted({k for r in rows for k in r} - {"intercept"})
+    x = torch.tensor([[r.get(k, 0.0) for k in names] for r in rows], dtype=torch.float64)
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    z = (x - mean) / std
+    g = torch.tensor(groups)
+    n_groups = int(g.max()) + 1
+    y = torch.tensor(labels, dtype=torch.float64)
+    w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        score = z @ w + b
+        top = torch.zeros(n_groups, dtype=score.dtype).scatter_reduce(
+            0, g, score, "amax", include_self=True).detach()  # copy's 0 included
+        total = torch.exp(-top).index_add(0, g, torch.exp(score - top[g]))
+        loss = (top + torch.log(total)).sum() - (score * y).sum()
+        loss = loss / n_groups + l2 * (w * w).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    raw = (w / std).detach()
+    out = {k: float(v) for k, v in zip(names, raw)}
+    out["intercept"] = float(b.detach() - (raw * mean).sum())
+    return out
 
 
 def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str], list]:
@@ -86,8 +140,9 @@ def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str],
     if lattices is None:
         lattices = restorer.lattices([texts[t][a:b] for t, a, b in sents])
     edits: list[list] = [[] for _ in texts]
-    for (t, a, _), x in zip(sents, lattices):
-        edits[t] += [e.shifted(a) for e in restorer.decode(x)]
+    found = restorer.restore_sentences([texts[t][a:b] for t, a, b in sents], lattices)
+    for (t, a, _), es in zip(sents, found):
+        edits[t] += [e.shifted(a) for e in es]
     return [apply_edits(text, e) for text, e in zip(texts, edits)], lattices
 
 
@@ -118,6 +173,27 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: list[float]
             "clean_changed": m["clean_changed"]}, "\n".join(lines)
 
 
+def attach_searcher(out: Path, searcher: Path, margin: float) -> None:
+    """Make ``searcher`` (a search-core Despinner folder) the ``accurate`` profile of the fast
+    Despinner in ``out``: its files go to ``out/accurate/`` (synonym tables that ``out``
+    already holds are referred to as ``../NAME`` instead of copied) and ``out/despin.json``
+    names it, with the fast decoder's ``margin`` (nats) below which a slot is unsure."""
+    dest = out / "accurate"
+    cfg = json.loads((searcher / "despin.json").read_text())
+    if dest.resolve() != searcher.resolve():
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in searcher.iterdir():
+            if f.is_file() and f.name != "despin.json" and not (out / f.name).exists():
+                shutil.copyfile(f, dest / f.name)
+        for src in cfg["sources"]:
+            if "path" in src and (out / Path(src["path"]).name).exists():
+                src["path"] = "../" + Path(src["path"]).name
+        (dest / "despin.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    top = json.loads((out / "despin.json").read_text())
+    top.setdefault("profiles", {})["accurate"] = {"searcher": "accurate", "margin": margin}
+    (out / "despin.json").write_text(json.dumps(top, indent=2) + "\n")
+
+
 def _evenly(ds, limit: int):
     n = len(ds)
     if limit >= n:
@@ -136,11 +212,20 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--pool", type=int, default=10,
                    help="the encoder's best candidates per slot that the n-gram model rescores")
     p.add_argument("--l2", type=float, default=1e-3)
+    p.add_argument("--fit", choices=["choice", "logistic"], default="choice",
+                   help="a conditional logit per slot (default) or a logistic regression per "
+                        "candidate")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
     p.add_argument("--max-clean", type=float, default=0.005,
                    help="largest share of clean words changed a setting may have")
+    p.add_argument("--searcher", default=None,
+                   help="a search-core Despinner folder to ship as the 'accurate' profile")
+    p.add_argument("--margin", type=float, default=2.0,
+                   help="the accurate profile's margin (nats): fast decisions below it go to "
+                        "the searcher")
+    p.add_argument("--passes", type=int, default=1, help="decoding passes")
     p.add_argument("--shortlist", type=int, default=4)
     p.add_argument("--floor", type=float, default=-6.0)
     args = p.parse_args(argv)
@@ -154,14 +239,14 @@ def main(argv: list[str] | None = None) -> Path:
     t0 = time.time()
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
     settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
-                            pool=args.pool)
+                            pool=args.pool, passes=args.passes)
     d = Despinner.fast_from_parts(enc_cfg["index"], args.encoder, settings,
                                   freq_power=enc_cfg.get("freq_power"))
     restorer = d.fast
     raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
     train = _evenly(raw["train"], args.limit)
-    rows, labels = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
-    weights, lm_weight = fit_weights(rows, labels, args.l2)
+    rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
+    weights, lm_weight = fit_weights(rows, labels, groups, args.l2, args.fit)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
     for k, v in sorted(weights.items(), key=lambda kv: -abs(kv[1])):
@@ -173,7 +258,14 @@ def main(argv: list[str] | None = None) -> Path:
     print(table)
     print("chosen:", json.dumps({k: round(v, 4) for k, v in best.items()}))
     restorer.settings.lm_weight, restorer.settings.threshold = best["lm_weight"], best["threshold"]
+    searcher = Path(args.searcher).resolve() if args.searcher else None
+    if searcher is not None and searcher.is_relative_to(Path(args.out).resolve()):
+        keep = Path(tempfile.mkdtemp()) / "accurate"  # the folder is about to be rewritten
+        shutil.copytree(searcher, keep)
+        searcher = keep
     out = d.save_pretrained(args.out)
+    if searcher is not None:
+        attach_searcher(out, searcher, args.margin)
     print(f"wrote {out} in {time.time() - t0:.0f} s")
     return out
 
