@@ -4,8 +4,10 @@
 
 Rows: identity, inverse thesaurus (no model), the language-model-scored lattice (pretrained
 SmolLM2, no training), the small encoder-decoder trained from scratch (``--t5 DIR``), a
-fine-tuned decoder-only model such as the SmolLM2 LoRA adapter (``--lora DIR``), the
-default's lattice with hand-set weights, and the shipped default Despinner (fitted weights).
+fine-tuned decoder-only model such as the SmolLM2 LoRA adapter (``--lora DIR``), the search
+core's lattice with hand-set weights, the search core (``search``: the Gemma-3-270m lattice
+search, the issue-3 default, now the accurate profile's searcher), the shipped default (the
+fast core) and its accurate profile. ``benchmarks/speed.py`` adds speed, load time and memory.
 Columns: edit P / R / F0.5, spun words restored, clean words changed, chrF, BLEU; tortured
 phrases exact match (all, n_papers ≥ 10) and words changed when their expected (clean) side is
 fed in — a Despinner with a ``phrase`` profile restores phrases with it (``--phrase-profile``);
@@ -22,7 +24,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.baselines import InverseThesaurus, identity  # noqa: E402
-from despin.despinner import Despinner, ScorerSpec  # noqa: E402
+from despin.despinner import DEFAULT_PATH, Despinner, ScorerSpec  # noqa: E402
 from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
 from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # noqa: E402
@@ -30,7 +32,7 @@ from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # n
 
 
 def _hand_weighted(default: str | None) -> Despinner:
-    """The default's lattice and spun-ness counts with hand-set weights instead of its fitted
+    """The search core's lattice and spun-ness counts with hand-set weights instead of its fitted
     calibration (SmolLM2-135M, LM weight 1, no gap term, prior 1, spun-ness 2, copy bonus 3
     nats; 25 candidates, 4 kept by the LM check on every slot): the default that shipped
     before calibration."""
@@ -60,8 +62,11 @@ def restorers(t5: str | None, default: str | None, lora: str | None = None
         out["t5-scratch"] = lambda: _fine_tuned(t5)
     if lora:
         out["smollm2-lora"] = lambda: _fine_tuned(lora)
-    out["hand-weighted"] = lambda: _hand_weighted(default)
+    searcher = str(Path(default or DEFAULT_PATH) / "accurate")
+    out["hand-weighted"] = lambda: _hand_weighted(searcher)
+    out["search"] = lambda: Despinner.from_pretrained(searcher)
     out["default"] = lambda: Despinner.from_pretrained(default)
+    out["accurate"] = lambda: Despinner.from_pretrained(default).profile("accurate")
     return out
 
 

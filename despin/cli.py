@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"despin: cannot read input: {exc}", file=sys.stderr)
         return 2
+    if args.quiet:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars
     from .despinner import Despinner
 
     try:
@@ -61,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"despin: {exc.args[0]}", file=sys.stderr)
         return 2
     if args.copy_bonus is not None:
-        model.settings.copy_bonus = args.copy_bonus
+        if model.fast_spec is not None:  # the fast core's threshold (log-odds)
+            model.fast.settings.threshold = args.copy_bonus
+        else:
+            model.settings.copy_bonus = args.copy_bonus
     model.progress = not args.quiet and sys.stderr.isatty()
     for name, text in texts:
         result = model.restore_with_edits(text)

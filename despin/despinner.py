@@ -183,7 +183,7 @@ class Despinner:
 
             self._fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
                                            self.fast_spec.get("settings"),
-                                           self.fast_spec.get("ngram"))
+                                           self.fast_spec.get("ngram"), self.device)
         return self._fast
 
     def _path(self, name: str) -> str:

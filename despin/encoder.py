@@ -150,6 +150,7 @@ class SpinEncoder(nn.Module):
         super().__init__()
         self.base = base
         self.base_name = base_name
+        self.record: dict[str, Any] = {}  # how it was trained (steps, data, ...), kept on save
         self.proj = proj
         self.top_k = top_k
         width = base.config.hidden_size
@@ -194,6 +195,7 @@ class SpinEncoder(nn.Module):
         if missing:
             raise ValueError(f"{folder}: {ENCODER_WEIGHTS} lacks {sorted(missing)[:3]}")
         model.load_state_dict(state, strict=False)
+        model.record = {k: v for k, v in cfg.items() if k not in model.config()}
         model.eval()
         return model, tok
 
@@ -206,17 +208,17 @@ class SpinEncoder(nn.Module):
         names = {n for n, p in self.named_parameters() if p.requires_grad}
         return {k: v for k, v in self.state_dict().items() if k in names}
 
-    def save_pretrained(self, folder: str | Path, tokenizer=None, extra: dict | None = None
-                        ) -> Path:
-        """Write ``encoder.json`` and the fine-tuned tensors in float16 (and the tokenizer)."""
+    def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
+        """Write ``encoder.json`` (sizes, the training record, ``extra``) and the fine-tuned
+        tensors in float16."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file({k: v.detach().to(torch.float16).contiguous()
                    for k, v in self.trainable_state().items()}, str(folder / ENCODER_WEIGHTS))
-        (folder / ENCODER_CONFIG).write_text(json.dumps({**self.config(), **(extra or {})},
-                                                        indent=2) + "\n")
+        (folder / ENCODER_CONFIG).write_text(json.dumps(
+            {**self.config(), **self.record, **(extra or {})}, indent=2) + "\n")
         return folder
 
     # -- the forward pass ----------------------------------------------------------------
@@ -250,7 +252,8 @@ class SpinEncoder(nn.Module):
     @torch.inference_mode()
     def predict(self, encoded: list[EncodedSentence], pad_id: int = 0) -> list[EncoderOutput]:
         """Run the encoder on sentences (one batch) and read its outputs per sentence."""
-        batch = collate(encoded, pad_id)
+        device = next(self.parameters()).device
+        batch = {k: v.to(device) for k, v in collate(encoded, pad_id).items()}
         out = self.forward(batch)
         pieces = out["piece_logodds"].tolist()
         logits = out["slot_logits"]

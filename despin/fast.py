@@ -282,13 +282,19 @@ class FastRestorer:
     @classmethod
     def load(cls, index: CandidateIndex, encoder_folder: str | Path,
              settings: FastSettings | dict[str, Any] | None = None,
-             ngram: str | Path | None = None) -> "FastRestorer":
+             ngram: str | Path | None = None, device: str = "cpu") -> "FastRestorer":
         """A fast restorer from a saved encoder folder (:meth:`SpinEncoder.save_pretrained`),
-        the n-gram model at ``ngram`` (None: pocketsphinx's English model) and ``settings``."""
+        the n-gram model at ``ngram`` (None: pocketsphinx's English model) and ``settings``;
+        the encoder runs on ``device`` ("auto": CUDA when there is one), in float32."""
+        import torch
+
         if isinstance(settings, dict):
             settings = FastSettings(**settings)
         settings = settings or FastSettings()
         encoder, tokenizer = SpinEncoder.from_pretrained(encoder_folder)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        encoder.to(device)
         return cls(index, encoder, tokenizer, NGramLM(ngram, oov=settings.oov), settings)
 
     def save(self, folder: str | Path) -> dict[str, Any]:

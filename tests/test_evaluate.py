@@ -228,7 +228,7 @@ def test_benchmark_rows_are_built_only_when_asked(tmp_path):
     spec.loader.exec_module(quality)
     made = quality.restorers(None, None)
     assert list(made) == ["identity", "inverse-thesaurus", "lm-lattice", "hand-weighted",
-                          "default"]
+                          "search", "default", "accurate"]
     made = quality.restorers(str(tmp_path / "t5"), None, str(tmp_path / "lora"))
     assert list(made)[3:5] == ["t5-scratch", "smollm2-lora"]
     lora = made["smollm2-lora"]()
