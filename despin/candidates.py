@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -82,7 +83,8 @@ class CandidateIndex:
         origs = sorted({o for src in sources if src.inflect for o in src.table})
         self._forms = cached("inflections", ("inflections", 1, len(origs),
                                              hashlib.sha1("\n".join(origs).encode()).hexdigest()),
-                             lambda: inflection_table(origs, progress=True)) if origs else {}
+                             lambda: inflection_table(origs, progress=sys.stderr.isatty())
+                             ) if origs else {}
         self.max_span_words = max(
             max((k.count(" ") + 1 for k in inv), default=1) for inv in self._inverse
         )

@@ -171,3 +171,24 @@ def test_restoration_places_every_edit_in_the_output():
             assert text[prev_in:e.start] == out[prev_out:e.out_start]
             prev_in, prev_out = e.end, e.out_end
         assert text[prev_in:] == out[prev_out:]
+
+
+def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
+    """The index's precomputed inflections equal lemminflect-based inflect(), and zipf's
+    table look-up equals wordfreq's zipf_frequency, on sampled Moby words."""
+    import random
+
+    from wordfreq import zipf_frequency
+
+    from despin.inflect import inflect, inflect_with, inflection_table
+    from despin.synonyms import load_sources, zipf
+
+    moby = load_sources(MOBY)[0]
+    rng = random.Random(1)
+    origs = rng.sample(sorted(moby.table), 300) + ["take place", "historical past", "give"]
+    table = inflection_table(origs)
+    assert table and all(inflect(*key) == form for key, form in table.items())
+    for tag in ("NN", "VB", "X"):
+        assert inflect_with(table, "give", "VERB", tag) == inflect("give", "VERB", tag)
+    words = [w for w in rng.sample(sorted(moby.table), 500) if w.isalpha() and w.islower()]
+    assert all(zipf(w) == zipf_frequency(w, "en") for w in words)
