@@ -29,3 +29,14 @@ def sotu_sentences() -> list[str]:
 def write_table(path: Path, rows: list[tuple[str, str, str]], third: str) -> Path:
     path.write_text(f"original\tspun\t{third}\n" + "".join(f"{a}\t{b}\t{c}\n" for a, b, c in rows))
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: one torch thread is as fast, and immune to a busy machine's stalls."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

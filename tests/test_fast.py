@@ -18,14 +18,7 @@ from training import train as T  # noqa: E402
 MOBY = [{"name": "moby", "kind": "moby", "weight": 1.0}]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -27,15 +27,7 @@ def _spin(sentence: str) -> str:
     return " ".join(SWAPS.get(w, w) for w in sentence.split(" "))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one torch thread is as fast, and immune to a busy machine's stalls."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -62,25 +60,9 @@ DEFAULTS: dict[str, Any] = {
 def load_recipe(path: str | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """:data:`DEFAULTS` ← the recipe YAML (keys at top level or under ``train:``) ← overrides;
     unknown keys raise ValueError."""
-    import yaml
+    from training import train
 
-    cfg = dict(DEFAULTS)
-    layers = []
-    if path:
-        data = yaml.safe_load(resolve(path).read_text()) or {}
-        layers.append(data.get("train", data))
-    layers.append(overrides or {})
-    for layer in layers:
-        unknown = set(layer) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"unknown encoder training settings: {sorted(unknown)} "
-                             f"(known: {sorted(DEFAULTS)})")
-        for k, v in layer.items():
-            d = DEFAULTS.get(k)
-            if isinstance(v, str) and isinstance(d, (int, float)) and not isinstance(d, bool):
-                v = float(v)
-            cfg[k] = v
-    return cfg
+    return train.load_recipe(path, overrides, DEFAULTS)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -226,15 +208,9 @@ def _auc(scores: list[float], labels: list[int]) -> float:
 # -- the loop --------------------------------------------------------------------------------
 def train(cfg: dict[str, Any], resume: str | bool | None = None) -> Path:
     """Run the encoder recipe ``cfg``; returns the output folder (the saved encoder)."""
-    import torch
+    from training.train import with_threads
 
-    threads = torch.get_num_threads()
-    if cfg["threads"]:
-        torch.set_num_threads(int(cfg["threads"]))
-    try:
-        return _train(cfg, resume)
-    finally:
-        torch.set_num_threads(threads)
+    return with_threads(cfg["threads"], _train, cfg, resume)
 
 
 def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
@@ -249,8 +225,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     from despin.candidates import CandidateIndex
     from despin.encoder import SpinEncoder
     from despin.synonyms import DEFAULT_FREQ_POWER
-    from training.train import (_rng_state, _set_rng_state, _setup_logging, default_index_spec,
-                                latest_checkpoint)
+    from training.train import (_setup_logging, default_index_spec, load_trainer_state,
+                                resume_from, save_trainer_state)
 
     accelerator = Accelerator()
     is_main = accelerator.is_main_process
@@ -264,13 +240,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
 
     model, tok = SpinEncoder.from_base(cfg["base"], cfg["proj"], cfg["train_layers"],
                                        cfg["top_k"])
-    init_from = None
-    if resume:
-        init_from = latest_checkpoint(out) if resume is True else Path(resume)
-        if init_from is None:
-            log.info("--resume: no checkpoint in %s, starting fresh", out)
-        elif not init_from.exists():
-            raise FileNotFoundError(f"--resume {init_from}: no such folder")
+    init_from = resume_from(out, resume)
     if init_from is not None:
         weights = init_from / ("trainable.safetensors" if (init_from / "trainable.safetensors")
                                .exists() else "encoder.safetensors")
@@ -302,12 +272,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
         optimizer, cfg["warmup_steps"], cfg["max_steps"], min_lr_rate=cfg["min_lr_ratio"])
     state = {"step": 0, "sentences": 0, "elapsed": 0.0, "epoch": 0, "pos": 0}
     if init_from is not None and (init_from / "trainer_state.pt").exists():
-        optimizer.load_state_dict(torch.load(init_from / "optimizer.pt", weights_only=False))
-        scheduler.load_state_dict(torch.load(init_from / "scheduler.pt", weights_only=False))
-        saved = torch.load(init_from / "trainer_state.pt", weights_only=False)
-        state.update(saved["state"])
-        _set_rng_state(saved["rng"])
-        log.info("resumed at step %d", state["step"])
+        load_trainer_state(init_from, optimizer, scheduler, state)
     model, optimizer = accelerator.prepare(model, optimizer)
     stream = SentenceStream(rows, index, cfg["top_k"], cfg["seed"], state["epoch"], state["pos"])
     metrics = out / "metrics.jsonl"
@@ -335,15 +300,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
             inner = accelerator.unwrap_model(model)
             save_file({k: v.contiguous() for k, v in inner.trainable_state().items()},
                       str(folder / "trainable.safetensors"))
-            torch.save(optimizer.state_dict(), folder / "optimizer.pt")
-            torch.save(scheduler.state_dict(), folder / "scheduler.pt")
-            torch.save({"state": state, "rng": _rng_state()}, folder / "trainer_state.pt")
             inner.save_pretrained(folder, extra={"steps": step, **record})
-            old = sorted((int(p.name.split("-")[1]), p) for p in out.glob("checkpoint-*")
-                         if p.name.split("-")[1].isdigit())
-            for _, p in old[:-cfg["keep_checkpoints"]] if cfg["keep_checkpoints"] else []:
-                shutil.rmtree(p, ignore_errors=True)
-            log.info("saved %s", folder)
+            save_trainer_state(folder, optimizer, scheduler, state, cfg["keep_checkpoints"])
         accelerator.wait_for_everyone()
 
     log.info("training: %d pairs, batch %d sentences, %d steps, lr %g / heads %g, %d validation "

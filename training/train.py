@@ -82,9 +82,9 @@ DEFAULTS: dict[str, Any] = {
 
 
 # -- recipes -----------------------------------------------------------------------------------
-def _coerce(key: str, value: Any) -> Any:
+def _coerce(key: str, value: Any, defaults: dict[str, Any]) -> Any:
     """YAML reads ``1e-3`` as a string: convert where the default is a number."""
-    default = DEFAULTS.get(key)
+    default = defaults.get(key)
     if isinstance(value, str) and isinstance(default, (int, float)) and not isinstance(default, bool):
         try:
             return float(value) if isinstance(default, float) or not value.lstrip("-").isdigit() \
@@ -110,25 +110,27 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
-    """:data:`DEFAULTS` ← the recipe YAML (keys at top level or under ``train:``) ← overrides."""
-    cfg = dict(DEFAULTS)
+def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None = None,
+                defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``defaults`` (:data:`DEFAULTS`) ← the recipe YAML (keys at top level or under
+    ``train:``) ← overrides; an unknown key raises ValueError."""
+    defaults = DEFAULTS if defaults is None else defaults
+    cfg = dict(defaults)
     layers = []
     if path:
         data = yaml.safe_load(resolve(path).read_text()) or {}
         layers.append(data.get("train", data))
     layers.append(overrides or {})
     for layer in layers:
-        unknown = set(layer) - set(DEFAULTS)
+        unknown = set(layer) - set(defaults)
         if unknown:
             raise ValueError(f"unknown training settings: {sorted(unknown)} "
-                             f"(known: {sorted(DEFAULTS)})")
+                             f"(known: {sorted(defaults)})")
         for k, v in layer.items():
             if isinstance(v, dict) and isinstance(cfg.get(k), dict):
                 cfg[k] = {**cfg[k], **v}
             else:
-                cfg[k] = _coerce(k, v)
+                cfg[k] = _coerce(k, v, defaults)
     return cfg
 
 
@@ -438,17 +440,63 @@ def _setup_logging(out: Path, is_main: bool) -> None:
             log.addHandler(h)
 
 
-def train(cfg: dict[str, Any], resume: str | bool | None = None) -> Path:
-    """Run the recipe ``cfg`` (see :data:`DEFAULTS`); returns the output folder."""
+def with_threads(threads: int | None, run, *args):
+    """``run(*args)`` with ``threads`` torch CPU threads (None: as they are), restored after."""
     import torch
 
-    threads = torch.get_num_threads()
-    if cfg["threads"]:
-        torch.set_num_threads(int(cfg["threads"]))
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
     try:
-        return _train(cfg, resume)
+        return run(*args)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
+
+
+def resume_from(out: Path, resume: str | bool | None) -> Path | None:
+    """What ``--resume`` names: the latest checkpoint in ``out`` (``True``), a folder (a
+    path), or nothing; raises FileNotFoundError for a path that does not exist."""
+    if not resume:
+        return None
+    init_from = latest_checkpoint(out) if resume is True else Path(resume)
+    if init_from is None:
+        log.info("--resume: no checkpoint in %s, starting fresh", out)
+    elif not init_from.exists():
+        raise FileNotFoundError(f"--resume {init_from}: no such folder")
+    return init_from
+
+
+def load_trainer_state(folder: Path, optimizer, scheduler, state: dict[str, Any]) -> None:
+    """Restore the optimizer, the schedule, ``state`` (step, ...) and the RNGs of a checkpoint."""
+    import torch
+
+    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=False))
+    scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=False))
+    saved = torch.load(folder / "trainer_state.pt", weights_only=False)
+    state.update(saved["state"])
+    _set_rng_state(saved["rng"])
+    log.info("resumed at step %d", state["step"])
+
+
+def save_trainer_state(folder: Path, optimizer, scheduler, state: dict[str, Any],
+                       keep: int | None) -> None:
+    """Write the optimizer, schedule, ``state`` and RNGs into checkpoint ``folder`` and delete
+    all but the ``keep`` newest checkpoints beside it (0 or None: keep all)."""
+    import torch
+
+    torch.save(optimizer.state_dict(), folder / "optimizer.pt")
+    torch.save(scheduler.state_dict(), folder / "scheduler.pt")
+    torch.save({"state": state, "rng": _rng_state()}, folder / "trainer_state.pt")
+    old = sorted((int(p.name.split("-")[1]), p) for p in folder.parent.glob("checkpoint-*")
+                 if p.name.split("-")[1].isdigit())
+    for _, p in old[:-keep] if keep else []:
+        shutil.rmtree(p, ignore_errors=True)
+    log.info("saved %s", folder)
+
+
+def train(cfg: dict[str, Any], resume: str | bool | None = None) -> Path:
+    """Run the recipe ``cfg`` (see :data:`DEFAULTS`); returns the output folder."""
+    return with_threads(cfg["threads"], _train, cfg, resume)
 
 
 def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
@@ -472,13 +520,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
         cfg["freq_power"] = DEFAULT_FREQ_POWER
 
     # what to start from: a checkpoint (full state), a model/adapter folder (weights), nothing
-    init_from = None
-    if resume:
-        init_from = latest_checkpoint(out) if resume is True else Path(resume)
-        if init_from is None:
-            log.info("--resume: no checkpoint in %s, starting fresh", out)
-        elif not init_from.exists():
-            raise FileNotFoundError(f"--resume {init_from}: no such folder")
+    init_from = resume_from(out, resume)
     full_resume = init_from is not None and _is_checkpoint(init_from)
 
     train_texts = None
@@ -522,12 +564,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
                                   num_training_steps=cfg["max_steps"])
     state = {"step": 0, "tokens": 0, "elapsed": 0.0}
     if full_resume:
-        optimizer.load_state_dict(torch.load(init_from / "optimizer.pt", weights_only=False))
-        scheduler.load_state_dict(torch.load(init_from / "scheduler.pt", weights_only=False))
-        saved = torch.load(init_from / "trainer_state.pt", weights_only=False)
-        state.update(saved["state"])
-        _set_rng_state(saved["rng"])
-        log.info("resumed at step %d", state["step"])
+        load_trainer_state(init_from, optimizer, scheduler, state)
     model, optimizer = accelerator.prepare(model, optimizer)
     device = accelerator.device
     pad_id = tok.pad_token_id
@@ -548,14 +585,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
         if is_main:
             folder = out / f"checkpoint-{step}"
             save_model(accelerator.unwrap_model(model), tok, folder, despin_config)
-            torch.save(optimizer.state_dict(), folder / "optimizer.pt")
-            torch.save(scheduler.state_dict(), folder / "scheduler.pt")
-            torch.save({"state": state, "rng": _rng_state()}, folder / "trainer_state.pt")
-            old = sorted((int(p.name.split("-")[1]), p) for p in out.glob("checkpoint-*")
-                         if p.name.split("-")[1].isdigit())
-            for _, p in old[:-cfg["keep_checkpoints"]] if cfg["keep_checkpoints"] else []:
-                shutil.rmtree(p, ignore_errors=True)
-            log.info("saved %s", folder)
+            save_trainer_state(folder, optimizer, scheduler, state, cfg["keep_checkpoints"])
         accelerator.wait_for_everyone()
 
     metrics_file = out / "metrics.jsonl"
