@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install mythes clean
+.PHONY: demo test install mythes clean default
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ demo: $(STAMP)
 
 test: $(STAMP) mythes
 	$(PY) -m pytest tests
+
+# Rebuild the shipped default from scratch: the pairs, the spin encoder (about 90 minutes on 2
+# CPU cores), then the fast core's weights and threshold; the accurate profile's search core
+# (despin/default/accurate) is kept as it is.
+default: $(STAMP)
+	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
+	$(PY) -m training.train --config configs/train-encoder.yaml
+	$(PY) -m training.fit_fast --encoder runs/encoder --data data/pairs --out despin/default \
+	    --searcher despin/default/accurate --pool 25 --limit 1500 --val-limit 300
 
 # The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym
 # source (despin.synonyms; tested, not in the default), unpacked into the cache without root

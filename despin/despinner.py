@@ -31,9 +31,11 @@ from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import sentence_spans, tokenize
 
-__all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH"]
+__all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "default"
+SEARCH_PATH = DEFAULT_PATH / "accurate"
+"""The shipped search core (Gemma-3-270m lattice search): the accurate profile's searcher."""
 CONFIG_NAME = "despin.json"
 
 

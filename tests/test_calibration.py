@@ -12,7 +12,7 @@ import pytest
 
 from despin.calibration import (FEATURES_VERSION, Calibration, EditNetwork, candidate_features,
                                 fit_logistic, fit_network, linear_score)
-from despin.despinner import Despinner, ScorerSpec
+from despin.despinner import SEARCH_PATH as SEARCHER, Despinner, ScorerSpec
 from despin.detector import SpunDetector
 from despin.lattice import Slot, build_slots
 from despin.candidates import Candidate
@@ -271,7 +271,7 @@ def test_cli_fits_and_writes_a_calibrated_folder(tmp_path, capsys):
     # --profile: the fit (and its lattice settings) become a profile; the model's own stay
     out4 = tmp_path / "profiled"
     w4 = main(args[:4] + ["--top-k", "5", "--profile", "phrase", "--out", str(out4)])
-    saved, shipped = Despinner.from_pretrained(out4), Despinner.from_pretrained()
+    saved, shipped = Despinner.from_pretrained(out4), Despinner.from_pretrained(SEARCHER)
     assert saved.settings == shipped.settings and saved.calibration.weights == pytest.approx(
         shipped.calibration.weights)
     prof = saved.profiles["phrase"]
@@ -335,14 +335,14 @@ def test_tune_cli_writes_the_chosen_copy_bonus(tmp_path, capsys):
         "spun": ["It comes at a uncommon second.", "The navy know-how was new."],
         "original": ["It comes at a rare moment.", "The military technology was new."]})}
     ).save_to_disk(str(data))
-    folder = Despinner.from_pretrained().save_pretrained(tmp_path / "m")
+    folder = Despinner.from_pretrained(SEARCHER).save_pretrained(tmp_path / "m")
     best = main(["--model", str(folder), "--data", str(data), "--limit", "2",
                  "--bonuses", "3", "9", "--write"])
     printed = capsys.readouterr().out
     assert f"best copy_bonus {best['copy_bonus']} (F0.5" in printed
     assert best["copy_bonus"] in (3.0, 9.0)
     again = Despinner.from_pretrained(folder)
-    assert again.settings == replace(Despinner.from_pretrained().settings,
+    assert again.settings == replace(Despinner.from_pretrained(SEARCHER).settings,
                                      copy_bonus=best["copy_bonus"])
 
 
@@ -358,14 +358,14 @@ def test_tune_cli_creates_a_joint_phrase_profile(tmp_path, capsys):
         "spun": ["navy know-how", "uncommon second", "foreign policy"],
         "original": ["military technology", "rare moment", "foreign policy"]})}
     ).save_to_disk(str(data))
-    folder = Despinner.from_pretrained().save_pretrained(tmp_path / "m")
+    folder = Despinner.from_pretrained(SEARCHER).save_pretrained(tmp_path / "m")
     best = main(["--model", str(folder), "--data", str(data), "--limit", "3", "--profile",
                  "phrase", "--set", "joint_top=3", "--bonuses", "0", "4", "--joint-priors", "1",
                  "--write"])
     printed = capsys.readouterr().out
     assert "best joint_bonus" in printed and best["joint_prior"] == 1.0
     again = Despinner.from_pretrained(folder)
-    assert again.settings == Despinner.from_pretrained().settings  # the model's own: unchanged
+    assert again.settings == Despinner.from_pretrained(SEARCHER).settings  # the model's own: unchanged
     # only what differs from the model's own settings (joint_prior 1 is its default too)
     assert again.profiles["phrase"] == {"search": {"joint_top": 3,
                                                    "joint_bonus": best["joint_bonus"]}}

