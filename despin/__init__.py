@@ -26,7 +26,8 @@ def __getattr__(name: str) -> Any:
 def restore(text: str | list[str], model: str | None = None,
             profile: str | None = None) -> str | list[str]:
     """Restore ``text`` with the shipped default model (or ``model``), loaded once and reused;
-    ``profile="phrase"`` when the texts are bare phrases (see ``Despinner.profile``)."""
+    ``profile="accurate"`` for the shipped default's slower, surer profile (see
+    ``Despinner.profile``)."""
     global _default
     from .despinner import Despinner
 
