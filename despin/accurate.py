@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from .decoder import Arc
-from .edits import Edit, apply_edits
+from .edits import Edit, Restoration
 from .lattice import Slot
 from .search import search
 from .text import tokenize
@@ -71,19 +71,16 @@ class AccurateRestorer:
                 shortlist: dict[int, list[Arc]]) -> list[Edit]:
         """The searcher's edits over the unsure slots of ``sentence`` with ``sure`` applied,
         mapped back to ``sentence``'s offsets."""
-        text = apply_edits(sentence, sure)
-        shift = sorted((e.start, len(e.restored) - (e.end - e.start)) for e in sure)
-
-        def moved(pos: int) -> int:
-            return pos + sum(d for start, d in shift if start < pos)
-
-        starts = {t.start: i for i, t in enumerate(tokenize(text))}
-        ends = {t.end: i + 1 for i, t in enumerate(tokenize(text))}
+        applied = Restoration(sentence, sure)
+        text = applied.text
+        tokens = tokenize(text)
+        starts = {t.start: i for i, t in enumerate(tokens)}
+        ends = {t.end: i + 1 for i, t in enumerate(tokens)}
         local: list[Slot] = []
         back: dict[tuple[int, int], int] = {}
         for k in unsure:
             slot = slots[k]
-            a, b = moved(slot.start), moved(slot.end)
+            a, b = applied.output_offset(slot.start), applied.output_offset(slot.end)
             if a not in starts or b not in ends or text[a:b] != slot.text:
                 continue
             cands = [slot.candidates[arc.cand] for arc in shortlist[k]]

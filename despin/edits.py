@@ -61,6 +61,17 @@ class Restoration:
         """The restored text: the input with every edit applied, byte-identical elsewhere."""
         return apply_edits(self.input, self.edits)
 
+    def output_offset(self, pos: int) -> int:
+        """Where input offset ``pos`` (outside every edit, or at an edit's edge) lands in the
+        output."""
+        return pos + sum(len(e.restored) - (e.end - e.start) for e in self.edits if e.end <= pos)
+
+    def input_offset(self, pos: int) -> int:
+        """Where output offset ``pos`` (outside every restored span, or at its edge) stands in
+        the input: :meth:`output_offset` inverted."""
+        return pos - sum(len(e.restored) - (e.end - e.start) for e in self.edits
+                         if e.out_end <= pos)
+
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "text": self.text, "edits": [e.to_dict() for e in self.edits]}
 

@@ -18,14 +18,15 @@ For a batch of sentences:
 An edit's ``score`` is how much the decoder prefers the output to the same output with that
 edit undone (nats of the decoder's objective; > 0 for every edit taken).
 
-The weights are fitted on synthetic pairs by :mod:`training.fit_fast` (logistic regression on
-per-candidate rows whose features include the n-gram model's local delta, then a threshold
-chosen for F0.5 on validation pairs).
+The weights are fitted on synthetic pairs by :mod:`training.fit_fast` (a conditional logit per
+slot over the copy and the pooled candidates, whose features include the n-gram model's local
+delta, then a threshold chosen for F0.5 on validation pairs).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -58,9 +59,9 @@ class FastSettings:
     below it never reach the decoder; ``top_k``: candidates per slot offered to the encoder;
     ``pool``: the encoder's best candidates per slot that the n-gram model rescores (only
     they can reach the shortlist); ``passes``: decoding passes (see
-    :meth:`FastRestorer.restore_sentences`); ``batch_size``: sentences per encoder pass; ``max_length``: word pieces per sentence
-    (longer sentences' tail slots are left unchanged); ``oov``: the n-gram model's
-    log-probability (nats) of an unknown word."""
+    :meth:`FastRestorer.restore_sentences`); ``batch_size``: sentences per encoder pass;
+    ``max_length``: word pieces per sentence (longer sentences' tail slots are left
+    unchanged); ``oov``: the n-gram model's log-probability (nats) of an unknown word."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -134,7 +135,10 @@ class SentenceLattice:
     features: list[np.ndarray | None] = field(default_factory=list)
     lm_delta: list[np.ndarray | None] = field(default_factory=list)
 
+    @cached_property
     def copy_arcs(self) -> list[Arc]:
+        """One copy arc per token (what the n-gram model reads of it, score 0): read by the
+        features, the decoder and every margin, so built once."""
         return [Arc(i, i + 1, lm_words(t.text)) for i, t in enumerate(self.tokens)]
 
 
@@ -177,7 +181,7 @@ class FastRestorer:
         the pool)."""
         feats: list[np.ndarray | None] = []
         x.lm_delta = []
-        copies = x.copy_arcs()
+        copies = x.copy_arcs
         for k, slot in enumerate(x.slots):
             scores = x.encoded.cand_scores[k]
             if scores is None:
@@ -228,14 +232,14 @@ class FastRestorer:
 
     def best_path(self, x: SentenceLattice, shortlist: dict[int, list[Arc]]) -> DecodedPath:
         """The Viterbi path through ``x``'s copy arcs and the ``shortlist``'s edit arcs."""
-        arcs = x.copy_arcs() + [a for v in shortlist.values() for a in v]
+        arcs = x.copy_arcs + [a for v in shortlist.values() for a in v]
         return viterbi(len(x.tokens), arcs, self.lm.logprob, self.settings.lm_weight)
 
     def margin(self, x: SentenceLattice, best: DecodedPath, add: Arc | None = None,
                drop: Arc | None = None) -> float:
         """How much better ``best`` scores than the same path with ``drop`` undone (copied)
         and/or ``add`` swapped in (nats of the decoder's objective)."""
-        changed = _with(best.arcs, x.copy_arcs(), add, drop)
+        changed = _with(best.arcs, x.copy_arcs, add, drop)
         return best.score - path_score(changed, self.lm.logprob, self.settings.lm_weight)
 
     def decode(self, x: SentenceLattice) -> list[Edit]:
@@ -326,11 +330,6 @@ def _with(path: list[Arc], copies: list[Arc], add: Arc | None, drop: Arc | None)
 
 def _map_back(restoration: Restoration, edits: list[Edit]) -> list[Edit]:
     """Edits of ``restoration.text`` that touch no earlier edit, in the input's offsets."""
-    out = []
-    for e in edits:
-        if any(e.start < d.out_end and d.out_start < e.end for d in restoration.edits):
-            continue
-        shift = sum(len(d.restored) - (d.end - d.start) for d in restoration.edits
-                    if d.out_end <= e.start)
-        out.append(replace(e, start=e.start - shift, end=e.end - shift))
-    return out
+    return [replace(e, start=restoration.input_offset(e.start),
+                    end=restoration.input_offset(e.end)) for e in edits
+            if not any(e.start < d.out_end and d.out_start < e.end for d in restoration.edits)]

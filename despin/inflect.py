@@ -38,6 +38,22 @@ def analyses(word: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _inflected_word(parts: list[str], upos: str) -> int | None:
+    """Which word of a phrase takes a ``upos`` inflection (verbs their first, others their
+    last), or None when the phrase cannot take it."""
+    i = 0 if upos == "VERB" else len(parts) - 1
+    if len(parts) > 1 and upos in {"ADJ", "ADV"}:
+        return None  # "more X" constructions are not worth guessing
+    lemmas = getAllLemmas(parts[i])
+    if lemmas and upos not in lemmas:
+        return None  # "give" has no noun reading: no plural "gives" for a noun slot
+    return i
+
+
+def _replace(parts: list[str], i: int, form: str | None) -> str | None:
+    return None if form is None else " ".join(parts[:i] + [form] + parts[i + 1:])
+
+
 @lru_cache(maxsize=500_000)
 def inflect(phrase: str, upos: str, tag: str) -> str | None:
     """Inflect a lemma or multi-word lemma phrase to ``tag``; None when that is not possible.
@@ -48,16 +64,10 @@ def inflect(phrase: str, upos: str, tag: str) -> str | None:
     if tag in BASE_TAGS or tag == "X" or upos not in _TAGS:
         return phrase
     parts = phrase.split(" ")
-    i = 0 if upos == "VERB" else len(parts) - 1
-    if len(parts) > 1 and upos in {"ADJ", "ADV"}:
-        return None  # "more X" constructions are not worth guessing
-    if getAllLemmas(parts[i]) and upos not in getAllLemmas(parts[i]):
-        return None  # "give" has no noun reading: no plural "gives" for a noun slot
-    form = getInflection(parts[i], tag=tag, inflect_oov=True)
-    if not form:
+    i = _inflected_word(parts, upos)
+    if i is None:
         return None
-    parts[i] = form[0]
-    return " ".join(parts)
+    return _replace(parts, i, (getInflection(parts[i], tag=tag, inflect_oov=True) or [None])[0])
 
 
 def inflection_table(phrases: "Iterable[str]", progress: bool = False
@@ -74,29 +84,22 @@ def inflection_table(phrases: "Iterable[str]", progress: bool = False
                        disable=not progress):
         parts = phrase.split(" ")
         for upos, tags in _TAGS.items():
-            i = 0 if upos == "VERB" else len(parts) - 1
-            word = parts[i]
-            lemmas = getAllLemmas(word)
-            blocked = (len(parts) > 1 and upos in {"ADJ", "ADV"}) or (lemmas and upos not in lemmas)
-            forms = {} if blocked else getAllInflections(word, upos=upos)
+            i = _inflected_word(parts, upos)
+            forms = {} if i is None else getAllInflections(parts[i], upos=upos)
             for tag in tags:
                 if tag in BASE_TAGS:
                     continue
-                if blocked:
+                if i is None:
                     table[(phrase, upos, tag)] = None
                     continue
-                found = forms.get(tag)
-                form = found[0] if found else (getInflection(word, tag=tag, inflect_oov=True)
-                                               or [None])[0]
-                table[(phrase, upos, tag)] = (None if form is None else
-                                              " ".join(parts[:i] + [form] + parts[i + 1:]))
+                found = forms.get(tag) or getInflection(parts[i], tag=tag, inflect_oov=True)
+                table[(phrase, upos, tag)] = _replace(parts, i, (found or [None])[0])
     return table
 
 
 def inflect_with(table: dict[tuple[str, str, str], str | None], phrase: str, upos: str,
                  tag: str) -> str | None:
-    """:func:`inflect` read from an :func:`inflection_table` (computed when not in it)."""
-    if tag in BASE_TAGS or tag == "X" or upos not in _TAGS:
-        return phrase
+    """:func:`inflect` read from an :func:`inflection_table` (computed when not in it: base
+    tags, other phrases)."""
     key = (phrase, upos, tag)
     return table[key] if key in table else inflect(phrase, upos, tag)

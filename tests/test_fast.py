@@ -162,6 +162,11 @@ def test_restoration_places_every_edit_in_the_output():
         for e in r.edits:
             assert out[e.out_start:e.out_end] == e.restored
             assert text[prev_in:e.start] == out[prev_out:e.out_start]
+            assert r.output_offset(e.start) == e.out_start and r.output_offset(e.end) == e.out_end
+            for pos, want in ((e.out_start, e.start), (e.out_end, e.end)):
+                # an empty restoration's output point stands for both of its input ends
+                if not any(d.out_start == d.out_end == pos for d in r.edits):
+                    assert r.input_offset(pos) == want
             prev_in, prev_out = e.end, e.out_end
         assert text[prev_in:] == out[prev_out:]
 
