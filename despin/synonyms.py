@@ -33,10 +33,23 @@ __all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_
            "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
 
 def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
-    """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix."""
+    """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix.
+
+    Where there is no ``configs/`` (an installed wheel), the default spinner's sources are the
+    shipped default Despinner's (``despin/default/despin.json``, built from that same block),
+    with their tables read from that folder."""
+    import json
+
     import yaml
 
-    data = yaml.safe_load(resolve(path).read_text()) or {}
+    found = resolve(path)
+    if not found.exists() and str(path) == "spinner.yaml":
+        shipped = Path(__file__).resolve().parent / "default"
+        cfg = json.loads((shipped / "despin.json").read_text())
+        sources = [{**s, "path": str(shipped / s["path"])} if "path" in s else s
+                   for s in cfg["sources"]]
+        return {"sources": sources, "freq_power": cfg.get("freq_power", 1.0)}
+    data = yaml.safe_load(found.read_text()) or {}
     return data.get("spinner", data)
 
 

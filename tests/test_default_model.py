@@ -153,3 +153,23 @@ def test_prefilter_skips_slots_without_left_context(searcher):
     starts = {s.tok_start for s in lattice}
     assert {0, 1} <= starts and max(starts) >= 2
     assert len(lattice[0].candidates) == min(20, len(raw[0].candidates)) > saved.prefilter
+
+
+def test_spinner_sources_without_configs(tmp_path, monkeypatch):
+    """An installed wheel has no configs/: the default sources are then the shipped default
+    Despinner's, the same mix with the same tables, read from its folder."""
+    from pathlib import Path
+
+    from despin.synonyms import spinner_settings
+
+    in_repo = spinner_settings()
+    monkeypatch.setenv("DESPIN_CONFIG_DIR", str(tmp_path))  # an empty configs folder
+    shipped = spinner_settings()
+    assert [{k: v for k, v in s.items() if k != "path"} for s in shipped["sources"]] == \
+        [{k: v for k, v in s.items() if k != "path"} for s in in_repo["sources"]]
+    assert shipped["freq_power"] == in_repo.get("freq_power", 1.0)
+    for s in shipped["sources"]:
+        if "path" in s:
+            assert Path(s["path"]).parent == DEFAULT_PATH
+            assert Path(s["path"]).read_bytes() == (REPO / "configs" / Path(s["path"]).name
+                                                    ).read_bytes()
