@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install mythes clean default
+.PHONY: demo test install mythes clean default wheel wheel-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +51,21 @@ mythes:
 	  then echo "unpacked mythes-en-us into $(MYTHES_DIR)"; \
 	  else echo "could not fetch mythes-en-us: its tests are skipped"; fi; rm -rf $$tmp; fi
 
+# The library as users install it: build the wheel, install it into a fresh venv outside the
+# checkout (torch pinned first, as above), and restore a sentence there from another folder.
+wheel: $(STAMP)
+	rm -rf dist && $(PY) -m build --wheel --no-isolation -o dist . >/dev/null && ls dist/*.whl
+
+wheel-check: wheel
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(PYTHON) -m venv $$tmp/venv; \
+	$$tmp/venv/bin/pip install -q torch==2.13.0; \
+	$$tmp/venv/bin/pip install -q dist/*.whl; \
+	cd $$tmp && ! venv/bin/python -c "import training" 2>/dev/null; \
+	echo "The men stated the navy know-how was extra superior." > in.txt; \
+	venv/bin/despin --quiet in.txt > out.txt; cat out.txt; \
+	test "$$(cat out.txt)" != "$$(cat in.txt)"; \
+	venv/bin/python -c "import despin, sys; r = despin.Despinner.from_pretrained().restore_with_edits(open('in.txt').read()); print(r.text, [e.restored for e in r.edits]); sys.exit(not r.edits)"
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache dist build
