@@ -1,30 +1,72 @@
-"""`despin [FILE ...]`: restore spun text files (or stdin) to stdout, line for line."""
+"""`despin [FILE ...]`: restore spun text files (or stdin) to stdout, line for line.
+
+Input streams: each line's output is written (and flushed) as soon as its batch of sentences is
+restored, so a pipe sees output before the end and a document of any length runs in bounded
+memory. ``--format`` chooses the output: ``text`` (the restored lines), ``json`` (one JSON
+record per input line, edits in the shape of LanguageTool's ``matches``, after a header record
+naming the model) or ``diff`` (each edit marked inline, ``[navy→military]``). ``--detect``
+prints how likely the text is spinner output instead (:meth:`despin.Despinner.detect`).
+"""
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
+import os
 import sys
 from pathlib import Path
+from typing import IO, Iterator
 
 from .dtypes import DTYPES
 
+FORMATS = ("text", "json", "diff")
 
-def _read(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
+
+def _check_readable(name: str) -> None:
+    """Raise OSError or UnicodeDecodeError when file ``name`` cannot be read as UTF-8 text
+    (read in 1 MiB chunks: the file is not held in memory)."""
     path = Path(name)
     if path.is_dir():
-        raise OSError(f"{name} is a directory")
-    return path.read_text(encoding="utf-8")
+        raise IsADirectoryError(f"{name} is a directory")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            decoder.decode(chunk)
+    decoder.decode(b"", final=True)
+
+
+def _lines(name: str) -> Iterator[str]:
+    """The lines of file ``name`` ("-": stdin), line breaks kept as they are (``newline=""``)."""
+    if name == "-":
+        stdin: IO[str] = sys.stdin
+        if hasattr(stdin, "reconfigure"):
+            stdin.reconfigure(encoding="utf-8", newline="")
+        yield from stdin
+        return
+    with open(name, encoding="utf-8", newline="") as f:
+        yield from f
+
+
+def _strip_break(line: str) -> str:
+    """``line`` without its line break."""
+    return line.rstrip("\r\n") if line.endswith(("\n", "\r")) else line
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``despin`` command; returns the exit status."""
+    """Entry point of the ``despin`` command; returns the exit status (0 ok, 2 bad input or
+    model, 130 interrupted)."""
     p = argparse.ArgumentParser(
         prog="despin",
         description="Restore spun text to its original wording. Output has one line per input "
                     "line; every byte outside a restored word is unchanged.")
     p.add_argument("files", nargs="*", default=["-"], help="text files ('-' or none: stdin)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text: the restored text; json: a header record, then one record per "
+                        "input line with its edits (offsets: characters into the line); diff: "
+                        "the input with each edit marked as [spun→restored]")
+    p.add_argument("--detect", action="store_true",
+                   help="print how likely each sentence and each document is spinner output "
+                        "(a calibrated probability) instead of restoring")
     p.add_argument("--model", default=None, help="Despinner folder or hub name (default: shipped)")
     p.add_argument("--batch-size", type=int, default=32, help="hypotheses scored per batch")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
@@ -35,23 +77,29 @@ def main(argv: list[str] | None = None) -> int:
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
     p.add_argument("--profile", default=None,
-                   help="restore with this profile of the model: 'phrase' when each line is a "
-                        "bare phrase (a term with no sentence around it)")
-    p.add_argument("--edits", action="store_true",
-                   help="write the edits as JSON lines (offsets into each input) instead")
+                   help="restore with this profile of the model: 'accurate' (the shipped "
+                        "default's slower, surer profile); 'phrase' where a model has it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error("--batch-size must be at least 1")
     try:
-        texts = [(name, _read(name)) for name in args.files]
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"despin: cannot read input: {exc}", file=sys.stderr)
+        for name in args.files:
+            if name != "-":
+                _check_readable(name)
+    except UnicodeDecodeError as exc:
+        print(f"despin: cannot read input: {name} is not UTF-8 text ({exc.reason} at byte "
+              f"{exc.start})", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"despin: cannot read input: {exc.strerror or exc}: {name}"
+              if exc.strerror else f"despin: cannot read input: {exc}", file=sys.stderr)
         return 2
     if args.quiet:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars
+    from . import __version__
     from .despinner import Despinner
 
     try:
@@ -70,14 +118,54 @@ def main(argv: list[str] | None = None) -> int:
         else:
             model.settings.copy_bonus = args.copy_bonus
     model.progress = not args.quiet and sys.stderr.isatty()
-    for name, text in texts:
-        result = model.restore_with_edits(text)
-        if args.edits:
-            for e in result.edits:
-                print(json.dumps({"file": name, **e.to_dict()}, ensure_ascii=False))
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    out = sys.stdout
+    try:
+        if args.detect:
+            return _detect(model, args, out)
+        if args.format == "json":
+            header = {"despin": __version__, "model": args.model or "default",
+                      "profile": args.profile, "format": "despin-json/1",
+                      "offsets": "characters into each line"}
+            out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for name in args.files:
+            total = os.path.getsize(name) if name != "-" else None
+            for number, r in enumerate(model.restore_lines(_lines(name), total=total), 1):
+                if args.format == "json":
+                    record = {"file": name, "line": number, "input": _strip_break(r.input),
+                              "output": _strip_break(r.text), "edits": r.matches()}
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                elif args.format == "diff":
+                    out.write(r.diff())
+                else:
+                    out.write(r.text)
+                out.flush()
+    except UnicodeDecodeError as exc:  # stdin that is not UTF-8 (files were checked first)
+        print(f"despin: cannot read input: not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `despin big.txt | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")  # nothing more to flush into the closed pipe
+        return 0
+    except KeyboardInterrupt:
+        print("despin: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _detect(model, args: argparse.Namespace, out: IO[str]) -> int:
+    """``despin --detect``: per file, each sentence's probability of being spinner output and
+    the document's (text: tab-separated lines; json: one record per file)."""
+    for name in args.files:
+        text = "".join(_lines(name))
+        d = model.detect(text)
+        if args.format == "json":
+            out.write(json.dumps({"file": name, **d.to_dict()}, ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(result.text)
-        sys.stdout.flush()
+            for s in d.sentences:
+                out.write(f"{s.probability:.3f}\t{s.text}\n")
+            out.write(f"{d.probability:.3f}\t[document: {name}]\n")
+        out.flush()
     return 0
 
 

@@ -12,13 +12,14 @@ import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, overload
+from typing import Any, Callable, Iterable, Iterator, overload
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .calibration import Calibration
 from .candidates import CandidateIndex
+from .detection import DETECTION_FILE, Detection, DetectionModel, sentence_rows
 from .detector import SpunDetector, word_features, word_token_ends
 from .dtypes import check_dtype, resolve_dtype
 from .edits import Edit, Restoration, apply_edits
@@ -29,7 +30,7 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
                      prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import sentence_spans, tokenize
+from .text import VerbatimBlocks, sentence_spans, tokenize
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
@@ -110,6 +111,10 @@ class Despinner:
         if detector is None and base_dir is not None and (base_dir / SpunDetector.FILE).exists():
             self.detector = SpunDetector.load(base_dir / SpunDetector.FILE)
         self.profiles: dict[str, dict] = dict(profiles or {})
+        # spin detection (despin.detection): fitted weights, read from the folder when present
+        self.detection: DetectionModel | None = None
+        if base_dir is not None and (base_dir / DETECTION_FILE).exists():
+            self.detection = DetectionModel.load(base_dir / DETECTION_FILE)
         # the fast core (despin.fast): its section of despin.json; loaded on first use
         self.fast_spec: dict[str, Any] | None = dict(fast) if fast else None
         self._fast = None
@@ -498,28 +503,96 @@ class Despinner:
         return kept
 
     def restore_with_edits(self, text: str) -> Restoration:
-        """Restore a whole document; the edits carry offsets into ``text``.
+        """Restore a whole document; the edits carry offsets into ``text`` (characters).
 
-        Paragraphs and sentences are restored one by one; every byte outside an edit is
-        returned unchanged.
+        Lines, then sentences, are restored (:meth:`restore_lines`); every character outside
+        an edit is returned unchanged. Raises TypeError when ``text`` is not a str.
         """
-        if not isinstance(text, str):
-            raise TypeError(f"expected str, got {type(text).__name__}")
-        spans = sentence_spans(text)
+        _check_text(text, "restore_with_edits")
         edits: list[Edit] = []
-        if self.fast_spec is not None:  # sentences in batches: one encoder pass per batch
-            step = 8 * self.fast.settings.batch_size
-            with tqdm(total=len(spans), desc="restoring", unit="sent",
-                      disable=not self.progress) as bar:
-                for k in range(0, len(spans), step):
-                    part = spans[k:k + step]
-                    found = self.engine.restore_sentences([text[a:b] for a, b in part])
-                    edits += [e.shifted(a) for (a, _), es in zip(part, found) for e in es]
-                    bar.update(len(part))
-            return Restoration(text, sorted(edits, key=lambda e: e.start))
-        for a, b in tqdm(spans, desc="restoring", unit="sent", disable=not self.progress):
-            edits += [e.shifted(a) for e in self.restore_sentence(text[a:b])]
-        return Restoration(text, sorted(edits, key=lambda e: e.start))
+        offset = 0
+        for r in self.restore_lines(text.splitlines(keepends=True),
+                                    total=len(text.encode("utf-8", "surrogatepass"))):
+            edits += [e.shifted(offset) for e in r.edits]
+            offset += len(r.input)
+        return Restoration(text, edits)
+
+    def restore_lines(self, lines: Iterable[str], total: int | None = None
+                      ) -> Iterator[Restoration]:
+        """Restore a document given line by line; yield one :class:`Restoration` per line, in
+        order, as soon as that line is done (edit offsets: characters into the line).
+
+        ``lines``: strings that keep their line breaks, as ``str.splitlines(keepends=True)``
+        or an open text file gives them; any iterable, read lazily, so a document of any
+        length streams in bounded memory: the fast core restores up to ``8 × batch_size``
+        sentences at a time (a batch of lines, or a part of one long line). A sentence never
+        crosses a line break (:func:`despin.text.sentence_spans`), so the lines' outputs
+        joined equal :meth:`restore` of the joined lines. Lines inside code fences and HTML
+        ``<pre>``/``<code>``/``<script>``/``<style>`` blocks pass through unchanged
+        (:class:`despin.text.VerbatimBlocks`). ``total``: the document's size in
+        UTF-8 bytes, for the progress bar (shown when :attr:`progress` is set).
+        Raises TypeError for ``lines`` that is a str or yields anything but str."""
+        if isinstance(lines, (str, bytes)):
+            raise TypeError("restore_lines() takes an iterable of lines (e.g. "
+                            "text.splitlines(keepends=True) or an open file), not one "
+                            f"{type(lines).__name__}")
+        budget = 8 * self.fast.settings.batch_size if self.fast_spec is not None else 1
+        with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
+                  disable=not self.progress) as bar:
+            pending: list[tuple[str, list[tuple[int, int]]]] = []
+            count = 0
+            verbatim = VerbatimBlocks()  # code fences, <pre>/<script>/… blocks pass through
+            for line in lines:
+                _check_text(line, "restore_lines")
+                spans = [] if verbatim.inside(line) else sentence_spans(line)
+                pending.append((line, spans))
+                count += len(spans)
+                if count >= budget:
+                    yield from self._restore_batch(pending, budget, bar)
+                    pending, count = [], 0
+            if pending:
+                yield from self._restore_batch(pending, budget, bar)
+
+    def _restore_batch(self, pending: list[tuple[str, list[tuple[int, int]]]], budget: int,
+                       bar) -> Iterator[Restoration]:
+        """Restore the sentences of ``pending`` lines, ``budget`` sentences per engine call;
+        yield each line's Restoration."""
+        sentences = [(i, a, line[a:b]) for i, (line, spans) in enumerate(pending)
+                     for a, b in spans]
+        edits: list[list[Edit]] = [[] for _ in pending]
+        done = 0
+        for k in range(0, len(sentences), budget):
+            part = sentences[k:k + budget]
+            if self.fast_spec is not None:  # one encoder pass per batch of sentences
+                found = self.engine.restore_sentences([t for _, _, t in part])
+            else:
+                found = [self.restore_sentence(t) for _, _, t in part]
+            for (i, a, _), es in zip(part, found):
+                edits[i] += [e.shifted(a) for e in es]
+            size = sum(len(t.encode("utf-8", "surrogatepass")) for _, _, t in part)
+            bar.update(size)
+            done += size
+        bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending) - done)
+        for (line, _), es in zip(pending, edits):
+            yield Restoration(line, es)
+
+    def detect(self, text: str) -> Detection:
+        """How likely ``text`` is spinner output: each sentence's probability and log-odds
+        (offsets: characters into ``text``) and the whole text's, calibrated on synthetic
+        validation pairs (:mod:`despin.detection`; fitted by ``python -m
+        training.fit_detect``). Empty or whitespace-only text: probability 0, no sentences.
+
+        Raises TypeError when ``text`` is not a str, ValueError when this model has no fitted
+        detector (a search-core model, or a fast one without ``detection.json``)."""
+        _check_text(text, "detect")
+        if self.fast_spec is None or self.detection is None:
+            raise ValueError("this model has no spin detector: detection needs the fast core "
+                             "and its detection.json (python -m training.fit_detect)")
+        spans = sentence_spans(text)
+        rows, words, _ = sentence_rows(self.fast, [text[a:b] for a, b in spans],
+                                       8 * self.fast.settings.batch_size)
+        log_odds = self.detection.sentence_log_odds(rows) if spans else []
+        return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 
     @overload
     def restore(self, text: str) -> str: ...
@@ -532,6 +605,8 @@ class Despinner:
             return self.restore_with_edits(text).text
         if not isinstance(text, (list, tuple)):
             raise TypeError(f"restore() takes a str or a list of str, got {type(text).__name__}")
+        for t in text:
+            _check_text(t, "restore")
         return [self.restore_with_edits(t).text for t in text]
 
     __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
@@ -566,6 +641,8 @@ class Despinner:
             self.spunness.save(folder)
         if self.detector is not None:
             self.detector.save(folder)
+        if self.detection is not None:
+            self.detection.save(folder)
         cfg: dict[str, Any] = {"format": 1, "sources": sources, "freq_power": self.freq_power}
         if self.fast_spec is None or scorers:  # the search core's settings
             cfg.update(search=self.settings.to_dict(), scorers=scorers)
@@ -582,3 +659,12 @@ class Despinner:
             cfg["fast"] = self.fast.save(folder)
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder
+
+
+def _check_text(text: Any, caller: str) -> None:
+    """Raise TypeError naming what ``caller`` expects unless ``text`` is a str."""
+    if isinstance(text, str):
+        return
+    hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(
+        text, (bytes, bytearray)) else ""
+    raise TypeError(f"{caller}() expects text as a str, got {type(text).__name__}{hint}")

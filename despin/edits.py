@@ -4,7 +4,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-__all__ = ["Edit", "Restoration", "apply_edits"]
+from .text import sentence_spans
+
+__all__ = ["Alternative", "Edit", "Restoration", "apply_edits"]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another original the restorer weighed for an edit's span: ``text``, with ``score`` on
+    the edit's own scale (how much better than leaving the span as written)."""
+
+    text: str
+    score: float
 
 
 @dataclass(frozen=True)
@@ -17,7 +28,8 @@ class Edit:
     edit taken): for the fast core, how much its decoder prefers the output to the same output
     with this edit undone (nats); for a calibrated search, the log-odds that the edit is right.
     ``prior``: the candidate index's prior for this original; ``source``: the synonym source
-    that proposed it.
+    that proposed it; ``alternatives``: the runner-up originals for the same span, best first
+    (the fast core's shortlist; empty where the restorer keeps none).
     """
 
     start: int
@@ -29,14 +41,16 @@ class Edit:
     source: str = ""
     out_start: int | None = None
     out_end: int | None = None
+    alternatives: tuple[Alternative, ...] = ()
 
     def shifted(self, offset: int) -> "Edit":
         """The same edit with input offsets moved by ``offset`` (sentence → document offsets);
         its output span is left to the :class:`Restoration` that holds it."""
-        return Edit(self.start + offset, self.end + offset, self.spun, self.restored,
-                    self.score, self.prior, self.source)
+        return replace(self, start=self.start + offset, end=self.end + offset,
+                       out_start=None, out_end=None)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields (alternatives as ``{"text", "score"}`` dicts)."""
         return asdict(self)
 
 
@@ -73,7 +87,32 @@ class Restoration:
                          if e.out_end <= pos)
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"input", "text", "edits"}`` with every field of every edit."""
         return {"input": self.input, "text": self.text, "edits": [e.to_dict() for e in self.edits]}
+
+    def matches(self) -> list[dict[str, Any]]:
+        """The edits in the shape of LanguageTool's ``matches``: per edit ``offset`` and
+        ``length`` (characters into :attr:`input`), ``spun``, ``restored``, ``score``,
+        ``alternatives`` (``[{"text", "score"}]``), ``source`` and ``sentence`` (the input
+        sentence that holds it, as :func:`despin.text.sentence_spans` cuts it)."""
+        spans = sentence_spans(self.input) if self.edits else []
+        out = []
+        for e in self.edits:
+            a, b = next(((a, b) for a, b in spans if a <= e.start < b), (e.start, e.end))
+            out.append({"offset": e.start, "length": e.end - e.start, "spun": e.spun,
+                        "restored": e.restored, "score": e.score,
+                        "alternatives": [asdict(x) for x in e.alternatives],
+                        "source": e.source, "sentence": self.input[a:b]})
+        return out
+
+    def diff(self, left: str = "[", arrow: str = "→", right: str = "]") -> str:
+        """The input with each edit marked inline, e.g. ``[navy→military]``; the rest as is."""
+        out, pos = [], 0
+        for e in self.edits:
+            out += [self.input[pos:e.start], f"{left}{e.spun}{arrow}{e.restored}{right}"]
+            pos = e.end
+        out.append(self.input[pos:])
+        return "".join(out)
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:

@@ -34,7 +34,7 @@ import numpy as np
 
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
-from .edits import Edit, Restoration
+from .edits import Alternative, Edit, Restoration
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
 from .ngram import NGramLM, pocketsphinx_lm_path
@@ -154,16 +154,19 @@ class FastRestorer:
         self._static: dict[str, np.ndarray] = {}  # span → static_features (spans repeat)
 
     # -- the lattice and the encoder -------------------------------------------------------
-    def lattices(self, sentences: Sequence[str]) -> list[SentenceLattice]:
+    def lattices(self, sentences: Sequence[str], encode_all: bool = False
+                 ) -> list[SentenceLattice]:
         """Slots, encoder outputs and features of every sentence (encoder batched by length;
-        sentences with no slot skip it)."""
+        sentences with no slot skip it unless ``encode_all``: spin detection reads every
+        sentence's spun log-odds)."""
         s = self.settings
         out = []
         for sentence in sentences:
             tokens = tokenize(sentence)
             out.append(SentenceLattice(sentence, tokens, build_slots(sentence, self.index,
                                                                      top_k=s.top_k)))
-        todo = sorted((k for k, x in enumerate(out) if x.slots), key=lambda k: len(out[k].sentence))
+        todo = sorted((k for k, x in enumerate(out) if x.slots or encode_all),
+                      key=lambda k: len(out[k].sentence))
         for b in range(0, len(todo), s.batch_size):
             part = [out[k] for k in todo[b:b + s.batch_size]]
             encoded = encode_sentences(self.tokenizer, [x.sentence for x in part],
@@ -249,14 +252,25 @@ class FastRestorer:
         if not shortlist:
             return []  # nothing worth searching: the sentence passes through
         best = self.best_path(x, shortlist)
-        return [self.edit(x, a, self.margin(x, best, drop=a)) for a in best.edits]
+        edits = []
+        for a in best.edits:
+            score = self.margin(x, best, drop=a)
+            # a runner-up b on the same scale: its path against the copy = score − margin(add=b)
+            alts = sorted(((x.slots[a.slot].candidates[b.cand].text,
+                            round(score - self.margin(x, best, add=b), 4))
+                           for b in shortlist.get(a.slot, []) if b.cand != a.cand),
+                          key=lambda t: -t[1])
+            edits.append(self.edit(x, a, score, tuple(Alternative(*t) for t in alts)))
+        return edits
 
     @staticmethod
-    def edit(x: SentenceLattice, arc: Arc, score: float) -> Edit:
-        """The :class:`Edit` of an edit arc, with ``score``."""
+    def edit(x: SentenceLattice, arc: Arc, score: float,
+             alternatives: tuple[Alternative, ...] = ()) -> Edit:
+        """The :class:`Edit` of an edit arc, with ``score`` and runner-up ``alternatives``."""
         slot = x.slots[arc.slot]
         c = slot.candidates[arc.cand]
-        return Edit(slot.start, slot.end, slot.text, c.text, round(score, 4), c.prior, c.source)
+        return Edit(slot.start, slot.end, slot.text, c.text, round(score, 4), c.prior, c.source,
+                    alternatives=alternatives)
 
     def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None
                           ) -> list[list[Edit]]:

@@ -19,6 +19,7 @@ __all__ = [
     "protected_mask",
     "match_case",
     "is_word",
+    "VerbatimBlocks",
 ]
 
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
@@ -26,6 +27,14 @@ _TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
 _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»")
+# Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
+# character references ("&amp;"), Markdown code spans, and Markdown link targets "](…)".
+_MARKUP_RE = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>|&#?\w+;|(`+)[^`].*?\1|\]\([^)\s]*\)",
+                        re.S)
+# Lines between these open and close a verbatim block: Markdown code fences, HTML <pre>,
+# <code>, <script> and <style> blocks (see VerbatimBlocks).
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_BLOCK_OPEN_RE = re.compile(r"<(pre|code|script|style|textarea)\b[^>]*>", re.I)
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "gen", "gov", "sen",
     "rep", "col", "lt", "sgt", "capt", "corp", "inc", "ltd", "co", "no", "fig", "al", "e.g",
@@ -110,13 +119,14 @@ def _common_lower(word: str) -> bool:
 def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
     """For each token: True when a spinner must leave it alone and a restorer must not edit it.
 
-    Protected: text inside double quotation marks, URLs and e-mail addresses, any token with a
-    digit (numbers, dates, "19-month"), and proper names — capitalised words inside a sentence,
+    Protected: text inside double quotation marks, URLs and e-mail addresses, HTML tags (their
+    attributes too), comments and character references, Markdown code spans and link targets,
+    any token with a digit (numbers, dates, "19-month"), and proper names — capitalised words inside a sentence,
     and sentence-initial capitalised words that are not common lowercase words or that start a
     run of capitalised words ("North Korea").
     """
     tokens = tokenize(text) if tokens is None else tokens
-    spans = [m.span() for m in _QUOTE_RE.finditer(text)] + [m.span() for m in _URL_RE.finditer(text)]
+    spans = [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
     mask = []
     for i, tok in enumerate(tokens):
         if any(s <= tok.start < e for s, e in spans) or any(c.isdigit() for c in tok.text):
@@ -147,3 +157,34 @@ def match_case(template: str, word: str) -> str:
     if template[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
+
+
+class VerbatimBlocks:
+    """Tracks, line by line, whether a document is inside a block that must pass through
+    verbatim: a Markdown code fence (```` ``` ```` or ``~~~``) or an HTML ``<pre>``,
+    ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element that spans lines.
+
+    ``inside(line)`` → True when ``line`` belongs to such a block (its opening and closing
+    lines included); feed it every line of the document, in order."""
+
+    def __init__(self) -> None:
+        self._close: re.Pattern | None = None
+
+    def inside(self, line: str) -> bool:
+        """Whether ``line`` (the next line of the document) is verbatim; updates the state."""
+        if self._close is not None:
+            if self._close.search(line):
+                self._close = None
+            return True
+        fence = _FENCE_RE.match(line)
+        if fence:
+            self._close = re.compile("^\\s*" + re.escape(fence.group(1)))
+            return True
+        opened = [m for m in _BLOCK_OPEN_RE.finditer(line)]
+        if opened:
+            tag = opened[-1].group(1)
+            close = re.compile(f"</{tag}\\s*>", re.I)
+            if not close.search(line, opened[-1].end()):
+                self._close = close
+                return True
+        return False

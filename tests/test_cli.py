@@ -40,18 +40,91 @@ def test_stdin_and_dash(copy_model):
     assert run("--model", str(copy_model), "-", stdin=text).stdout == text
 
 
-def test_edits_as_json_lines(copy_model, tmp_path):
-    r = run("--model", str(copy_model), "--edits", stdin="Nothing to do.\n")
-    assert r.returncode == 0 and r.stdout == ""
+SPUN = "The men stated the navy know-how was extra superior.\n"
+
+
+def test_json_format_follows_languagetool_matches(copy_model):
+    import json
+
+    r = run("--format", "json", stdin="Nothing to do.\r\n\nSecond line.")
+    assert r.returncode == 0, r.stderr
+    header, *records = [json.loads(l) for l in r.stdout.splitlines()]
+    assert header["model"] == "default" and header["despin"]
+    assert [(x["line"], x["input"]) for x in records] == [(1, "Nothing to do."), (2, ""),
+                                                          (3, "Second line.")]
+    r = run("--format", "json", stdin=SPUN + SPUN)
+    records = [json.loads(l) for l in r.stdout.splitlines()[1:]]
+    assert len(records) == 2 and records[0] == {**records[1], "line": 1}
+    rec = records[0]
+    assert rec["edits"] and rec["output"] != rec["input"]
+    for e in rec["edits"]:
+        assert rec["input"][e["offset"]:e["offset"] + e["length"]] == e["spun"]
+        assert e["sentence"] == rec["input"] and e["source"]
+        assert all(a["score"] <= e["score"] for a in e["alternatives"])
+    # the edits rebuild the output
+    out, pos = "", 0
+    for e in rec["edits"]:
+        out += rec["input"][pos:e["offset"]] + e["restored"]
+        pos = e["offset"] + e["length"]
+    assert out + rec["input"][pos:] == rec["output"]
+
+
+def test_diff_format_marks_edits_inline():
+    import re
+
+    text = run(stdin=SPUN).stdout
+    diff = run("--format", "diff", stdin=SPUN).stdout
+    assert "[stated→said]" in diff
+    # dropping the marks' left sides gives the restored text, their right sides the input
+    assert re.sub(r"\[([^\[\]→]*)→([^\[\]]*)\]", r"\2", diff) == text
+    assert re.sub(r"\[([^\[\]→]*)→([^\[\]]*)\]", r"\1", diff) == SPUN
+
+
+def test_output_streams_before_the_input_ends(copy_model):
+    """A pipe sees the first lines' output while later input has not been written yet."""
+    p = subprocess.Popen([sys.executable, "-m", "despin", "--quiet", "--model", str(copy_model)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        p.stdin.write("First line.\n" * 300)  # more sentences than one batch
+        p.stdin.flush()
+        assert p.stdout.readline() == "First line.\n"  # the input is still open
+        p.stdin.write("Last line.\n")
+        p.stdin.close()
+        rest = p.stdout.read()
+        assert rest == "First line.\n" * 299 + "Last line.\n"
+        assert p.wait(timeout=120) == 0
+    finally:
+        p.kill()
+
+
+def test_detect_prints_sentence_and_document_probabilities(tmp_path):
+    import json
+
+    clean = "The men said the military technology was more advanced.\n"
+    (tmp_path / "spun.txt").write_text(SPUN * 3)
+    (tmp_path / "clean.txt").write_text(clean * 3)
+    r = run("--detect", str(tmp_path / "spun.txt"), str(tmp_path / "clean.txt"))
+    assert r.returncode == 0, r.stderr
+    lines = [l.split("\t") for l in r.stdout.splitlines()]
+    assert len(lines) == 8 and lines[3][1].startswith("[document") and lines[7][1].startswith(
+        "[document")
+    assert float(lines[3][0]) > 0.5 > float(lines[7][0])
+    r = run("--detect", "--format", "json", str(tmp_path / "spun.txt"))
+    d = json.loads(r.stdout)
+    assert len(d["sentences"]) == 3 and d["probability"] == float(lines[3][0])
 
 
 @pytest.mark.parametrize("args,message", [
     (["/no/such/file.txt"], "cannot read input"),
     (["tests"], "cannot read input"),
+    (["tests/latin1.txt"], "not UTF-8"),
     (["--model", "/no/such/model"], "cannot load model"),
     (["--profile", "nope"], "no 'nope' profile"),
 ])
-def test_errors_are_one_line(args, message):
+def test_errors_are_one_line(args, message, tmp_path):
+    if args == ["tests/latin1.txt"]:
+        args = [str(tmp_path / "latin1.txt")]
+        Path(args[0]).write_bytes("café na\xefve\n".encode("latin-1"))
     r = run(*args, stdin="x\n")
     assert r.returncode != 0
     assert message in r.stderr
@@ -73,9 +146,10 @@ def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch
     folder = d.save_pretrained(tmp_path / "m")
     (tmp_path / "t.txt").write_text("navy know-how\n")
     seen = []
-    real = Despinner.restore_with_edits
-    monkeypatch.setattr(Despinner, "restore_with_edits", lambda self, text: (
-        seen.append((self.settings.top_k, self.settings.copy_bonus)), real(self, text))[1])
+    real = Despinner.restore_lines
+    monkeypatch.setattr(Despinner, "restore_lines", lambda self, lines, total=None: (
+        seen.append((self.settings.top_k, self.settings.copy_bonus)),
+        real(self, lines, total))[1])
     assert main(["--model", str(folder), "--profile", "phrase", "--copy-bonus", "7",
                  "--quiet", str(tmp_path / "t.txt")]) == 0
     assert capsys.readouterr().out == "navy know-how\n"

@@ -1,0 +1,157 @@
+"""Whole documents through the shipped default: byte identity outside edits, protected markup,
+line streaming — properties checked on generated documents (hypothesis)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from despin.edits import Restoration
+from despin.text import VerbatimBlocks, protected_mask, tokenize
+
+_MODEL = None
+
+
+def model():
+    """The shipped default, loaded once for every example."""
+    global _MODEL
+    if _MODEL is None:
+        from despin import Despinner
+
+        _MODEL = Despinner.from_pretrained()
+    return _MODEL
+
+
+# Words the default edits in context ("stated" → "said", "know-how" → "technology"), plain
+# words, and pieces of markup, numbers, quotes, emoji and odd whitespace around them.
+SPUN = ["stated", "navy", "know-how", "extra", "superior", "uncommon", "second", "want",
+        "assembly", "publics", "moreover", "kingdom", "authorities"]
+PLAIN = ["the", "men", "said", "it", "was", "a", "of", "and", "report", "on", "Tuesday",
+         "government", "new", "people"]
+MARKUP = ['<a href="http://example.com/uncommon-second" title="navy know-how">', "</a>",
+          "<b>", "</b>", "**", "`extra superior`", "[link](http://x.org/stated)", "&amp;",
+          "<!-- stated uncommon -->", "“navy know-how”", '"extra want"', "# ", "- ", "> ",
+          "😀", "👍🏽", "2024-05-01", "$3.5m", "19%", "e-mail@example.org", "—", "…", "’s",
+          "Mr. Kim", "Vladimir V. Putin"]
+SPACE = [" ", " ", " ", "  ", "\t", "\u00a0", "\u2009"]
+BREAK = ["\n", "\n\n", "\r\n", "\n   \n"]
+
+piece = st.one_of(st.sampled_from(SPUN), st.sampled_from(PLAIN), st.sampled_from(MARKUP),
+                  st.text(alphabet=st.characters(codec="utf-8",
+                                                 exclude_categories=("Cs", "Cc")), max_size=4))
+sentence = st.lists(st.tuples(piece, st.sampled_from(SPACE)), min_size=1, max_size=14).map(
+    lambda parts: "".join(p + s for p, s in parts).strip() + ".")
+document = st.lists(st.tuples(sentence, st.sampled_from([" "] * 3 + BREAK)), min_size=1,
+                    max_size=6).map(lambda parts: "".join(s + b for s, b in parts))
+
+_PROTECTED_RE = re.compile(r"<[^<>]*>|`[^`]*`|\]\([^)]*\)|“[^”]*”|\"[^\"\n]*\"|&\w+;|\S*\d\S*")
+
+
+def check_bytes(r: Restoration) -> None:
+    """Every character outside the edits is identical, edits fit both texts, in order."""
+    out, pos, opos = r.text, 0, 0
+    for e in r.edits:
+        assert r.input[e.start:e.end] == e.spun and out[e.out_start:e.out_end] == e.restored
+        assert r.input[pos:e.start] == out[opos:e.out_start]
+        assert "\n" not in e.spun and "\r" not in e.spun
+        pos, opos = e.end, e.out_end
+    assert r.input[pos:] == out[opos:]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document)
+def test_bytes_outside_edits_are_identical(text):
+    r = model().restore_with_edits(text)
+    check_bytes(r)
+    assert r.text.count("\n") == text.count("\n") and r.text.count("\r") == text.count("\r")
+    # nothing inside markup, code, quotes or a token with a digit is edited
+    for m in _PROTECTED_RE.finditer(text):
+        assert not any(e.start < m.end() and m.start() < e.end for e in r.edits), (m, r.edits)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document)
+def test_lines_stream_to_the_same_result(text):
+    whole = model().restore_with_edits(text)
+    lines = list(model().restore_lines(text.splitlines(keepends=True)))
+    assert [r.input for r in lines] == text.splitlines(keepends=True)
+    assert "".join(r.text for r in lines) == whole.text
+
+
+def test_restored_inside_markup_kept_outside():
+    text = ('<p class="lead">The men stated the navy know-how was extra superior.</p>\n'
+            'See `extra superior` and <a href="/stated">this</a>.\n')
+    r = model().restore_with_edits(text)
+    check_bytes(r)
+    first = r.text.splitlines(keepends=True)[0]
+    assert first.startswith('<p class="lead">The men said the ') and first.endswith(
+        ' superior.</p>\n')
+    assert r.text.endswith('See `extra superior` and <a href="/stated">this</a>.\n')
+
+
+def test_code_fences_and_pre_blocks_pass_through():
+    spun = "The men stated the navy know-how was extra superior.\n"
+    text = ("```\n" + spun + "```\n" + "<pre>\n" + spun + "</pre>\n" + "~~~ python\n" + spun
+            + "~~~\n" + spun)
+    out = model().restore(text)
+    restored = model().restore(spun)
+    assert restored.startswith("The men said ")
+    assert out == text[:-len(spun)] + restored
+
+
+def test_verbatim_blocks_states():
+    v = VerbatimBlocks()
+    lines = ["a\n", "```py\n", "x\n", "```\n", "b <pre class='x'>\n", "c\n", "</PRE>\n",
+             "d <code>e</code>\n", "<script>\n", "f\n", "</script>\n", "g\n"]
+    assert [v.inside(l) for l in lines] == [False, True, True, True, True, True, True, False,
+                                           True, True, True, False]
+
+
+@pytest.mark.parametrize("text,kept", [
+    ('Go to <a href="http://x.com" title="rare moment">the big house</a> now.',
+     {"a", "href", "http", "x", "com", "title", "rare", "moment"}),
+    ("Use `rare moment` and &amp; then [the link](http://y.org/rare).", {"rare", "moment", "amp", "y"}),
+    ("A note <!-- rare moment --> here.", {"rare", "moment"}),
+])
+def test_markup_is_protected(text, kept):
+    toks = tokenize(text)
+    mask = protected_mask(text, toks)
+    assert kept <= {t.text for t, m in zip(toks, mask) if m}
+    assert not any(m for t, m in zip(toks, mask) if t.text in {"big", "house", "then", "here",
+                                                                "now", "note"})
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", " \t\n \r\n", "\u00a0"])
+def test_blank_text_is_returned_unchanged(text):
+    r = model().restore_with_edits(text)
+    assert r.text == text and r.edits == []
+
+
+@pytest.mark.parametrize("bad", [None, b"bytes", 3, 2.5, ["list"], {"a": 1}])
+def test_bad_input_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="str"):
+        model().restore_with_edits(bad)
+    if not isinstance(bad, list):
+        with pytest.raises(TypeError, match="str"):
+            model().restore(bad)
+
+
+@pytest.mark.parametrize("bad", [None, b"line\n", 3, "one str", [3], ["fine\n", None]])
+def test_restore_lines_wants_an_iterable_of_str(bad):
+    with pytest.raises(TypeError):
+        list(model().restore_lines(bad))
+
+
+@pytest.mark.parametrize("text", [
+    "Der Mann sagte, dass die Regierung morgen eine neue Entscheidung treffen werde.",
+    "El presidente dijo que el gobierno anunciará nuevas medidas la próxima semana.",
+    "def restore(self, text: str) -> str:\n    return self.model(text).strip()\n",
+    "| year | sales | growth |\n|---|---|---|\n| 2021 | 1,204 | 3.5% |\n| 2022 | 1,377 | 14.4% |\n",
+    "北京是中国的首都。东京是日本的首都。",
+])
+def test_not_english_code_and_tables_left_nearly_alone(text):
+    r = model().restore_with_edits(text)
+    check_bytes(r)
+    assert len(r.edits) <= max(1, len(tokenize(text)) // 20)
