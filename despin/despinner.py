@@ -30,7 +30,7 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
                      prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import VerbatimBlocks, sentence_spans, tokenize
+from .text import VerbatimBlocks, match_case, sentence_spans, tokenize, uncased
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
@@ -563,11 +563,14 @@ class Despinner:
         done = 0
         for k in range(0, len(sentences), budget):
             part = sentences[k:k + budget]
+            views = [uncased(t) or t for _, _, t in part]  # capitals are read in lower case
             if self.fast_spec is not None:  # one encoder pass per batch of sentences
-                found = self.engine.restore_sentences([t for _, _, t in part])
+                found = self.engine.restore_sentences(views)
             else:
-                found = [self.restore_sentence(t) for _, _, t in part]
-            for (i, a, _), es in zip(part, found):
+                found = [self.restore_sentence(t) for t in views]
+            for (i, a, t), view, es in zip(part, views, found):
+                if view is not t:
+                    es = [_recased(t, e) for e in es]
                 edits[i] += [e.shifted(a) for e in es]
             size = sum(len(t.encode("utf-8", "surrogatepass")) for _, _, t in part)
             bar.update(size)
@@ -668,3 +671,12 @@ def _check_text(text: Any, caller: str) -> None:
     hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(
         text, (bytes, bytearray)) else ""
     raise TypeError(f"{caller}() expects text as a str, got {type(text).__name__}{hint}")
+
+
+def _recased(sentence: str, edit: Edit) -> Edit:
+    """An edit found in a sentence's :func:`despin.text.uncased` view, put back on the
+    sentence in capitals: its spun text as written, its originals in capitals."""
+    spun = sentence[edit.start:edit.end]
+    return replace(edit, spun=spun, restored=match_case(spun, edit.restored),
+                   alternatives=tuple(replace(a, text=match_case(spun, a.text))
+                                      for a in edit.alternatives))

@@ -20,6 +20,7 @@ __all__ = [
     "match_case",
     "is_word",
     "VerbatimBlocks",
+    "uncased",
 ]
 
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
@@ -148,6 +149,29 @@ def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
         else:
             mask.append(not _common_lower(tok.text) or nxt[:1].isupper())
     return mask
+
+
+def uncased(sentence: str) -> str | None:
+    """A sentence written in capitals ("THE BOSS STATED IT."), as restorers read it: lower
+    case, its first word capitalised, and words that are not ordinary lowercase words kept
+    capitalised, so that names stay protected ("KIM" → "Kim"); character for character as long
+    as ``sentence``, so offsets carry over. None when ``sentence`` is not in capitals (fewer
+    than 3 words of 2+ letters, or any such word not all upper case) or lowering would change
+    its length."""
+    words = [t.text for t in tokenize(sentence) if is_word(t.text) and len(t.text) > 1]
+    if len(words) < 3 or not all(w.isupper() for w in words):
+        return None
+    out, first = [], True
+    for tok in re.split(r"(\w+(?:[-'’]\w+)*)", sentence):
+        if tok and tok[0].isalpha():
+            low = tok.lower()
+            keep = first or (not _common_lower(tok.title()) and "-" not in tok)
+            out.append(tok[0] + low[1:] if keep else low)
+            first = False
+        else:
+            out.append(tok)
+    view = "".join(out)
+    return view if len(view) == len(sentence) else None
 
 
 def match_case(template: str, word: str) -> str:

@@ -155,3 +155,25 @@ def test_not_english_code_and_tables_left_nearly_alone(text):
     r = model().restore_with_edits(text)
     check_bytes(r)
     assert len(r.edits) <= max(1, len(tokenize(text)) // 20)
+
+
+@pytest.mark.parametrize("caps,view", [
+    ("THE MEN STATED THE NAVY KNOW-HOW WAS EXTRA SUPERIOR.",
+     "The men stated the navy know-how was extra superior."),
+    ("MR. PUTIN STATED IT.", "Mr. Putin stated it."),  # not a common word: kept a name
+    ("The NATO summit.", None), ("USA TODAY", None), ("NOT ALL CAPS here.", None),
+])
+def test_uncased_view(caps, view):
+    from despin.text import uncased
+
+    assert uncased(caps) == view
+
+
+def test_capitals_are_restored_in_capitals():
+    caps = "THE MEN STATED THE NAVY KNOW-HOW WAS EXTRA SUPERIOR."
+    lower = "The men stated the navy know-how was extra superior."
+    r = model().restore_with_edits(caps + "\n" + lower + "\n")
+    check_bytes(r)
+    first, second = r.text.splitlines()
+    assert second == model().restore(lower) and first == second.upper()
+    assert all(e.spun.isupper() and e.restored.isupper() for e in r.edits if e.start < len(caps))
