@@ -13,9 +13,11 @@ import argparse
 import codecs
 import json
 import os
+import queue
 import sys
+import threading
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from .dtypes import DTYPES
 
@@ -36,15 +38,43 @@ def _check_readable(name: str) -> None:
 
 
 def _lines(name: str) -> Iterator[str]:
-    """The lines of file ``name`` ("-": stdin), line breaks kept as they are (``newline=""``)."""
-    if name == "-":
-        stdin: IO[str] = sys.stdin
-        if hasattr(stdin, "reconfigure"):
-            stdin.reconfigure(encoding="utf-8", newline="")
-        yield from stdin
-        return
+    """The lines of file ``name``, line breaks kept as they are (``newline=""``)."""
     with open(name, encoding="utf-8", newline="") as f:
         yield from f
+
+
+def _stdin_lines() -> tuple[Iterator[str], Callable[[], bool]]:
+    """Stdin's lines (line breaks kept), read by a thread into a bounded queue, and a test of
+    whether another line is waiting there: input that arrives over time (a terminal, a slow
+    pipe) is restored as it comes instead of waiting to fill a batch."""
+    stdin: IO[str] = sys.stdin
+    if hasattr(stdin, "reconfigure"):
+        stdin.reconfigure(encoding="utf-8", newline="")
+    box: queue.Queue = queue.Queue(maxsize=4096)
+    end = object()
+
+    def pump() -> None:
+        try:
+            for line in stdin:
+                box.put(line)
+        except Exception as exc:  # e.g. UnicodeDecodeError: raised in the reading thread
+            box.put(exc)
+        box.put(end)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def lines() -> Iterator[str]:
+        while (item := box.get()) is not end:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    return lines(), lambda: not box.empty()
+
+
+def _input(name: str) -> tuple[Iterator[str], Callable[[], bool] | None]:
+    """Lines of ``name`` ("-": stdin) and, for stdin, its :func:`_stdin_lines` test."""
+    return _stdin_lines() if name == "-" else (_lines(name), None)
 
 
 def _strip_break(line: str) -> str:
@@ -131,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.files:
             total = os.path.getsize(name) if name != "-" else None
-            for number, r in enumerate(model.restore_lines(_lines(name), total=total), 1):
+            lines, more_ready = _input(name)
+            for number, r in enumerate(model.restore_lines(lines, total, more_ready), 1):
                 if args.format == "json":
                     record = {"file": name, "line": number, "input": _strip_break(r.input),
                               "output": _strip_break(r.text), "edits": r.matches()}
@@ -157,7 +188,7 @@ def _detect(model, args: argparse.Namespace, out: IO[str]) -> int:
     """``despin --detect``: per file, each sentence's probability of being spinner output and
     the document's (text: tab-separated lines; json: one record per file)."""
     for name in args.files:
-        text = "".join(_lines(name))
+        text = "".join(_input(name)[0])
         d = model.detect(text)
         if args.format == "json":
             out.write(json.dumps({"file": name, **d.to_dict()}, ensure_ascii=False) + "\n")

@@ -517,8 +517,8 @@ class Despinner:
             offset += len(r.input)
         return Restoration(text, edits)
 
-    def restore_lines(self, lines: Iterable[str], total: int | None = None
-                      ) -> Iterator[Restoration]:
+    def restore_lines(self, lines: Iterable[str], total: int | None = None,
+                      more_ready: Callable[[], bool] | None = None) -> Iterator[Restoration]:
         """Restore a document given line by line; yield one :class:`Restoration` per line, in
         order, as soon as that line is done (edit offsets: characters into the line).
 
@@ -531,6 +531,9 @@ class Despinner:
         ``<pre>``/``<code>``/``<script>``/``<style>`` blocks pass through unchanged
         (:class:`despin.text.VerbatimBlocks`). ``total``: the document's size in
         UTF-8 bytes, for the progress bar (shown when :attr:`progress` is set).
+        ``more_ready``: for input that arrives over time (a pipe, a terminal), tells whether
+        another line can be read without waiting; when it says no, the lines read so far are
+        restored and yielded at once instead of waiting to fill a batch.
         Raises TypeError for ``lines`` that is a str or yields anything but str."""
         if isinstance(lines, (str, bytes)):
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
@@ -547,7 +550,7 @@ class Despinner:
                 spans = [] if verbatim.inside(line) else sentence_spans(line)
                 pending.append((line, spans))
                 count += len(spans)
-                if count >= budget:
+                if count >= budget or (more_ready is not None and not more_ready()):
                     yield from self._restore_batch(pending, budget, bar)
                     pending, count = [], 0
             if pending:

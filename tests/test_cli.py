@@ -88,10 +88,14 @@ def test_output_streams_before_the_input_ends(copy_model):
         p.stdin.write("First line.\n" * 300)  # more sentences than one batch
         p.stdin.flush()
         assert p.stdout.readline() == "First line.\n"  # the input is still open
+        for _ in range(299):
+            assert p.stdout.readline() == "First line.\n"
+        p.stdin.write("A line typed later.\n")  # fewer than a batch: answered at once
+        p.stdin.flush()
+        assert p.stdout.readline() == "A line typed later.\n"
         p.stdin.write("Last line.\n")
         p.stdin.close()
-        rest = p.stdout.read()
-        assert rest == "First line.\n" * 299 + "Last line.\n"
+        assert p.stdout.read() == "Last line.\n"
         assert p.wait(timeout=120) == 0
     finally:
         p.kill()
@@ -147,9 +151,9 @@ def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch
     (tmp_path / "t.txt").write_text("navy know-how\n")
     seen = []
     real = Despinner.restore_lines
-    monkeypatch.setattr(Despinner, "restore_lines", lambda self, lines, total=None: (
+    monkeypatch.setattr(Despinner, "restore_lines", lambda self, lines, *args: (
         seen.append((self.settings.top_k, self.settings.copy_bonus)),
-        real(self, lines, total))[1])
+        real(self, lines, *args))[1])
     assert main(["--model", str(folder), "--profile", "phrase", "--copy-bonus", "7",
                  "--quiet", str(tmp_path / "t.txt")]) == 0
     assert capsys.readouterr().out == "navy know-how\n"
