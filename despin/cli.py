@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return _detect(model, args, out)
         if args.format == "json":
             header = {"despin": __version__, "model": args.model or "default",
-                      "profile": args.profile, "format": "despin-json/1",
-                      "offsets": "characters into each line"}
+                      "model_version": _model_version(model), "profile": args.profile,
+                      "format": "despin-json/1", "offsets": "characters into each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.files:
             total = os.path.getsize(name) if name != "-" else None
@@ -182,6 +182,20 @@ def main(argv: list[str] | None = None) -> int:
         print("despin: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _model_version(model) -> str | None:
+    """The first 12 hex digits of the SHA-256 of the model folder's ``despin.json`` and its
+    weights' file names and sizes: changes whenever the model does."""
+    import hashlib
+
+    folder = model.base_dir
+    if folder is None or not (folder / "despin.json").exists():
+        return None
+    h = hashlib.sha256((folder / "despin.json").read_bytes())
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(folder)}:{f.stat().st_size}".encode())
+    return h.hexdigest()[:12]
 
 
 def _detect(model, args: argparse.Namespace, out: IO[str]) -> int:

@@ -50,6 +50,7 @@ def test_json_format_follows_languagetool_matches(copy_model):
     assert r.returncode == 0, r.stderr
     header, *records = [json.loads(l) for l in r.stdout.splitlines()]
     assert header["model"] == "default" and header["despin"]
+    assert len(header["model_version"]) == 12
     assert [(x["line"], x["input"]) for x in records] == [(1, "Nothing to do."), (2, ""),
                                                           (3, "Second line.")]
     r = run("--format", "json", stdin=SPUN + SPUN)
