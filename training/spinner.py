@@ -4,10 +4,21 @@ It mimics what commercial spinners do to text (see DESIGN.md): a synonym of *any
 word, inflection carried over, phrase swaps one ↔ several words, function words rewritten,
 grammar never repaired, and quoted text, proper names, numbers, dates, URLs left byte-identical.
 Settings come from ``configs/spinner.yaml``; every choice is drawn from a seeded RNG.
+
+Spinner *families* (``configs/spinners/``, issue 15) are the same spinner with other sources,
+rates and options: ``spin_names`` (sense-blind swaps reach names that are also dictionary
+words: "President Bush" → "President shrub"), ``insertions``/``deletions`` (filler words added
+or optional words dropped, recorded as swaps with an empty original or an empty spun side),
+``number_rate`` (numerals ↔ number words, same value only: "9" ↔ "nine", "two weeks" → "a
+couple of weeks") and ``articles: agree`` ("a" ↔ "an" before a swapped word). A family file
+may start from another with ``extends: other.yaml`` (relative: its own folder, then configs/).
+With none of these options set, a spin draws exactly the random numbers it drew before them.
 """
 from __future__ import annotations
 
+import csv
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,15 +27,25 @@ import yaml
 
 from despin.inflect import analyses, inflect
 from despin.resources import resolve
-from despin.synonyms import DEFAULT_SOURCES, SynonymSource, choice_weights, load_sources
+from despin.synonyms import (DEFAULT_SOURCES, FUNCTION_WORDS, SynonymSource, choice_weights,
+                             load_sources)
 from despin.text import Token, is_word, match_case, protected_mask, tokenize
 
-__all__ = ["Swap", "SpinResult", "SpinnerConfig", "Spinner"]
+# what stays protected even for a family that spins names and numbers: quoted text, URLs and
+# e-mail addresses, markup (the same patterns as despin.text.protected_mask)
+from despin.text import _MARKUP_RE, _QUOTE_RE, _URL_RE  # noqa: E402
+
+__all__ = ["Swap", "SpinResult", "SpinnerConfig", "Spinner", "Insertion", "read_insertions",
+           "number_word"]
 
 
 @dataclass(frozen=True)
 class Swap:
-    """One replacement: ``original[orig_start:orig_end]`` became ``spun[start:end]``."""
+    """One replacement: ``original[orig_start:orig_end]`` became ``spun[start:end]``.
+
+    An insertion has an empty ``original`` (``orig_start == orig_end``) and ``spun`` = the
+    inserted words and one space ("these days "); a deletion has an empty ``spun`` and
+    ``original`` = the dropped word and the space after it ("very ")."""
 
     start: int
     end: int
@@ -49,8 +70,9 @@ class SpinResult:
 
     @property
     def swapped_words(self) -> int:
-        """Number of original words that were replaced."""
-        return sum(len(tokenize(self.original[s.orig_start:s.orig_end])) for s in self.swaps)
+        """Number of original words that were replaced (for an insertion: words inserted)."""
+        return sum(len(tokenize(self.original[s.orig_start:s.orig_end] or s.spun))
+                   for s in self.swaps)
 
 
 @dataclass
@@ -61,23 +83,143 @@ class SpinnerConfig:
     clean_share: float = 0.1
     freq_power: float = 1.0
     sources: list[dict[str, Any]] = field(default_factory=lambda: [dict(s) for s in DEFAULT_SOURCES])
+    # -- family options (issue 15); the defaults leave today's spinner as it was -------------
+    spin_names: bool = False          # capitalised names that are dictionary words may be swapped
+    insertions: str | None = None     # TSV of filler words to add (insert, side, context, weight)
+    insert_rate: tuple[float, float] = (0.0, 0.0)   # share of words, drawn per document
+    deletions: list[str] = field(default_factory=list)  # optional words that may be dropped
+    delete_rate: tuple[float, float] = (0.0, 0.0)
+    number_rate: float = 0.0          # chance that each eligible number is swapped (same value)
+    articles: str = "keep"            # "keep": "a uncommon" stays; "agree": "an uncommon"
 
     def __post_init__(self) -> None:
-        lo, hi = self.rate if isinstance(self.rate, (list, tuple)) else (self.rate, self.rate)
-        if not 0.0 <= lo <= hi <= 1.0:
-            raise ValueError(f"rate must be [low, high] within [0, 1], got {self.rate}")
+        self.rate = _rate_range(self.rate, "rate")
+        self.insert_rate = _rate_range(self.insert_rate, "insert_rate")
+        self.delete_rate = _rate_range(self.delete_rate, "delete_rate")
         if not 0.0 <= self.clean_share <= 1.0:
             raise ValueError(f"clean_share must be within [0, 1], got {self.clean_share}")
-        self.rate = (float(lo), float(hi))
+        if not 0.0 <= self.number_rate <= 1.0:
+            raise ValueError(f"number_rate must be within [0, 1], got {self.number_rate}")
+        if self.articles not in ("keep", "agree"):
+            raise ValueError(f"articles must be 'keep' or 'agree', got {self.articles!r}")
+        self.deletions = [w.lower() for w in self.deletions]
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "SpinnerConfig":
-        data = yaml.safe_load(resolve(path).read_text()) or {}
-        data = data.get("spinner", data)
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown spinner settings in {path}: {sorted(unknown)}")
-        return cls(**data)
+        """Read a spinner YAML (keys at top level or under ``spinner:``); ``extends: FILE``
+        starts from another spinner YAML (relative to this file's folder, else ``configs/``)
+        and overrides its keys."""
+        return cls(**_read_spinner_yaml(path))
+
+
+def _rate_range(rate: Any, name: str) -> tuple[float, float]:
+    lo, hi = rate if isinstance(rate, (list, tuple)) else (rate, rate)
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"{name} must be [low, high] within [0, 1], got {rate}")
+    return float(lo), float(hi)
+
+
+def _read_spinner_yaml(path: str | Path, depth: int = 0) -> dict[str, Any]:
+    found = resolve(path)
+    data = yaml.safe_load(found.read_text()) or {}
+    data = dict(data.get("spinner", data))
+    base = data.pop("extends", None)
+    unknown = set(data) - set(SpinnerConfig.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown spinner settings in {path}: {sorted(unknown)}")
+    if base is None:
+        return data
+    if depth > 8:
+        raise ValueError(f"{path}: 'extends' nests too deep (a cycle?)")
+    return {**_read_spinner_yaml(resolve(base, found.parent), depth + 1), **data}
+
+
+# -- numbers: same value, other spelling ------------------------------------------------------
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+          "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_word(n: int) -> str:
+    """English words for 0 ≤ ``n`` < 100 ("twenty-one")."""
+    if n < 20:
+        return _UNITS[n]
+    tens, unit = divmod(n, 10)
+    return _TENS[tens - 2] + (f"-{_UNITS[unit]}" if unit else "")
+
+
+NUMBER_VALUES: dict[str, int] = {number_word(n): n for n in range(100)}
+# "one" is left out: "no one", "one another", "one of them" are not the number 1 in words
+NUMBER_MIN = 2
+_MONTHS = frozenset("january february march april may june july august september october "
+                    "november december jan feb mar apr jun jul aug sep sept oct nov dec".split())
+# dates stay dates even for a family that spins names ("12 March", "on Monday")
+_DATE_WORDS = _MONTHS | frozenset("monday tuesday wednesday thursday friday saturday sunday"
+                                  .split())
+# value-keeping phrases for a number before a word ("two weeks" → "a couple of weeks")
+NUMBER_PHRASES = {2: "a couple of", 12: "a dozen"}
+
+
+def _number_value(token: str) -> int | None:
+    low = token.lower()
+    if low.isdigit() and len(low) <= 2:
+        return int(low)
+    return NUMBER_VALUES.get(low)
+
+
+def _an(word: str) -> str:
+    """The indefinite article before ``word`` by its spelling ("an" before a vowel letter,
+    with the commonest exceptions: "a unique", "an hour")."""
+    low = word.lower()
+    if low.startswith(("hour", "honest", "honor", "honour", "heir")):
+        return "an"
+    if low.startswith(("uni", "use", "usu", "uti", "eu", "one", "once", "ewe", "ubiq")):
+        return "a"
+    return "an" if low[:1] in "aeiou" else "a"
+
+
+_DETERMINERS = frozenset("a an the this that these those my your his her its our their some any "
+                        "no every each".split())
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """One row of an insertions table: ``insert`` goes ``side`` ("before"/"after") a word that
+    matches ``context`` (lower-case words, or a part of speech in capitals — ADJ, VERB,
+    NOUN, ADV — of any of the word's readings, context-blind)."""
+
+    insert: str
+    side: str
+    context: frozenset[str]
+    weight: float = 1.0
+
+    def matches(self, word: str) -> bool:
+        """Whether ``word`` is a context of this row: one of its words, or a content word
+        whose first (commonest) reading has one of its parts of speech."""
+        low = word.lower()
+        if low in self.context:
+            return True
+        tags = {t for t in self.context if t.isupper()}
+        if not tags or low in FUNCTION_WORDS or low in NUMBER_VALUES:
+            return False
+        readings = analyses(low)
+        return bool(readings) and readings[0][1] in tags
+
+
+def read_insertions(path: str | Path) -> list[Insertion]:
+    """An insertions TSV (columns ``insert``, ``side``, ``context`` — words or parts of speech
+    separated by ``|`` — and optional ``weight``); relative paths resolve against configs/."""
+    rows = []
+    with resolve(path).open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            side = row["side"].strip()
+            if side not in ("before", "after"):
+                raise ValueError(f"{path}: side must be 'before' or 'after', got {side!r}")
+            context = frozenset(c if c.isupper() else c.lower()
+                                for c in row["context"].strip().split("|") if c)
+            rows.append(Insertion(row["insert"].strip(), side, context,
+                                  float(row.get("weight") or 1.0)))
+    return rows
 
 
 class Spinner:
@@ -95,6 +237,7 @@ class Spinner:
         self.sources = sources if sources is not None else load_sources(config.sources)
         self.max_words = max(s.max_words for s in self.sources)
         self._weights: dict[tuple[int, str], list[float]] = {}
+        self.insertions = read_insertions(config.insertions) if config.insertions else []
 
     # -- options at one position -------------------------------------------------------
     def _options(self, tokens: list[Token], mask: list[bool], i: int, text: str
@@ -147,6 +290,13 @@ class Spinner:
             rate = 0.0 if rng.random() < self.config.clean_share else rng.uniform(*self.config.rate)
         tokens = tokenize(text)
         mask = protected_mask(text, tokens)
+        cfg = self.config
+        hard = _hard_mask(text, tokens) if cfg.spin_names or cfg.number_rate else None
+        # spin_names: a capitalised name is fair game (digits and quoted text never are)
+        names = [m and not h and not any(c.isdigit() for c in t.text)
+                 and t.text.lower() not in _DATE_WORDS
+                 for t, m, h in zip(tokens, mask, hard)] if cfg.spin_names else None
+        sub_mask = [m and not n for m, n in zip(mask, names)] if names else mask
         n_words = sum(is_word(t.text) for t in tokens)
         budget = int(rate * n_words + rng.random())  # stochastic rounding keeps the mean rate
         order = list(range(len(tokens)))
@@ -159,7 +309,7 @@ class Spinner:
                 break
             if taken[i]:
                 continue
-            opts = [o for o in self._options(tokens, mask, i, text)
+            opts = [o for o in self._options(tokens, sub_mask, i, text)
                     if not any(taken[i:i + o[1]]) and used + o[1] <= budget]
             if not opts:
                 continue
@@ -169,11 +319,142 @@ class Spinner:
             if rep is None:
                 continue
             original = text[tokens[i].start:tokens[i + n - 1].end]
-            chosen.append((i, n, match_case(original, rep), self.sources[k].name))
+            if names and any(names[i:i + n]):
+                rep_cased = rep  # a name looked up as a word comes out as the word: "Mr. chef"
+            else:
+                rep_cased = match_case(original, rep)
+            chosen.append((i, n, rep_cased, self.sources[k].name))
             for t in range(i, i + n):
                 taken[t] = True
             used += n
-        return self._apply(text, tokens, sorted(chosen), rate)
+        if rate == 0.0 or not (cfg.number_rate or self.insertions or cfg.deletions
+                               or cfg.articles == "agree"):
+            return self._apply(text, tokens, sorted(chosen), rate)
+        edits = [(tokens[i].start, tokens[i + n - 1].end, rep, src) for i, n, rep, src in chosen]
+        if cfg.number_rate:
+            edits += self._numbers(text, tokens, hard, taken, rng)
+        if cfg.articles == "agree":
+            edits += self._articles(text, tokens, mask, taken, chosen)
+        if cfg.deletions:
+            edits += self._deletions(text, tokens, mask, taken, n_words, rng)
+        if self.insertions:
+            edits += self._insertions(text, tokens, mask, taken, n_words, rng)
+        return self._apply_edits(text, sorted(edits), rate)
+
+    # -- family options ------------------------------------------------------------------
+    @staticmethod
+    def _joined(text: str, tokens: list[Token], i: int) -> bool:
+        """Token ``i`` is a word that follows another word after exactly one space."""
+        return (0 < i < len(tokens) and is_word(tokens[i].text) and is_word(tokens[i - 1].text)
+                and text[tokens[i - 1].end:tokens[i].start] == " ")
+
+    def _numbers(self, text: str, tokens: list[Token], hard: list[bool], taken: list[bool],
+                 rng: random.Random) -> list[tuple[int, int, str, str]]:
+        """Numerals ↔ number words, the value kept ("9" ↔ "nine", "two weeks" → "a couple of
+        weeks"), for a stand-alone whole number 2–99 outside quotes, dates and decimals."""
+        out = []
+        for i, tok in enumerate(tokens):
+            value = _number_value(tok.text)
+            if value is None or value < NUMBER_MIN or hard[i] or taken[i]:
+                continue
+            before = text[tok.start - 1:tok.start] if tok.start else " "
+            after = text[tok.end:tok.end + 2]
+            if before not in (" ", "\n") or not (after[:1] in ("", " ", "\n") or (
+                    after[:1] in ",;:.!?)" and after[1:2] in ("", " ", "\n"))):
+                continue  # "3.5", "$5", "5%", "1,000", "12:30", "2-1"
+            near = [tokens[j].text.lower() for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
+            if any(w in _MONTHS for w in near):
+                continue  # "12 March", "May 9"
+            if rng.random() >= self.config.number_rate:
+                continue
+            if tok.text.isdigit():
+                rep = number_word(value)
+            else:
+                nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+                phrase = NUMBER_PHRASES.get(value)
+                if phrase and nxt and nxt.text.islower() and is_word(nxt.text) \
+                        and text[tok.end:nxt.start] == " " and rng.random() < 0.5:
+                    rep = phrase
+                else:
+                    rep = str(value)
+            initial = i == 0 or tokens[i - 1].text in {".", "!", "?", ":", "…"}
+            if initial and rep[:1].isalpha():
+                rep = rep[:1].upper() + rep[1:]
+            elif tok.text[:1].isupper() and rep[:1].isalpha():
+                rep = match_case(tok.text, rep)
+            taken[i] = True
+            out.append((tok.start, tok.end, rep, "number"))
+        return out
+
+    @staticmethod
+    def _articles(text: str, tokens: list[Token], mask: list[bool], taken: list[bool],
+                  chosen: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """"a"/"an" made to agree with the swapped word after it ("a rare" → "an uncommon")."""
+        out = []
+        for i, _, rep, _ in chosen:
+            j = i - 1
+            if j < 0 or taken[j] or mask[j] or text[tokens[j].end:tokens[i].start] != " ":
+                continue
+            art = tokens[j].text
+            if art.lower() not in ("a", "an"):
+                continue
+            want = _an(rep)
+            if want != art.lower():
+                taken[j] = True
+                out.append((tokens[j].start, tokens[j].end, match_case(art, want), "article"))
+        return out
+
+    def _deletions(self, text: str, tokens: list[Token], mask: list[bool], taken: list[bool],
+                   n_words: int, rng: random.Random) -> list[tuple[int, int, str, str]]:
+        """Optional words dropped ("a very good" → "a good"): the word and the space after it,
+        only between two words, never a protected or already swapped one."""
+        budget = int(rng.uniform(*self.config.delete_rate) * n_words + rng.random())
+        spots = [i for i, t in enumerate(tokens)
+                 if t.text.lower() in self.config.deletions and i + 1 < len(tokens)
+                 and self._joined(text, tokens, i) and self._joined(text, tokens, i + 1)
+                 and not (mask[i] or taken[i] or taken[i - 1] or taken[i + 1])]
+        rng.shuffle(spots)
+        out = []
+        for i in spots[:budget]:
+            if taken[i - 1] or taken[i + 1]:
+                continue  # two adjacent deletions would leave nothing between them
+            taken[i] = True
+            out.append((tokens[i].start, tokens[i + 1].start, "", "delete"))
+        return out
+
+    def _insertions(self, text: str, tokens: list[Token], mask: list[bool], taken: list[bool],
+                    n_words: int, rng: random.Random) -> list[tuple[int, int, str, str]]:
+        """Filler words added between two words ("the men said" → "the men these days said",
+        "the truck" → "the motor truck"), at a boundary where neither word is protected or
+        touched by another swap; each insertion is the words and one space."""
+        budget = int(rng.uniform(*self.config.insert_rate) * n_words + rng.random())
+        if not budget:
+            return []
+        spots = []
+        for i in range(1, len(tokens)):
+            if not self._joined(text, tokens, i) or mask[i] or mask[i - 1] \
+                    or taken[i] or taken[i - 1]:
+                continue
+            for row in self.insertions:
+                word = tokens[i] if row.side == "before" else tokens[i - 1]
+                if row.side == "before" and tokens[i - 1].text.lower() in _DETERMINERS \
+                        and word.text.lower() not in row.context \
+                        and not row.context & {"ADJ", "NOUN"}:
+                    continue  # "the simply truck": a noun read as a verb
+                if row.insert.lower() != word.text.lower() and row.matches(word.text):
+                    spots.append((i, row))
+        rng.shuffle(spots)
+        out, used = [], set()
+        for i, row in spots:
+            if len(out) >= budget:
+                break
+            if i in used or i - 1 in used or i + 1 in used:
+                continue
+            if rng.random() >= row.weight:
+                continue
+            used.add(i)
+            out.append((tokens[i].start, tokens[i].start, row.insert + " ", "insert"))
+        return out
 
     @staticmethod
     def _apply(text: str, tokens: list[Token], chosen: list[tuple[int, int, str, str]],
@@ -189,3 +470,28 @@ class Spinner:
             pos = b
         out.append(text[pos:])
         return SpinResult("".join(out), text, swaps, rate)
+
+    @staticmethod
+    def _apply_edits(text: str, edits: list[tuple[int, int, str, str]], rate: float
+                     ) -> SpinResult:
+        """Apply non-overlapping (start, end, new text, source) edits of ``text``, in order; an
+        insertion has start == end."""
+        out, swaps, pos, shift = [], [], 0, 0
+        for a, b, rep, source in edits:
+            if a < pos:
+                raise AssertionError(f"overlapping spinner edits at {a} in {text!r}")
+            out.append(text[pos:a])
+            start = a + shift
+            swaps.append(Swap(start, start + len(rep), a, b, text[a:b], rep, source))
+            out.append(rep)
+            shift += len(rep) - (b - a)
+            pos = b
+        out.append(text[pos:])
+        return SpinResult("".join(out), text, swaps, rate)
+
+
+def _hard_mask(text: str, tokens: list[Token]) -> list[bool]:
+    """Tokens inside quoted text, URLs and e-mail addresses or markup: never spun by any
+    family (names and numbers may be, by the families that spin them)."""
+    spans = [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+    return [any(a <= t.start < b for a, b in spans) for t in tokens]

@@ -1,0 +1,229 @@
+"""Coverage per spinner family: how often the gold original is among its slot's candidates.
+
+    python benchmarks/coverage.py [--families data/pairs-families] [--today data/pairs]
+                                  [--limit 2000] [--tortured] [--general]
+
+For every swap of every test pair (``swaps``: the spinner's own record of what it changed), the
+slot a restorer would see is the swap's spun span. Counted per family and kind of swap:
+
+* **has a slot**: the span can be a slot at all (:func:`despin.lattice.build_slots`' rules: 1–3
+  whole words joined by single spaces, none protected in the spun text);
+* **full index**: the gold original is among *all* the candidates of the span in the shipped
+  default's candidate index (``Despinner.from_pretrained().index.lookup(span, top_k=None)``);
+* **lattice**: among the ``top_k`` candidates that the fast core's lattice keeps (the shipped
+  default's ``fast.settings.top_k``, read from its ``despin.json``). The fast decoder then sees
+  only the encoder's ``pool`` and ``shortlist`` of these: that last step is choice, not coverage,
+  and is not measured here.
+
+Matching ignores case ("Bush" restored as "bush" counts: case is a separate step). Insertions
+(a swap with an empty original) need a deletion candidate, which the lattice does not have: 0 %
+by construction; deletions (an empty spun side) have no span at all. "content-farm (today)" is
+the existing ``data/pairs`` test split (evenly spaced pairs, ``--limit``).
+
+``--tortured``: the tortured-phrase reachability of issue 15 §3 on the evaluation list
+(``../shared/eval``, n_papers ≥ 10; evaluation only, never fed to any table or model): a phrase
+is reachable when it has as many words as its expected phrase and every changed word's expected
+word is a candidate of that word's slot, or when the whole phrase (≤ 3 words) has the expected
+phrase among its candidates. With the shipped default's index and, with ``--general``, that
+index plus the full WordNet (every sense, similar terms, names; ``kind: wordnet``) and the
+mythes thesaurus when installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from despin.candidates import CandidateIndex  # noqa: E402
+from despin.text import is_word, protected_mask, tokenize  # noqa: E402
+
+KINDS = ("substitution", "insertion", "deletion", "number", "article")
+
+
+def swap_kind(swap: dict[str, Any]) -> str:
+    """The kind of a swap record: insertion (empty original), deletion (empty spun side),
+    number or article (their spinner sources), else substitution."""
+    if not swap["original"]:
+        return "insertion"
+    if not swap["spun"]:
+        return "deletion"
+    if swap["source"] in ("number", "article"):
+        return swap["source"]
+    return "substitution"
+
+
+def slot_span(spun: str, start: int, end: int, tokens=None, mask=None) -> str | None:
+    """``spun[start:end]`` when it can be a slot (1–3 unprotected words, single spaces, token
+    boundaries at both ends), else None."""
+    if end <= start:
+        return None
+    tokens = tokenize(spun) if tokens is None else tokens
+    mask = protected_mask(spun, tokens) if mask is None else mask
+    inside = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
+    if not inside or tokens[inside[0]].start != start or tokens[inside[-1]].end != end:
+        return None
+    if len(inside) > 3 or any(mask[i] or not is_word(tokens[i].text) for i in inside):
+        return None
+    if any(spun[tokens[a].end:tokens[b].start] != " " for a, b in zip(inside, inside[1:])):
+        return None
+    return spun[start:end]
+
+
+def covered(index: CandidateIndex, span: str, original: str, top_k: int | None) -> bool:
+    """Whether ``original`` (case ignored) is among ``span``'s ``top_k`` candidates."""
+    gold = original.lower()
+    return any(c.text.lower() == gold for c in index.lookup(span, top_k=top_k))
+
+
+def measure(rows: Iterable[dict[str, Any]], index: CandidateIndex, top_k: int
+            ) -> dict[tuple[str, str], list[int]]:
+    """Counts per (kind, source): [swaps, has a slot, in the full index, in the top_k]."""
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for row in rows:
+        spun, tokens, mask = row["spun"], None, None
+        for s in row["swaps"]:
+            kind = swap_kind(s)
+            c = out[(kind, s["source"] if kind == "substitution" else "")]
+            c[0] += 1
+            if kind in ("insertion", "deletion"):
+                continue  # no deletion/insertion candidates in the lattice yet
+            if tokens is None:
+                tokens = tokenize(spun)
+                mask = protected_mask(spun, tokens)
+            span = slot_span(spun, s["start"], s["end"], tokens, mask)
+            if span is None:
+                continue
+            c[1] += 1
+            if covered(index, span, s["original"], None):
+                c[2] += 1
+                c[3] += covered(index, span, s["original"], top_k)
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a / b:6.1%}" if b else "     –"
+
+
+def table(results: dict[str, dict[tuple[str, str], list[int]]], top_k: int) -> str:
+    """A Markdown table: per family its substitutions (all, then per source) and the other
+    kinds of swap."""
+    lines = [f"| family | swaps | n | has a slot | full index | lattice (top {top_k}) |",
+             "|---|---|---|---|---|---|"]
+    for fam, counts in results.items():
+        subs = [v for (k, _), v in counts.items() if k == "substitution"]
+        total = [sum(v[i] for v in subs) for i in range(4)]
+        rows = [("**substitutions**", total)]
+        rows += [(f"· {src}", v) for (k, src), v in sorted(counts.items())
+                 if k == "substitution" and len(subs) > 1]
+        rows += [(k + "s", counts[(k, "")]) for k in KINDS[1:] if (k, "") in counts]
+        for label, (n, slot, full, lat) in rows:
+            lines.append(f"| {fam} | {label} | {n:,} | {_pct(slot, n)} | {_pct(full, n)} | "
+                         f"{_pct(lat, n)} |")
+    return "\n".join(lines)
+
+
+def tortured_reachability(index: CandidateIndex, rows: list[dict[str, Any]],
+                          top_k: int | None = None) -> tuple[float, dict[str, int]]:
+    """Share of ``rows`` (``tortured``/``expected``) whose expected phrase is reachable through
+    ``index`` (see the module docstring), and the reasons of the rest."""
+    why: dict[str, int] = defaultdict(int)
+    hits = 0
+    for r in rows:
+        t, e = r["tortured"].lower().split(), r["expected"].lower().split()
+        whole = len(t) <= 3 and covered(index, " ".join(t), " ".join(e), top_k)
+        if len(t) == len(e):
+            diff = [(a, b) for a, b in zip(t, e) if a != b]
+            words = bool(diff) and all(covered(index, a, b, top_k) for a, b in diff)
+        else:
+            words = False
+        if whole or words:
+            hits += 1
+        elif len(t) != len(e):
+            why["other length"] += 1
+        else:
+            why["an original no source offers"] += 1
+    return hits / max(len(rows), 1), dict(why)
+
+
+def _evenly(ds, limit: int | None):
+    if limit is None or limit >= len(ds):
+        return ds
+    step = len(ds) / limit
+    return ds.select([int(i * step) for i in range(limit)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python benchmarks/coverage.py",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--families", default="data/pairs-families",
+                    help="pairs with a family column (training.pairs, configs/pairs-families.yaml)")
+    ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
+    ap.add_argument("--limit", type=int, default=2000, help="test pairs per family")
+    ap.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    ap.add_argument("--tortured", action="store_true", help="tortured-phrase reachability")
+    ap.add_argument("--general", action="store_true",
+                    help="… also with the full WordNet (and mythes) added to the index")
+    args = ap.parse_args(argv)
+
+    import datasets
+    import torch
+
+    from despin.despinner import DEFAULT_PATH, Despinner
+
+    print("command: python benchmarks/coverage.py " + " ".join(argv if argv is not None
+                                                                 else sys.argv[1:]))
+    print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}; "
+          f"torch threads {torch.get_num_threads()}")
+    t0 = time.time()
+    folder = Path(args.model or DEFAULT_PATH)
+    model = Despinner.from_pretrained(args.model)
+    index = model.index
+    top_k = int(json.loads((folder / "despin.json").read_text())["fast"]["settings"]["top_k"])
+    print(f"index: {folder} sources {[s.name for s in index.sources]}; lattice top_k {top_k}; "
+          f"loaded in {time.time() - t0:.0f} s")
+    results: dict[str, dict] = {}
+    if args.today:
+        ds = _evenly(datasets.load_from_disk(args.today)["test"], args.limit)
+        results["content-farm (today)"] = measure(ds, index, top_k)
+    if args.families:
+        test = datasets.load_from_disk(args.families)["test"]
+        fams = test["family"]
+        for fam in dict.fromkeys(fams):
+            ds = _evenly(test.select([i for i, f in enumerate(fams) if f == fam]), args.limit)
+            results[fam] = measure(ds, index, top_k)
+    print(table(results, top_k))
+    print(f"(measured in {time.time() - t0:.0f} s)")
+    if args.tortured:
+        from training.evaluate import load_tortured
+
+        rows = [r for r in load_tortured() if int(r["n_papers"]) >= 10]
+        indexes = {"shipped default": index}
+        if args.general:
+            from despin.synonyms import DEFAULT_SOURCES, load_sources, mythes_path
+
+            specs = [dict(s) for s in DEFAULT_SOURCES] + [
+                {"name": "wordnet", "kind": "wordnet", "relations": ["synonym", "similar"],
+                 "instances": True, "min_zipf": 0.0, "max_words": 3, "weight": 0.3}]
+            try:
+                mythes_path()
+                specs.append({"name": "mythes", "kind": "mythes", "weight": 0.2, "min_zipf": 0.0})
+            except FileNotFoundError:
+                pass
+            indexes["+ " + " + ".join(s["name"] for s in specs[len(DEFAULT_SOURCES):])] = \
+                CandidateIndex(load_sources(specs), index.freq_power)
+        print(f"\ntortured phrases, n_papers ≥ 10: {len(rows):,} (evaluation only)")
+        for name, ix in indexes.items():
+            for k in (top_k, None):
+                share, why = tortured_reachability(ix, rows, k)
+                print(f"  {name}, {'every candidate' if k is None else f'top {k}'}: "
+                      f"{share:.1%} reachable; the rest: {why}")
+
+
+if __name__ == "__main__":
+    main()
