@@ -43,7 +43,8 @@ one is not):
   for the CLI: an unexpected exit status, a traceback, an error message longer than one line,
   output that does not parse);
 - ``protected``: edits that overlap a protected token or span: a token that
-  ``despin.text.protected_mask`` marks in the sentence the restorer sees, any token with a
+  ``despin.text.protected_mask`` marks in the sentence the restorer sees (a sentence in
+  capitals: its ``despin.text.uncased`` view, which the restorer reads), any token with a
   digit, a line inside a verbatim block (``despin.text.VerbatimBlocks``), or — judged on the
   whole line or document, not the sentence — an HTML tag (also one spanning lines) or comment
   (also multi-line), an entity, the content of an inline <code>/<pre>/<script>/<style>/
@@ -588,7 +589,7 @@ _QUOTES = [("“", "”", re.compile(r"“[^”]*”")), ('"', '"', re.compile(r
 
 def protected_chars(text: str) -> bytearray:
     """1 for every character of ``text`` that no edit may touch (see the module docstring)."""
-    from despin.text import VerbatimBlocks, protected_mask, sentence_spans, tokenize
+    from despin.text import VerbatimBlocks, protected_mask, sentence_spans, tokenize, uncased
 
     mark = bytearray(len(text))
 
@@ -612,7 +613,7 @@ def protected_chars(text: str) -> bytearray:
                     for m in r.finditer(line):
                         put(pos + m.start(), pos + m.end())
             for sa, sb in sentence_spans(line):  # the restorer's own view: sentence by sentence
-                sent = line[sa:sb]
+                sent = uncased(line[sa:sb]) or line[sa:sb]  # capitals are read uncased
                 toks = tokenize(sent)
                 for t, p in zip(toks, protected_mask(sent, toks)):
                     if p or any(c.isdigit() for c in t.text):

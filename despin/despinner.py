@@ -30,7 +30,8 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
                      prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import VerbatimBlocks, match_case, sentence_spans, tokenize, uncased
+from .text import (VerbatimBlocks, match_case, protected_spans, sentence_spans, tokenize,
+                   uncased)
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
@@ -580,6 +581,9 @@ class Despinner:
             done += size
         bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending) - done)
         for (line, _), es in zip(pending, edits):
+            if es:  # the line's protected spans, seen whole (a sentence sees only its part)
+                keep = protected_spans(line)
+                es = [e for e in es if not any(a < e.end and e.start < b for a, b in keep)]
             yield Restoration(line, es)
 
     def detect(self, text: str) -> Detection:

@@ -21,21 +21,30 @@ __all__ = [
     "is_word",
     "VerbatimBlocks",
     "uncased",
+    "protected_spans",
 ]
 
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
 _TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
-_QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»")
+_QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|„[^“”]*[“”]")
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
 # character references ("&amp;"), Markdown code spans, and Markdown link targets "](…)".
-_MARKUP_RE = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>|&#?\w+;|(`+)[^`].*?\1|\]\([^)\s]*\)",
-                        re.S)
+_MARKUP_RE = re.compile(
+    r"<(code|kbd|samp|var|tt|pre|script|style)\b[^>]*>.*?</\1\s*>"  # inline code elements
+    r"|<!--.*?-->|</?[A-Za-z][^<>]*>|&#?\w+;"  # tags with attributes, comments, entities
+    r"|(`+)[^`].*?\2"  # Markdown code spans
+    r"|\]\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)"  # link targets "](url "title")"
+    r"|(?m:^[ ]{0,3}\[[^\]\n]+\]:[^\n]*)",  # reference-link definitions "[1]: url 'title'"
+    re.S | re.I)
 # Lines between these open and close a verbatim block: Markdown code fences, HTML <pre>,
-# <code>, <script> and <style> blocks (see VerbatimBlocks).
+# <code>, <script> and <style> blocks, comments and tags that go on over lines (see
+# VerbatimBlocks).
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _BLOCK_OPEN_RE = re.compile(r"<(pre|code|script|style|textarea)\b[^>]*>", re.I)
+_OPEN_COMMENT_RE = re.compile(r"<!--(?!.*-->)", re.S)
+_OPEN_TAG_RE = re.compile(r"<[A-Za-z][^<>]*$")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "gen", "gov", "sen",
     "rep", "col", "lt", "sgt", "capt", "corp", "inc", "ltd", "co", "no", "fig", "al", "e.g",
@@ -81,11 +90,16 @@ def split_paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware)."""
+    """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware;
+    never cut inside a :func:`protected_spans` span)."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     sent_start = start
+    # no cut inside a quotation, a tag, a code span or a link: it stays in one sentence
+    keep = protected_spans(text[start:end])
     for m in re.finditer(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])", text[start:end]):
+        if any(a < m.end() < b for a, b in keep):
+            continue
         cut = start + m.end()
         if text[cut - 1] == "." or text[start + m.start()] == ".":
             before = text[sent_start:start + m.start()].split()
@@ -117,6 +131,15 @@ def _common_lower(word: str) -> bool:
     return bool(getAllLemmas(low)) or zipf_frequency(low, "en") >= 4.3
 
 
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of ``text`` that no spinner or restorer may touch:
+    quotations in double quotes (“…”, "…", «…», „…“), URLs and e-mail addresses, HTML tags
+    with their attributes, comments, character references and inline ``<code>``, ``<kbd>``,
+    ``<pre>``, ``<script>``… elements, Markdown code spans, link targets (with titles) and
+    reference-link definitions. Spans may overlap."""
+    return [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+
+
 def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
     """For each token: True when a spinner must leave it alone and a restorer must not edit it.
 
@@ -127,7 +150,7 @@ def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
     run of capitalised words ("North Korea").
     """
     tokens = tokenize(text) if tokens is None else tokens
-    spans = [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+    spans = protected_spans(text)
     mask = []
     for i, tok in enumerate(tokens):
         if any(s <= tok.start < e for s, e in spans) or any(c.isdigit() for c in tok.text):
@@ -185,8 +208,9 @@ def match_case(template: str, word: str) -> str:
 
 class VerbatimBlocks:
     """Tracks, line by line, whether a document is inside a block that must pass through
-    verbatim: a Markdown code fence (```` ``` ```` or ``~~~``) or an HTML ``<pre>``,
-    ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element that spans lines.
+    verbatim: a Markdown code fence (```` ``` ```` or ``~~~``), an HTML ``<pre>``,
+    ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element, an HTML comment or a tag
+    whose attributes go on over lines.
 
     ``inside(line)`` → True when ``line`` belongs to such a block (its opening and closing
     lines included); feed it every line of the document, in order."""
@@ -203,6 +227,12 @@ class VerbatimBlocks:
         fence = _FENCE_RE.match(line)
         if fence:
             self._close = re.compile("^\\s*" + re.escape(fence.group(1)))
+            return True
+        if _OPEN_COMMENT_RE.search(line):  # "<!--" with no "-->" after it on the line
+            self._close = re.compile("-->")
+            return True
+        if _OPEN_TAG_RE.search(line.rstrip("\r\n")):  # a tag whose attributes go on
+            self._close = re.compile(">")
             return True
         opened = [m for m in _BLOCK_OPEN_RE.finditer(line)]
         if opened:

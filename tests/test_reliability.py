@@ -1,7 +1,7 @@
 """benchmarks/reliability.py on a small --limit: every family's generated inputs through the
 shipped default and the CLI, and the columns that must be 0 (issue 16 §7). Plus one minimal
-reproducer per protected-span bug the benchmark found (strict xfails: they document the bugs
-and fail loudly once one is fixed, so that its mark is removed)."""
+reproducer per protected-span bug the benchmark found (regression tests: spans that cross a
+sentence end or a line break, link targets with titles, inline code elements)."""
 from __future__ import annotations
 
 import json
@@ -14,10 +14,6 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FAMILIES = {"empty", "huge", "unicode", "html", "markdown", "code", "numbers", "quotes",
             "languages", "mixed", "cli"}
-PROTECTED_BUG = ("the restorer judges protected spans sentence by sentence and line by line: "
-                 "a tag, comment, code span, quotation or link that spans a sentence end or a "
-                 "line break, a link target with a title, and inline <code>/<kbd> content are "
-                 "edited (reported with reproducers, see the tests below)")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +40,6 @@ def test_zero_columns(report, column):
     assert r["rows"]["total"][column] == 0, {f: n for f, n in r["notes"].items() if n}
 
 
-@pytest.mark.xfail(strict=True, reason=PROTECTED_BUG)
 def test_no_protected_token_edited(report):
     p, r = report
     assert r["rows"]["total"]["protected"] == 0, {f: n[:3] for f, n in r["notes"].items() if n}
@@ -79,8 +74,6 @@ def test_single_sentence_spans_are_protected(model):
     assert model.restore(SPUN) != SPUN  # and the sentence itself is restored
 
 
-@pytest.mark.xfail(strict=True, reason="protected spans are found per sentence: a tag, comment, "
-                   "code span or quotation holding a sentence end is edited")
 @pytest.mark.parametrize("text,span", [
     ('<a title="Stated. The navy know-how was extra superior.">x</a>',
      '<a title="Stated. The navy know-how was extra superior.">'),
@@ -95,8 +88,6 @@ def test_span_across_a_sentence_end(model, text, span):
     assert _protected_edits(model, text, span) == []
 
 
-@pytest.mark.xfail(strict=True, reason="protected spans are found per line: an HTML comment or a "
-                   "tag that spans lines is edited")
 @pytest.mark.parametrize("text,span", [
     (f"<!--\n{SPUN}\n-->\n", f"<!--\n{SPUN}\n-->"),
     (f"<a href=\"/x\"\n   title='{SPUN[:-1]}'>link</a>\n", f"<a href=\"/x\"\n   title='{SPUN[:-1]}'>"),
@@ -105,9 +96,6 @@ def test_span_across_a_line_break(model, text, span):
     assert _protected_edits(model, text, span) == []
 
 
-@pytest.mark.xfail(strict=True, reason="a Markdown link target followed by a title, and a "
-                   "reference-link definition's target, are not protected (the link-target "
-                   "pattern stops at whitespace; definitions are not recognised)")
 @pytest.mark.parametrize("text,span", [
     ('See [the report](/the-navy/know-how "The report") now. The men stated it.',
      '(/the-navy/know-how "The report")'),
@@ -118,8 +106,6 @@ def test_link_target_with_title(model, text, span):
     assert _protected_edits(model, text, span) == []
 
 
-@pytest.mark.xfail(strict=True, reason="inline <code>/<kbd> content is edited (only multi-line "
-                   "<code>/<pre>/<script>/<style> blocks pass through verbatim)")
 def test_inline_code_element(model):
     text = f"Use <code>{SPUN[:-1]}</code> here."
     assert _protected_edits(model, text, f"<code>{SPUN[:-1]}</code>") == []

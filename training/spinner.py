@@ -33,7 +33,7 @@ from despin.text import Token, is_word, match_case, protected_mask, tokenize
 
 # what stays protected even for a family that spins names and numbers: quoted text, URLs and
 # e-mail addresses, markup (the same patterns as despin.text.protected_mask)
-from despin.text import _MARKUP_RE, _QUOTE_RE, _URL_RE  # noqa: E402
+from despin.text import protected_spans  # noqa: E402
 
 __all__ = ["Swap", "SpinResult", "SpinnerConfig", "Spinner", "Insertion", "read_insertions",
            "number_word"]
@@ -493,5 +493,5 @@ class Spinner:
 def _hard_mask(text: str, tokens: list[Token]) -> list[bool]:
     """Tokens inside quoted text, URLs and e-mail addresses or markup: never spun by any
     family (names and numbers may be, by the families that spin them)."""
-    spans = [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+    spans = protected_spans(text)
     return [any(a <= t.start < b for a, b in spans) for t in tokens]
