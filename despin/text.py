@@ -221,8 +221,10 @@ class VerbatimBlocks:
     def inside(self, line: str) -> bool:
         """Whether ``line`` (the next line of the document) is verbatim; updates the state."""
         if self._close is not None:
-            if self._close.search(line):
+            closed = self._close.search(line)
+            if closed:  # the rest of the line may open the next block ("--><!--")
                 self._close = None
+                self.inside(line[closed.end():])
             return True
         fence = _FENCE_RE.match(line)
         if fence:

@@ -177,3 +177,12 @@ def test_capitals_are_restored_in_capitals():
     first, second = r.text.splitlines()
     assert second == model().restore(lower) and first == second.upper()
     assert all(e.spun.isupper() and e.restored.isupper() for e in r.edits if e.start < len(caps))
+
+
+def test_a_block_closed_and_reopened_on_one_line():
+    """"--><!--" closes one comment and opens the next (found by benchmarks/reliability.py)."""
+    v = VerbatimBlocks()
+    lines = ["<code>x</code><!--\n", "That day.\n", "--><!--\n", "The x.\n", "-->\n", "free\n"]
+    assert [v.inside(l) for l in lines] == [True] * 5 + [False]
+    text = "<!--\nThe men stated it.\n--><!--\nThe men stated the navy know-how.\n-->\n"
+    assert model().restore(text) == text
