@@ -61,7 +61,10 @@ class FastSettings:
     they can reach the shortlist); ``passes``: decoding passes (see
     :meth:`FastRestorer.restore_sentences`); ``batch_size``: sentences per encoder pass;
     ``max_length``: word pieces per sentence (longer sentences' tail slots are left
-    unchanged); ``oov``: the n-gram model's log-probability (nats) of an unknown word."""
+    unchanged); ``oov``: the n-gram model's log-probability (nats) of an unknown word;
+    ``ctxfree_top``: for an encoder with context-free candidate keys, how many of each slot's
+    candidates (the best by the first key alone) get them (0: all; fewer: faster on a cold
+    memo, see :meth:`despin.encoder.SpinEncoder.forward`)."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -74,6 +77,7 @@ class FastSettings:
     batch_size: int = 32
     max_length: int = 128
     oov: float = -12.0
+    ctxfree_top: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,7 +176,8 @@ class FastRestorer:
             encoded = encode_sentences(self.tokenizer, [x.sentence for x in part],
                                        [x.tokens for x in part], [x.slots for x in part],
                                        s.max_length)
-            results = self.encoder.predict(encoded, self.tokenizer.pad_token_id)
+            results = self.encoder.predict(encoded, self.tokenizer.pad_token_id,
+                                           s.ctxfree_top or None)
             for x, r in zip(part, results):
                 x.encoded = r
                 x.features = self._features(x)

