@@ -205,7 +205,7 @@ class FastRestorer:
                      if not math.isnan(v)]
             static = self._static.get(slot.text)
             if static is None or static.shape[0] != len(slot.candidates):
-                if len(self._static) > 200_000:
+                if len(self._static) > 20_000:  # ~5.6 KB each: at most ~110 MB
                     self._static.clear()
                 static = self._static[slot.text] = static_features(slot)
             feats.append(feature_matrix(static, scores, sum(words) / len(words) if words else 0.0,

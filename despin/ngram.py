@@ -48,7 +48,8 @@ class NGramLM:
             raise FileNotFoundError(f"no n-gram model at {self.path}")
         self._model = NGramModel.readfile(str(self.path))
         self.oov = oov
-        self.logprob = lru_cache(maxsize=2_000_000)(self._logprob)
+        # memoised (trigrams repeat across a slot's candidates); 250k entries keep it near 80 MB
+        self.logprob = lru_cache(maxsize=250_000)(self._logprob)
 
     def _raw(self, words: list[str]) -> float | None:
         v = self._model.prob(words)
