@@ -28,13 +28,17 @@ test: $(STAMP) mythes
 	$(PY) -m pytest tests
 
 # Rebuild the shipped default from scratch: the pairs, the spin encoder (about 90 minutes on 2
-# CPU cores), then the fast core's weights and threshold; the accurate profile's search core
-# (despin/default/accurate) is kept as it is.
+# CPU cores), its context-free candidate keys (a warm-started continuation, about 40 minutes),
+# then the fast core's weights and threshold, and spin detection; the accurate profile's
+# search core (despin/default/accurate) is kept as it is.
 default: $(STAMP)
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
 	$(PY) -m training.train --config configs/train-encoder.yaml
-	$(PY) -m training.fit_fast --encoder runs/encoder --data data/pairs --out despin/default \
-	    --searcher despin/default/accurate --pool 25 --limit 1500 --val-limit 300
+	$(PY) -m training.train --config configs/train-encoder-keys.yaml
+	$(PY) -m training.fit_fast --encoder runs/encoder-keys --data data/pairs --out despin/default \
+	    --searcher despin/default/accurate --pool 25 --limit 1500 --val-limit 300 \
+	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 20000
+	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 
 # The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym
 # source (despin.synonyms; tested, not in the default), unpacked into the cache without root
