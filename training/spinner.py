@@ -459,17 +459,8 @@ class Spinner:
     @staticmethod
     def _apply(text: str, tokens: list[Token], chosen: list[tuple[int, int, str, str]],
                rate: float) -> SpinResult:
-        out, swaps, pos, shift = [], [], 0, 0
-        for i, n, rep, source in chosen:
-            a, b = tokens[i].start, tokens[i + n - 1].end
-            out.append(text[pos:a])
-            start = a + shift
-            swaps.append(Swap(start, start + len(rep), a, b, text[a:b], rep, source))
-            out.append(rep)
-            shift += len(rep) - (b - a)
-            pos = b
-        out.append(text[pos:])
-        return SpinResult("".join(out), text, swaps, rate)
+        return Spinner._apply_edits(text, [(tokens[i].start, tokens[i + n - 1].end, rep, source)
+                                           for i, n, rep, source in chosen], rate)
 
     @staticmethod
     def _apply_edits(text: str, edits: list[tuple[int, int, str, str]], rate: float
