@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 from .inflect import analyses, inflect_with, inflection_table
 from .resources import cached, file_key
+from .spelling import american, is_british
 from .synonyms import (DEFAULT_FREQ_POWER, SynonymSource, choice_weights, load_sources,
                        moby_path, zipf)
 from .text import match_case
@@ -125,20 +126,25 @@ class CandidateIndex:
 
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
+        # a British-spelled span is also looked up in American spelling, the sources' own
+        # (despin.spelling): "organise" gets the originals of "organize" too
+        keys = [low] + ([american(low)] if is_british(low) else [])
         scores: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}
-        readings = None
+        readings: dict[str, list[tuple[str, str, str]]] = {}
         for src, inv in zip(self.sources, self._inverse):
-            if src.inflect:
-                readings = readings if readings is not None else self._readings(low)
-                hits = []
-                for key, upos, tag in readings:
-                    for orig, p in inv.get(key, ()):
-                        form = inflect_with(self._forms, orig, upos, tag)
-                        if form:
-                            hits.append((form, p))
-            else:
-                hits = inv.get(low, [])
+            hits = []
+            for k in keys:
+                if src.inflect:
+                    if k not in readings:
+                        readings[k] = self._readings(k)
+                    for key, upos, tag in readings[k]:
+                        for orig, p in inv.get(key, ()):
+                            form = inflect_with(self._forms, orig, upos, tag)
+                            if form:
+                                hits.append((form, p))
+                else:
+                    hits += inv.get(k, [])
             for form, p in hits:
                 if form == low:
                     continue

@@ -35,6 +35,7 @@ import numpy as np
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
 from .edits import Alternative, Edit, Restoration
+from .spelling import american
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
 from .ngram import NGramLM, pocketsphinx_lm_path
@@ -122,8 +123,10 @@ def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
 
 def lm_words(text: str) -> tuple[str, ...]:
     """What the n-gram model reads of a token or a candidate: its lower-case words (no
-    punctuation)."""
-    return tuple(t.text.lower() for t in tokenize(text) if any(ch.isalnum() for ch in t.text))
+    punctuation), British spellings read in American spelling (the model's own,
+    :mod:`despin.spelling`)."""
+    return tuple(american(t.text.lower()) for t in tokenize(text)
+                 if any(ch.isalnum() for ch in t.text))
 
 
 @dataclass
