@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, overload
 import numpy as np
 from tqdm.auto import tqdm
 
+from .articles import article_edits
 from .calibration import Calibration
 from .candidates import CandidateIndex
 from .detection import DETECTION_FILE, Detection, DetectionModel, sentence_rows
@@ -584,6 +585,7 @@ class Despinner:
             if es:  # the line's protected spans, seen whole (a sentence sees only its part)
                 keep = protected_spans(line)
                 es = [e for e in es if not any(a < e.end and e.start < b for a, b in keep)]
+                es += article_edits(line, es)  # "an big" → "a big"
             yield Restoration(line, es)
 
     def detect(self, text: str) -> Detection:

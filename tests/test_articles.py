@@ -1,0 +1,57 @@
+"""A / an agreement around restored words (issue 15 §1.1)."""
+from __future__ import annotations
+
+import pytest
+
+from despin.articles import article_edits, article_for
+from despin.edits import Edit, Restoration
+
+
+@pytest.mark.parametrize("word,article", [("big", "a"), ("enormous", "an"), ("hour", "an"),
+                                          ("university", "a"), ("MBA", "an"), ("one", "a"),
+                                          ("honest man", "an"), ("xqzzyv", None)])
+def test_article_by_sound(word, article):
+    assert article_for(word) == article
+
+
+def _edits(text, pairs):
+    out = []
+    for spun, restored in pairs:
+        i = text.index(spun)
+        out.append(Edit(i, i + len(spun), spun, restored, 1.5, source="test"))
+    return out
+
+
+def test_articles_follow_restored_words():
+    text = "He saw an enormous dog and a uncommon cat. An elephant came. A hour passed. AN ox."
+    edits = _edits(text, [("enormous", "big"), ("uncommon", "rare"), ("elephant", "dog"),
+                          ("hour", "year"), ("ox", "cow")])
+    added = article_edits(text, edits)
+    assert [(e.spun, e.restored, e.source, e.score) for e in added] == [
+        ("an", "a", "article", 1.5), ("An", "A", "article", 1.5), ("AN", "A", "article", 1.5)]
+    assert Restoration(text, edits + added).text == \
+        "He saw a big dog and a rare cat. A dog came. A year passed. A cow."
+
+
+def test_articles_left_alone():
+    text = "a) enormous; banana enormous; an  enormous; the enormous"
+    edits = _edits(text, [("enormous", "big")])
+    assert article_edits(text, edits) == []  # "a)" is no article
+    edits = [Edit(text.index("an  "), text.index("an  ") + 2, "an", "the", 1.0),
+             Edit(text.index("an  ") + 4, text.index("an  ") + 12, "enormous", "big", 1.0)]
+    assert article_edits(text, edits) == []  # an edit already touches the article
+
+
+def test_restorer_applies_them(monkeypatch):
+    from despin import Despinner
+
+    model = Despinner.from_pretrained()
+    text = "She bought an enormous house."
+
+    class Engine:  # restores "enormous" to "big", whatever the sentence
+        def restore_sentences(self, sentences):
+            return [_edits(s, [("enormous", "big")]) if "enormous" in s else []
+                    for s in sentences]
+
+    model._engine = Engine()
+    assert model.restore(text + "\n" + text) == "She bought a big house.\nShe bought a big house."
