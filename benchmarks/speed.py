@@ -63,7 +63,7 @@ def child(args) -> None:
     from training.evaluate import load_pairs, score
 
     torch.set_num_threads(args.threads)
-    spun, original = load_pairs(args.data, args.split, args.limit)
+    spun, original = load_pairs(args.data, args.split, args.limit, args.family)
     t0 = time.perf_counter()
     restorer = _load(args.row, args.folder)
     if not callable(restorer):
@@ -92,6 +92,8 @@ def child(args) -> None:
 def run_row(args, row: str, folder: str | None, env: dict) -> dict:
     cmd = [sys.executable, __file__, "--child", "--row", row, "--data", args.data,
            "--split", args.split, "--limit", str(args.limit), "--threads", str(args.threads)]
+    if args.family:
+        cmd += ["--family", args.family]
     if folder:
         cmd += ["--folder", folder]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", default="data/pairs")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--family", default=None,
+                   help="only this spinner family's pairs (data from configs/pairs-families.yaml)")
     p.add_argument("--rows", nargs="+",
                    default=["identity", "search-fp32", "fast", "accurate-fp32"])
     p.add_argument("--search-model", default=str(ROOT / "despin" / "default" / "accurate"),
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     head = (f"{'row':<16}{'P':>7}{'R':>7}{'F0.5':>7}{'clean chg':>11}{'words/s':>10}"
             f"{'load s':>8}{'peak MB':>9}")
     print(f"CPU capability: {cap} (torch.backends.cpu.get_cpu_capability()), float32 unless "
-          f"named; {args.threads} threads; {args.limit} {args.split} pairs of {args.data}")
+          f"named; {args.threads} threads; {args.limit} {args.split} pairs of {args.data}"
+          + (f", family {args.family}" if args.family else ""))
     print(head)
     print("-" * len(head))
     for r in results:

@@ -234,3 +234,19 @@ def test_benchmark_rows_are_built_only_when_asked(tmp_path):
     lora = made["smollm2-lora"]()
     assert [(s.model, s.uses_source) for s in lora.scorer_specs] == [(str(tmp_path / "lora"), True)]
     assert lora.settings.top_k == 5 and lora._scorers is None  # nothing loaded yet
+
+
+def test_load_pairs_selects_a_family(tmp_path):
+    import datasets
+
+    from training.evaluate import load_pairs
+
+    rows = {"spun": ["a1", "b1", "a2", "b2"], "original": ["A1", "B1", "A2", "B2"],
+            "family": ["x", "y", "x", "y"]}
+    datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows)}).save_to_disk(tmp_path / "d")
+    assert load_pairs(tmp_path / "d", "test", None, "y") == (["b1", "b2"], ["B1", "B2"])
+    assert load_pairs(tmp_path / "d", "test", None) == (rows["spun"], rows["original"])
+    datasets.DatasetDict({"test": datasets.Dataset.from_dict(
+        {"spun": ["a"], "original": ["A"]})}).save_to_disk(tmp_path / "e")
+    with pytest.raises(KeyError, match="family"):
+        load_pairs(tmp_path / "e", "test", None, "y")

@@ -306,12 +306,14 @@ def format_table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 # -- data and restorers --------------------------------------------------------------------
-def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None = None
-               ) -> tuple[list[str], list[str]]:
+def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None = None,
+               family: str | None = None) -> tuple[list[str], list[str]]:
     """``(spun, original)`` lists from a saved ``datasets`` folder or a TSV (columns spun/original).
 
     ``limit`` keeps ``limit`` pairs evenly spaced over the split (deterministic, and spread
-    over many documents rather than the spins of the first few).
+    over many documents rather than the spins of the first few). ``family``: only the pairs
+    of that spinner family (a ``family`` column, ``configs/pairs-families.yaml``); KeyError
+    when the data has no such column.
     """
     p = Path(data)
     if not p.exists():
@@ -324,11 +326,16 @@ def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None =
             if split not in ds:
                 raise KeyError(f"split {split!r} not in {p} (has {sorted(ds)})")
             ds = ds[split]
-        missing = {"spun", "original"} - set(ds.column_names)
+        needed = {"spun", "original"} | ({"family"} if family else set())
+        missing = needed - set(ds.column_names)
         if missing:
             raise KeyError(f"{p} lacks columns {sorted(missing)} (has {ds.column_names})")
+        if family:
+            ds = ds.select([i for i, f in enumerate(ds["family"]) if f == family])
         spun, original = list(ds["spun"]), list(ds["original"])
     else:
+        if family:
+            raise KeyError("family selection needs a datasets folder with a family column")
         spun, original = [], []
         with p.open(encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
