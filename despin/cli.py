@@ -79,7 +79,7 @@ def _input(name: str) -> tuple[Iterator[str], Callable[[], bool] | None]:
 
 def _strip_break(line: str) -> str:
     """``line`` without its line break."""
-    return line.rstrip("\r\n") if line.endswith(("\n", "\r")) else line
+    return line.rstrip("\r\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{exc.start})", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"despin: cannot read input: {exc.strerror or exc}: {name}"
+        print(f"despin: cannot read input: {exc.strerror}: {name}"
               if exc.strerror else f"despin: cannot read input: {exc}", file=sys.stderr)
         return 2
     if args.quiet:

@@ -519,6 +519,12 @@ class Despinner:
             offset += len(r.input)
         return Restoration(text, edits)
 
+    @property
+    def _sentence_budget(self) -> int:
+        """Sentences restored (or read by detection) per engine call: 8 encoder batches on the
+        fast core, one sentence on the search core."""
+        return 8 * self.fast.settings.batch_size if self.fast_spec is not None else 1
+
     def restore_lines(self, lines: Iterable[str], total: int | None = None,
                       more_ready: Callable[[], bool] | None = None) -> Iterator[Restoration]:
         """Restore a document given line by line; yield one :class:`Restoration` per line, in
@@ -541,7 +547,7 @@ class Despinner:
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
                             "text.splitlines(keepends=True) or an open file), not one "
                             f"{type(lines).__name__}")
-        budget = 8 * self.fast.settings.batch_size if self.fast_spec is not None else 1
+        budget = self._sentence_budget
         with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
                   disable=not self.progress) as bar:
             pending: list[tuple[str, list[tuple[int, int]]]] = []
@@ -602,7 +608,7 @@ class Despinner:
                              "and its detection.json (python -m training.fit_detect)")
         spans = sentence_spans(text)
         rows, words, _ = sentence_rows(self.fast, [text[a:b] for a, b in spans],
-                                       8 * self.fast.settings.batch_size)
+                                       self._sentence_budget)
         log_odds = self.detection.sentence_log_odds(rows) if spans else []
         return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 

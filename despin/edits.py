@@ -107,12 +107,8 @@ class Restoration:
 
     def diff(self, left: str = "[", arrow: str = "→", right: str = "]") -> str:
         """The input with each edit marked inline, e.g. ``[navy→military]``; the rest as is."""
-        out, pos = [], 0
-        for e in self.edits:
-            out += [self.input[pos:e.start], f"{left}{e.spun}{arrow}{e.restored}{right}"]
-            pos = e.end
-        out.append(self.input[pos:])
-        return "".join(out)
+        return apply_edits(self.input, [replace(e, restored=f"{left}{e.spun}{arrow}{e.restored}"
+                                                           f"{right}") for e in self.edits])
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:

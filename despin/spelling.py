@@ -11,34 +11,24 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["american", "british", "is_british"]
+__all__ = ["american", "is_british"]
 
 _WORD_RE = re.compile(r"[A-Za-z]+")
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, str], dict[str, str]]:
-    """(British → American, American → British), lower case, from ``breame``."""
-    from breame.data.spelling_constants import (AMERICAN_ENGLISH_SPELLINGS,
-                                                BRITISH_ENGLISH_SPELLINGS)
+def _to_american() -> dict[str, str]:
+    """British → American spelling, lower case, from ``breame``."""
+    from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
 
-    return dict(BRITISH_ENGLISH_SPELLINGS), dict(AMERICAN_ENGLISH_SPELLINGS)
-
-
-def _respell(text: str, table: dict[str, str]) -> str:
-    return _WORD_RE.sub(lambda m: table.get(m.group(), m.group()), text)
+    return dict(BRITISH_ENGLISH_SPELLINGS)
 
 
 @lru_cache(maxsize=100_000)
 def american(text: str) -> str:
     """``text`` (lower case) with every British-spelled word in American spelling."""
-    return _respell(text, _tables()[0])
-
-
-@lru_cache(maxsize=100_000)
-def british(text: str) -> str:
-    """``text`` (lower case) with every American-spelled word in British spelling."""
-    return _respell(text, _tables()[1])
+    table = _to_american()
+    return _WORD_RE.sub(lambda m: table.get(m.group(), m.group()), text)
 
 
 def is_british(text: str) -> bool:

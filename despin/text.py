@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
-_TOKEN_RE = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_WORD = r"\w+(?:[-'’]\w+)*"
+_TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
 _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|„[^“”]*[“”]")
@@ -185,7 +186,7 @@ def uncased(sentence: str) -> str | None:
     if len(words) < 3 or not all(w.isupper() for w in words):
         return None
     out, first = [], True
-    for tok in re.split(r"(\w+(?:[-'’]\w+)*)", sentence):
+    for tok in re.split(f"({_WORD})", sentence):
         if tok and tok[0].isalpha():
             low = tok.lower()
             keep = first or (not _common_lower(tok.title()) and "-" not in tok)
@@ -236,7 +237,7 @@ class VerbatimBlocks:
         if _OPEN_TAG_RE.search(line.rstrip("\r\n")):  # a tag whose attributes go on
             self._close = re.compile(">")
             return True
-        opened = [m for m in _BLOCK_OPEN_RE.finditer(line)]
+        opened = list(_BLOCK_OPEN_RE.finditer(line))
         if opened:
             tag = opened[-1].group(1)
             close = re.compile(f"</{tag}\\s*>", re.I)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 
 from despin.fast import lm_words
-from despin.spelling import american, british, is_british
+from despin.spelling import american, is_british
 
 
 @pytest.mark.parametrize("uk,us", [("organise", "organize"), ("colours", "colors"),
                                    ("centre", "center"), ("travelled", "traveled"),
                                    ("the city centre", "the city center")])
-def test_respelling_round_trips(uk, us):
-    assert american(uk) == us and british(us) == uk and american(us) == us
+def test_british_spellings_read_as_american(uk, us):
+    assert american(uk) == us and american(us) == us
     assert is_british(uk) and not is_british(us)
 
 
