@@ -2,12 +2,13 @@
 
     python benchmarks/coverage.py [--families data/pairs-families] [--today data/pairs]
                                   [--limit 2000] [--tortured] [--general]
+                                  [--model DIR | --index configs/index.yaml]
 
 For every swap of every test pair (``swaps``: the spinner's own record of what it changed), the
 slot a restorer would see is the swap's spun span. Counted per family and kind of swap:
 
-* **has a slot**: the span can be a slot at all (:func:`despin.lattice.build_slots`' rules: 1–3
-  whole words joined by single spaces, none protected in the spun text);
+* **has a slot**: the span can be a slot at all (:func:`despin.lattice.build_slots`' rules: 1 to
+  ``MAX_SLOT_WORDS`` whole words joined by single spaces, none protected in the spun text);
 * **full index**: the gold original is among *all* the candidates of the span in the shipped
   default's candidate index (``Despinner.from_pretrained().index.lookup(span, top_k=None)``);
 * **lattice**: among the ``top_k`` candidates that the fast core's lattice keeps (the shipped
@@ -15,9 +16,10 @@ slot a restorer would see is the swap's spun span. Counted per family and kind o
   only the encoder's ``pool`` and ``shortlist`` of these: that last step is choice, not coverage,
   and is not measured here.
 
-Matching ignores case ("Bush" restored as "bush" counts: case is a separate step). Insertions
-(a swap with an empty original) need a deletion candidate, which the lattice does not have: 0 %
-by construction; deletions (an empty spun side) have no span at all. "content-farm (today)" is
+Matching ignores case ("Bush" restored as "bush" counts: case is a separate step). An insertion
+(a swap with an empty original: the spinner added the span) is covered when the span has the
+deletion candidate ``""`` (an ``insertions`` source); a deletion (an empty spun side) has no span
+at all, so it is never covered. "content-farm (today)" is
 the existing ``data/pairs`` test split (evenly spaced pairs, ``--limit``).
 
 ``--tortured``: the tortured-phrase reachability of issue 15 §3 on the evaluation list
@@ -41,7 +43,9 @@ from typing import Any, Iterable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.candidates import CandidateIndex  # noqa: E402
+from despin.lattice import MAX_SLOT_WORDS  # noqa: E402
 from despin.text import is_word, protected_mask, tokenize  # noqa: E402
+from training.encoder import swap_spans  # noqa: E402
 
 KINDS = ("substitution", "insertion", "deletion", "number", "article")
 
@@ -59,8 +63,8 @@ def swap_kind(swap: dict[str, Any]) -> str:
 
 
 def slot_span(spun: str, start: int, end: int, tokens=None, mask=None) -> str | None:
-    """``spun[start:end]`` when it can be a slot (1–3 unprotected words, single spaces, token
-    boundaries at both ends), else None."""
+    """``spun[start:end]`` when it can be a slot (1 to ``MAX_SLOT_WORDS`` unprotected words,
+    single spaces, token boundaries at both ends), else None."""
     if end <= start:
         return None
     tokens = tokenize(spun) if tokens is None else tokens
@@ -68,7 +72,7 @@ def slot_span(spun: str, start: int, end: int, tokens=None, mask=None) -> str | 
     inside = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
     if not inside or tokens[inside[0]].start != start or tokens[inside[-1]].end != end:
         return None
-    if len(inside) > 3 or any(mask[i] or not is_word(tokens[i].text) for i in inside):
+    if len(inside) > MAX_SLOT_WORDS or any(mask[i] or not is_word(tokens[i].text) for i in inside):
         return None
     if any(spun[tokens[a].end:tokens[b].start] != " " for a, b in zip(inside, inside[1:])):
         return None
@@ -91,12 +95,13 @@ def measure(rows: Iterable[dict[str, Any]], index: CandidateIndex, top_k: int
             kind = swap_kind(s)
             c = out[(kind, s["source"] if kind == "substitution" else "")]
             c[0] += 1
-            if kind in ("insertion", "deletion"):
-                continue  # no deletion/insertion candidates in the lattice yet
+            if kind == "deletion":
+                continue  # nothing in the spun text to restore from
             if tokens is None:
                 tokens = tokenize(spun)
                 mask = protected_mask(spun, tokens)
-            span = slot_span(spun, s["start"], s["end"], tokens, mask)
+            (start, end, _), = swap_spans([s])
+            span = slot_span(spun, start, end, tokens, mask)
             if span is None:
                 continue
             c[1] += 1
@@ -166,6 +171,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
     ap.add_argument("--limit", type=int, default=2000, help="test pairs per family")
     ap.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
+    ap.add_argument("--index", default=None,
+                    help="measure this index config instead of the model's (e.g. "
+                         "configs/index.yaml; training.train.load_index_spec), with the model's "
+                         "top_k and frequency weighting")
     ap.add_argument("--tortured", action="store_true", help="tortured-phrase reachability")
     ap.add_argument("--general", action="store_true",
                     help="… also with the full WordNet (and mythes) added to the index")
@@ -184,8 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(args.model or DEFAULT_PATH)
     model = Despinner.from_pretrained(args.model)
     index = model.index
+    if args.index:
+        from training.train import load_index_spec
+
+        index = CandidateIndex.from_config(load_index_spec(args.index), index.freq_power)
     top_k = int(json.loads((folder / "despin.json").read_text())["fast"]["settings"]["top_k"])
-    print(f"index: {folder} sources {[s.name for s in index.sources]}; lattice top_k {top_k}; "
+    print(f"index: {args.index or folder} sources {[s.name for s in index.sources]}; "
+          f"lattice top_k {top_k}; "
           f"loaded in {time.time() - t0:.0f} s")
     results: dict[str, dict] = {}
     if args.today:
@@ -203,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         from training.evaluate import load_tortured
 
         rows = [r for r in load_tortured() if int(r["n_papers"]) >= 10]
-        indexes = {"shipped default": index}
+        indexes = {"this index" if args.index else "shipped default": index}
         if args.general:
             from despin.synonyms import DEFAULT_SOURCES, load_sources, mythes_path
 

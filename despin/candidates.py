@@ -112,8 +112,9 @@ class CandidateIndex:
     def lookup(self, span: str, top_k: int | None = 10) -> list[Candidate]:
         """Originals that ``span`` may stand for, best first, priors summing to 1.
 
-        Candidates are re-inflected to the span's form and cased like it. The span itself is
-        never a candidate (copying is the restorer's default, not the index's). Lookups are
+        Candidates are re-inflected to the span's form and cased like it. The deletion
+        candidate ``""`` (the span is a filler an ``insertions`` source lists) comes last,
+        beyond ``top_k``. The span itself is never a candidate (copying is the restorer's default, not the index's). Lookups are
         memoised: spans repeat (Zipf), which makes building a corpus' inputs ~4x faster.
         """
         key = (span, top_k)
@@ -146,8 +147,8 @@ class CandidateIndex:
                 else:
                     hits += inv.get(k, [])
             for form, p in hits:
-                if form == low:
-                    continue
+                if form == low or (len(form) == 1 and form not in "ai"):
+                    continue  # WordNet's letters ("second" → "s") are never originals
                 s = src.weight * p * 10.0 ** zipf(form)
                 scores[form] += s
                 if s > best_source.get(form, (0.0, ""))[0]:
@@ -155,7 +156,10 @@ class CandidateIndex:
         total = sum(scores.values())
         if not total:
             return []
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        # the deletion candidate "" (a filler a spinner adds: kind "insertions") has no word
+        # frequency to rank by, so it is always kept, past the top_k words
+        ranked = [kv for kv in ranked if kv[0]][:top_k] + [kv for kv in ranked if not kv[0]]
         # every term of a form's score carries the same freq(form): without it, the channel
         case = (lambda w: w) if span.islower() else (lambda w: match_case(span, w))
         return [Candidate(case(form), s / total, best_source[form][1],

@@ -85,7 +85,7 @@ class FastSettings:
 
 
 STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",
-                   "span_words", "cand_words")
+                   "span_words", "cand_words", "deletion")
 """Features of a candidate that depend on its slot's text alone (memoised per span)."""
 FEATURES = ("intercept", "enc", "spun", "lm_gap") + STATIC_FEATURES
 """Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
@@ -94,13 +94,14 @@ FEATURES = ("intercept", "enc", "spun", "lm_gap") + STATIC_FEATURES
 def static_features(slot: Slot) -> np.ndarray:
     """``[candidates, len(STATIC_FEATURES)]``: each candidate's log channel (of the spinner
     writing the span for it) and log prior, log(1 + rank), the span's Zipf frequency and the
-    candidate's gain over it (``wordfreq``), and how many spaces the span and the candidate
-    hold."""
+    candidate's gain over it (``wordfreq``), how many spaces the span and the candidate
+    hold, and whether the candidate is the deletion ``""`` (1.0; the span is a filler)."""
     spun_zipf = zipf(slot.text.lower())
     span_words = float(slot.text.count(" "))
     return np.array([[math.log(max(c.channel or 0.0, 1e-9)), c.log_prior, math.log1p(j),
                       spun_zipf, zipf(c.text.lower()) - spun_zipf, span_words,
-                      float(c.text.count(" "))] for j, c in enumerate(slot.candidates)],
+                      float(c.text.count(" ")), float(not c.text)]
+                     for j, c in enumerate(slot.candidates)],
                     dtype=np.float64).reshape(len(slot.candidates), len(STATIC_FEATURES))
 
 
@@ -274,11 +275,19 @@ class FastRestorer:
     @staticmethod
     def edit(x: SentenceLattice, arc: Arc, score: float,
              alternatives: tuple[Alternative, ...] = ()) -> Edit:
-        """The :class:`Edit` of an edit arc, with ``score`` and runner-up ``alternatives``."""
+        """The :class:`Edit` of an edit arc, with ``score`` and runner-up ``alternatives``. A
+        deletion (candidate ``""``) also takes the space before the span (or else after it),
+        so that no double space is left."""
         slot = x.slots[arc.slot]
         c = slot.candidates[arc.cand]
-        return Edit(slot.start, slot.end, slot.text, c.text, round(score, 4), c.prior, c.source,
-                    alternatives=alternatives)
+        start, end = slot.start, slot.end
+        if not c.text:
+            if x.sentence[start - 1:start] == " ":
+                start -= 1
+            elif x.sentence[end:end + 1] == " ":
+                end += 1
+        return Edit(start, end, x.sentence[start:end], c.text, round(score, 4), c.prior,
+                    c.source, alternatives=alternatives)
 
     def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None
                           ) -> list[list[Edit]]:

@@ -1,6 +1,7 @@
 """The candidate lattice of one sentence: which spans may change, and into what.
 
-A *slot* is a span of 1–3 unprotected words with candidates in the index. The restorer's output
+A *slot* is a span of 1–:data:`MAX_SLOT_WORDS` unprotected words with candidates in the index
+(long ones come from phrase rewrites: "owing to the fact that" → "because"). The restorer's output
 is always the input with some non-overlapping slots replaced by one of their candidates, so it
 can invent nothing. :func:`format_source` writes the candidate-augmented model input.
 """
@@ -11,7 +12,11 @@ from dataclasses import dataclass, field
 from .candidates import Candidate, CandidateIndex
 from .text import is_word, protected_mask, tokenize
 
-__all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP"]
+__all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
+           "MAX_SLOT_WORDS"]
+
+MAX_SLOT_WORDS = 6
+"""The longest span (in words) that can be a slot, whatever the index holds."""
 
 CAND_OPEN, CAND_SEP, CAND_CLOSE = " ⟨", "|", "⟩"
 
@@ -39,14 +44,17 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     """Every span of ``text`` that the index has candidates for, left to right, longest first.
 
     Tokens with digits, quoted text and proper names are never part of a slot
-    (:func:`despin.text.protected_mask`); spans are words joined by single spaces.
+    (:func:`despin.text.protected_mask`); spans are words joined by single spaces, at most
+    ``max_words`` (default: the index's longest span, capped at :data:`MAX_SLOT_WORDS`). A
+    span that starts the text gets no deletion candidate ``""`` (the next word would need a
+    capital).
     """
     tokens = tokenize(text)
     mask = protected_mask(text, tokens)
     max_words = max_words or index.max_span_words
     slots: list[Slot] = []
     for i in range(len(tokens)):
-        for n in range(min(max_words, 3), 0, -1):
+        for n in range(min(max_words, MAX_SLOT_WORDS), 0, -1):
             j = i + n
             if j > len(tokens):
                 continue
@@ -57,6 +65,8 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                 continue
             span = text[span_toks[0].start:span_toks[-1].end]
             cands = index.lookup(span, top_k=top_k)
+            if i == 0:
+                cands = [c for c in cands if c.text]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
     return slots

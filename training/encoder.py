@@ -54,7 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "init_from": None,         # a saved encoder folder to warm-start from (step 0)
     "data": "data/pairs",
     "out": "runs/encoder",
-    "index": None,             # synonym sources; None: configs/spinner.yaml's
+    "index": None,             # synonym sources (a list or a YAML: load_index_spec); None:
+                               # configs/spinner.yaml's
     "freq_power": None,
     "top_k": 100,              # candidates per slot offered to the encoder
     "max_length": 128,         # word pieces per sentence
@@ -77,8 +78,15 @@ def load_recipe(path: str | None, overrides: dict[str, Any] | None = None) -> di
 
 # -- data ------------------------------------------------------------------------------------
 def swap_spans(swaps: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
-    """``(start, end, original in lower case)`` of a pair's swaps (offsets into the spun text)."""
-    return [(s["start"], s["end"], s["original"].lower()) for s in swaps]
+    """``(start, end, original in lower case)`` of a pair's swaps (offsets into the spun text),
+    the spun side's outer whitespace left out (an insertion records "truly " with its space;
+    its slot is "truly", whose deletion candidate takes the space)."""
+    out = []
+    for s in swaps:
+        spun = s["spun"]
+        out.append((s["start"] + len(spun) - len(spun.lstrip()),
+                    s["end"] - len(spun) + len(spun.rstrip()), s["original"].lower()))
+    return out
 
 
 def slot_labels(slots: list, offset: int, spans: list[tuple[int, int, str]]) -> list[int]:
@@ -243,7 +251,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     from despin.candidates import CandidateIndex
     from despin.encoder import SpinEncoder
     from despin.synonyms import DEFAULT_FREQ_POWER
-    from training.train import (_setup_logging, default_index_spec, load_trainer_state,
+    from training.train import (_setup_logging, load_index_spec, load_trainer_state,
                                 resume_from, save_trainer_state)
 
     accelerator = Accelerator()
@@ -252,7 +260,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _setup_logging(out, is_main)
     set_seed(cfg["seed"])
-    index_spec = cfg["index"] if cfg["index"] is not None else default_index_spec()
+    index_spec = load_index_spec(cfg["index"])
     freq_power = cfg["freq_power"] if cfg["freq_power"] is not None else DEFAULT_FREQ_POWER
     index = CandidateIndex.from_config(index_spec, freq_power)
 

@@ -207,6 +207,12 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--encoder", required=True, help="a trained spin encoder folder")
     p.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
     p.add_argument("--out", required=True, help="Despinner folder to write")
+    p.add_argument("--index", default=None,
+                   help="the candidate index's sources (a YAML such as configs/index.yaml, see "
+                        "training.train.load_index_spec); default: the encoder's")
+    p.add_argument("--exclude-family", default=None,
+                   help="leave this spinner family's pairs out of the rows and the threshold "
+                        "(pairs with a family column; for a leave-one-family-out test)")
     p.add_argument("--limit", type=int, default=1500, help="training pairs for the rows")
     p.add_argument("--val-limit", type=int, default=300, help="validation pairs for the threshold")
     p.add_argument("--pool", type=int, default=10,
@@ -249,7 +255,10 @@ def main(argv: list[str] | None = None) -> Path:
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
     settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
                             pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top)
-    d = Despinner.fast_from_parts(enc_cfg["index"], args.encoder, settings,
+    from training.train import load_index_spec
+
+    index = load_index_spec(args.index) if args.index else enc_cfg["index"]
+    d = Despinner.fast_from_parts(index, args.encoder, settings,
                                   freq_power=enc_cfg.get("freq_power"))
     restorer = d.fast
     vecs = restorer.encoder.ctxfree
@@ -258,6 +267,10 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"{vecs.load():,} context-free vectors from {vecs.cache}")
         vecs.cache = None  # read only
     raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
+    if args.exclude_family:
+        if "family" not in raw["train"].column_names:
+            raise SystemExit(f"--exclude-family: {args.data} has no family column")
+        raw = raw.filter(lambda fam: fam != args.exclude_family, input_columns="family")
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     if vecs is not None and args.ctxfree_table:

@@ -45,7 +45,8 @@ from despin.packaged import fix_adapter_base
 from despin.resources import REPO_ROOT, resolve
 from despin.scorer import DESPIN_CONFIG, RestorationModel, load_base_model
 
-__all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "train", "main"]
+__all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "load_index_spec", "train",
+           "main"]
 
 log = logging.getLogger("despin.train")
 
@@ -60,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
     # data and inputs
     "data": "data/pairs",      # a DatasetDict folder from `python -m training.pairs`
     "out": "runs/model",
-    "index": None,             # synonym sources of the candidate index; None: configs/spinner.yaml
+    "index": None,             # synonym sources of the candidate index (a list, or a YAML such as
+                               # index.yaml: load_index_spec); None: configs/spinner.yaml
     "top_k": 8, "n_show": 3,   # candidates looked up per span / shown in the model input
     "freq_power": None,        # the index's frequency weighting; None: spinner.yaml's
     "max_source_len": 384, "max_target_len": 128,
@@ -139,6 +141,42 @@ def default_index_spec() -> list[dict[str, Any]]:
     from despin.synonyms import spinner_settings
 
     return list(spinner_settings()["sources"])
+
+
+def load_index_spec(value: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A recipe's ``index``: None → :func:`default_index_spec`; a list of source specs as
+    given; a YAML path (relative paths resolve against ``configs/``, e.g. ``index.yaml``) →
+    its ``sources``, where an entry ``{include: SPINNER_YAML}`` stands for that spinner's
+    sources (their paths made relative to ``configs/``). Raises FileNotFoundError for a
+    missing file, ValueError for a file without ``sources``."""
+    import yaml
+
+    from despin.resources import config_dir, resolve
+    from despin.synonyms import spinner_settings
+
+    if value is None:
+        return default_index_spec()
+    if not isinstance(value, str):
+        return [dict(s) for s in value]
+    path = resolve(value)
+    if not path.exists():
+        raise FileNotFoundError(f"index config {value!r} not found (looked at {path})")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not data.get("sources"):
+        raise ValueError(f"{path}: expected a `sources:` list of synonym sources")
+    out: list[dict[str, Any]] = []
+    for spec in data["sources"]:
+        if "include" in spec:
+            inc = resolve(spec["include"], path.parent)
+            for s in spinner_settings(inc)["sources"]:
+                s = dict(s)
+                if "path" in s and not Path(s["path"]).is_absolute():
+                    s["path"] = str(Path(os.path.relpath(resolve(s["path"], inc.parent),
+                                                         config_dir())))
+                out.append(s)
+        else:
+            out.append(dict(spec))
+    return out
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -513,7 +551,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _setup_logging(out, is_main)
     set_seed(cfg["seed"])
-    index_spec = cfg["index"] if cfg["index"] is not None else default_index_spec()
+    index_spec = load_index_spec(cfg["index"])
     if cfg["freq_power"] is None:
         from despin.synonyms import DEFAULT_FREQ_POWER
 

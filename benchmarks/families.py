@@ -1,0 +1,109 @@
+"""Quality per spinner family, and the leave-one-family-out test (issue 15 §2–3).
+
+    python benchmarks/families.py [--models default=despin/default mixed=runs/fast-mixed]
+        [--families data/pairs-families] [--today data/pairs] [--limit 100]
+        [--lofo 'runs/lofo-{family}']
+
+Every model (``NAME=FOLDER``, a Despinner folder) restores the first ``--limit`` test pairs
+(evenly spaced) of each test set: today's content-farm pairs (``--today``, the 100 pairs of
+every earlier table) and each family's test split of ``--families``
+(``configs/pairs-families.yaml``: every family spins the same test windows). Columns per test
+set: edit P / R / F0.5 and the share of words changed when the clean originals are fed in
+(:func:`training.evaluate.evaluate_restorer`).
+
+``--lofo PATTERN``: for each family F whose folder ``PATTERN.format(family=F)`` exists (a model
+fitted without F's pairs: ``python -m training.fit_fast --exclude-family F``), that model on
+F's test split only: the honest measure of a spinner nobody fitted on. Prints Markdown tables and
+the CPU capability; every number is measured in this run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.evaluate import evaluate_restorer, load_pairs  # noqa: E402
+
+
+def test_sets(today: str | None, families: str | None, limit: int
+              ) -> dict[str, tuple[list[str], list[str]]]:
+    """Name → (spun, original) of every test set (see the module docstring)."""
+    import datasets
+
+    out = {}
+    if today:
+        out["content-farm (today)"] = load_pairs(today, "test", limit)
+    if families:
+        names = dict.fromkeys(datasets.load_from_disk(families)["test"]["family"])
+        for fam in names:
+            out[fam] = load_pairs(families, "test", limit, family=fam)
+    return out
+
+
+def measure(folder: str, sets: dict[str, tuple[list[str], list[str]]]) -> dict[str, dict]:
+    """The Despinner in ``folder`` on each test set (metrics of evaluate_restorer)."""
+    from despin.despinner import Despinner
+
+    restorer = Despinner.from_pretrained(folder)
+    return {name: evaluate_restorer(restorer, spun, orig, name=name, progress=False)
+            for name, (spun, orig) in sets.items()}
+
+
+def table(results: dict[str, dict[str, dict]]) -> str:
+    """Markdown: one row per (model, test set)."""
+    lines = ["| model | test set | pairs | P | R | F0.5 | clean words changed |",
+             "|---|---|---|---|---|---|---|"]
+    for model, per in results.items():
+        for name, m in per.items():
+            lines.append(f"| {model} | {name} | {m['n']} | {m['precision']:.3f} | "
+                         f"{m['recall']:.3f} | **{m['f05']:.3f}** | "
+                         f"{m['clean_text_changed']:.2%} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    ap = argparse.ArgumentParser(prog="python benchmarks/families.py",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=["default=despin/default"],
+                    help="NAME=FOLDER Despinner folders")
+    ap.add_argument("--families", default="data/pairs-families",
+                    help="pairs with a family column ('' to skip)")
+    ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
+    ap.add_argument("--limit", type=int, default=100, help="test pairs per test set")
+    ap.add_argument("--lofo", default=None,
+                    help="folder pattern with {family}: models fitted without that family")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    print("command: python benchmarks/families.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]))
+    print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}; "
+          f"torch threads {torch.get_num_threads()}")
+    t0 = time.time()
+    sets = test_sets(args.today or None, args.families or None, args.limit)
+    results: dict[str, dict[str, dict]] = {}
+    for spec in args.models:
+        name, sep, folder = spec.partition("=")
+        if not sep:
+            ap.error(f"--models wants NAME=FOLDER, got {spec!r}")
+        results[name] = measure(folder, sets)
+    print(table(results))
+    if args.lofo:
+        left: dict[str, dict[str, dict]] = {}
+        for fam, pair in sets.items():
+            folder = Path(args.lofo.format(family=fam))
+            if (folder / "despin.json").exists():
+                left[f"without {fam}"] = measure(str(folder), {fam: pair})
+        print("\nleave one family out (each model fitted without the family it is tested on):")
+        print(table(left))
+        results.update(left)
+    print(f"(measured in {time.time() - t0:.0f} s)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The candidate index for every spinner family (issue 15): deletion candidates for the filler
+words spinners add, long phrase slots, index configs that include a spinner's sources."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from despin.candidates import CandidateIndex
+from despin.decoder import Arc
+from despin.edits import apply_edits
+from despin.fast import FastRestorer, SentenceLattice, static_features, STATIC_FEATURES
+from despin.lattice import MAX_SLOT_WORDS, build_slots
+from despin.synonyms import load_source
+from despin.text import tokenize
+from training.encoder import swap_spans
+from training.train import load_index_spec
+
+from .conftest import REPO, write_table
+
+FILLERS = "insert\tside\tcontext\tweight\nlate\tbefore\tnight\t1.0\nthese days\tbefore\tsaid\t1.0\n"
+
+
+@pytest.fixture()
+def index(tmp_path) -> CandidateIndex:
+    fillers = tmp_path / "fillers.tsv"
+    fillers.write_text(FILLERS)
+    words = write_table(tmp_path / "words.tsv", [("recent", "late", "x"), ("tardy", "late", "x"),
+                                                 ("because", "owing to the fact that", "x"),
+                                                 ("if", "in the event that", "x")], "kind")
+    return CandidateIndex([load_source({"name": "words", "kind": "tsv", "path": str(words),
+                                        "inflect": False}),
+                           load_source({"name": "fillers", "kind": "insertions",
+                                        "path": str(fillers)})])
+
+
+def test_insertions_source_reads_fillers_as_empty_originals(tmp_path):
+    path = tmp_path / "f.tsv"
+    path.write_text(FILLERS + "Late\tafter\tnight\t0.5\n2 more\tbefore\tdays\t1\n")
+    src = load_source({"name": "f", "kind": "insertions", "path": str(path)})
+    assert src.table == {"": ["late", "these days"]}  # lower case, once each, no digits
+    assert not src.inflect
+
+
+def test_deletion_candidate_is_kept_past_top_k(index):
+    full = index.lookup("late", top_k=None)
+    assert [c.text for c in full] == ["recent", "tardy", ""]
+    assert full[-1].source == "fillers" and full[-1].channel > 0
+    assert [c.text for c in index.lookup("late", top_k=1)] == ["recent", ""]
+    assert [c.text for c in index.lookup("these days", top_k=5)] == [""]
+    assert [c.text for c in index.lookup("Late", top_k=5)] == ["Recent", "Tardy", ""]
+
+
+def test_long_phrase_slots_and_no_deletion_at_the_start(index):
+    text = "These days we stay owing to the fact that it is late in the event that it rains"
+    slots = {s.text: [c.text for c in s.candidates] for s in build_slots(text, index, top_k=5)}
+    assert slots["owing to the fact that"] == ["because"]  # 5 words: beyond the old limit of 3
+    assert slots["in the event that"] == ["if"]
+    assert "These days" not in slots  # its deletion would leave "we stay" uncapitalised
+    assert slots["late"] == ["recent", "tardy", ""]
+    assert index.max_span_words == 5 <= MAX_SLOT_WORDS
+
+
+@pytest.mark.parametrize("text, span, expected", [
+    ("It rained last late night.", "late", "It rained last night."),
+    ("The men these days said so.", "these days", "The men said so."),
+    ("He came late", "late", "He came"),
+])
+def test_a_deletion_edit_takes_one_space(index, text, span, expected):
+    slots = build_slots(text, index, top_k=5)
+    k = next(i for i, s in enumerate(slots) if s.text == span)
+    j = [c.text for c in slots[k].candidates].index("")
+    x = SentenceLattice(text, tokenize(text), slots)
+    edit = FastRestorer.edit(x, Arc(slots[k].tok_start, slots[k].tok_end, (), 1.0, k, j), 1.0)
+    assert edit.restored == "" and edit.spun.strip() == span and edit.spun.count(" ") \
+        == span.count(" ") + 1
+    assert apply_edits(text, [edit]) == expected
+
+
+def test_deletion_feature(index):
+    (slot,) = [s for s in build_slots("a late night", index, top_k=5) if s.text == "late"]
+    feats = static_features(slot)
+    assert feats[:, STATIC_FEATURES.index("deletion")].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_swap_spans_leave_out_the_spaces_of_an_insertion():
+    swaps = [{"start": 10, "end": 15, "spun": "late ", "original": ""},
+             {"start": 0, "end": 4, "spun": "Huge", "original": "Big"}]
+    assert swap_spans(swaps) == [(10, 14, ""), (0, 4, "big")]
+
+
+def test_index_config_includes_the_spinner_sources():
+    spec = load_index_spec("index.yaml")
+    from despin.synonyms import spinner_settings
+
+    farm = spinner_settings()["sources"]
+    assert [s["name"] for s in spec[:len(farm)]] == [s["name"] for s in farm]
+    assert {"wordnet", "spinbot", "fillers"} <= {s["name"] for s in spec}
+    for s in spec:
+        if "path" in s:
+            assert (REPO / "configs" / s["path"]).exists(), s["path"]
+    assert load_index_spec(None) == farm
+    assert load_index_spec([{"name": "x"}]) == [{"name": "x"}]
+
+
+def test_index_config_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="index config"):
+        load_index_spec(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nothing: here\n")
+    with pytest.raises(ValueError, match="sources"):
+        load_index_spec(str(bad))
