@@ -2,7 +2,7 @@
 
     python benchmarks/families.py [--models default=despin/default mixed=runs/fast-mixed]
         [--families data/pairs-families] [--today data/pairs] [--limit 100]
-        [--lofo 'runs/lofo-{family}']
+        [--lofo 'runs/lofo-{family}'] [--also mythes=data/pairs-mythes]
 
 Every model (``NAME=FOLDER``, a Despinner folder) restores the first ``--limit`` test pairs
 (evenly spaced) of each test set: today's content-farm pairs (``--today``, the 100 pairs of
@@ -28,14 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from training.evaluate import evaluate_restorer, load_pairs  # noqa: E402
 
 
-def test_sets(today: str | None, families: str | None, limit: int
-              ) -> dict[str, tuple[list[str], list[str]]]:
-    """Name → (spun, original) of every test set (see the module docstring)."""
+def load_test_sets(today: str | None, families: str | None, limit: int,
+              also: list[str] = ()) -> dict[str, tuple[list[str], list[str]]]:
+    """Name → (spun, original) of every test set (see the module docstring); ``also``:
+    ``NAME=FOLDER`` pairs folders whose test splits are further sets."""
     import datasets
 
     out = {}
     if today:
         out["content-farm (today)"] = load_pairs(today, "test", limit)
+    for spec in also:
+        name, _, folder = spec.partition("=")
+        out[name] = load_pairs(folder, "test", limit)
     if families:
         names = dict.fromkeys(datasets.load_from_disk(families)["test"]["family"])
         for fam in names:
@@ -67,12 +71,15 @@ def table(results: dict[str, dict[str, dict]]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
     ap = argparse.ArgumentParser(prog="python benchmarks/families.py",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("--models", nargs="+", default=["default=despin/default"],
+    ap.add_argument("--models", nargs="*", default=["default=despin/default"],
                     help="NAME=FOLDER Despinner folders")
     ap.add_argument("--families", default="data/pairs-families",
                     help="pairs with a family column ('' to skip)")
     ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
     ap.add_argument("--limit", type=int, default=100, help="test pairs per test set")
+    ap.add_argument("--also", nargs="*", default=[],
+                    help="NAME=FOLDER: more pairs folders whose test splits are scored (e.g. "
+                         "mythes=data/pairs-mythes, a spinner no model was fitted on)")
     ap.add_argument("--lofo", default=None,
                     help="folder pattern with {family}: models fitted without that family")
     args = ap.parse_args(argv)
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
     print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}; "
           f"torch threads {torch.get_num_threads()}")
     t0 = time.time()
-    sets = test_sets(args.today or None, args.families or None, args.limit)
+    sets = load_test_sets(args.today or None, args.families or None, args.limit, args.also)
     results: dict[str, dict[str, dict]] = {}
     for spec in args.models:
         name, sep, folder = spec.partition("=")

@@ -1,6 +1,7 @@
 """Quality table: every restorer on the synthetic test split, the tortured phrases, and clean text.
 
-    python benchmarks/quality.py --data data/pairs --limit 200 --tortured-limit 400
+    python benchmarks/quality.py --data data/pairs --limit 200 --tortured-limit 400 \
+        [--families data/pairs-families] [--only identity default]
 
 Rows: identity, inverse thesaurus (no model), the language-model-scored lattice (pretrained
 SmolLM2, no training), the small encoder-decoder trained from scratch (``--t5 DIR``), a
@@ -12,7 +13,9 @@ Columns: edit P / R / F0.5, spun words restored, clean words changed, chrF, BLEU
 phrases exact match (all, n_papers ≥ 10) and words changed when their expected (clean) side is
 fed in — a Despinner with a ``phrase`` profile restores phrases with it (``--phrase-profile``);
 words changed when the original (clean) side of the pairs is fed in. The pairs are an evenly
-spaced sample of the split.
+spaced sample of the split. With ``--families data/pairs-families``, every row also restores
+each spinner family's test split (P / R / F0.5, clean words changed), and the coverage of the
+default's index per family is printed (``benchmarks/coverage.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ from despin.baselines import InverseThesaurus, identity  # noqa: E402
 from despin.despinner import DEFAULT_PATH, Despinner, ScorerSpec  # noqa: E402
 from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
+from benchmarks.coverage import main as coverage_main  # noqa: E402
+from benchmarks.families import table as family_table, load_test_sets  # noqa: E402
 from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # noqa: E402
                                load_tortured, score_tortured)
 
@@ -90,7 +95,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--phrase-profile", default="phrase",
                    help="profile that restores the tortured phrases ('none': the restorer itself)")
     p.add_argument("--only", nargs="*", default=None, help="rows to run (default: all)")
+    p.add_argument("--families", default=None,
+                   help="also each spinner family's test split (a pairs folder with a family "
+                        "column, e.g. data/pairs-families): every row on each, and the coverage "
+                        "of the default's index per family (benchmarks/families.py, "
+                        "benchmarks/coverage.py)")
+    p.add_argument("--family-limit", type=int, default=100, help="test pairs per family")
     args = p.parse_args(argv)
+    fam_sets = load_test_sets(None, args.families, args.family_limit) if args.families else {}
+    fam_rows: dict[str, dict] = {}
 
     spun, original = load_pairs(args.data, args.split, args.limit)
     tortured = load_tortured()
@@ -104,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         m.update(score_tortured(phrase_restorer(restorer, profile), tortured,
                                 limit=args.tortured_limit, clean=True))
         rows[name] = m
+        if fam_sets:
+            fam_rows[name] = {fam: evaluate_restorer(restorer, s, o, name=f"{name} {fam}")
+                              for fam, (s, o) in fam_sets.items()}
         words = sum(len(s.split()) for s in spun)
         print(f"{name}: {m['seconds']:.0f} s for {len(spun)} pairs ({words / m['seconds']:.1f} "
               f"words/s)", file=sys.stderr, flush=True)
@@ -112,6 +128,11 @@ def main(argv: list[str] | None = None) -> None:
     n10 = next(iter(rows.values()))["tortured_n10"] if rows else 0
     print(f"\n{len(spun)} pairs of {args.data} [{args.split}], evenly spaced; "
           f"{args.tortured_limit} tortured phrases sampled (seed 0), {n10} with n_papers ≥ 10")
+    if fam_sets:
+        print(f"\nper spinner family ({args.family_limit} test pairs each of {args.families}):")
+        print(family_table(fam_rows))
+        coverage_main(["--families", args.families, "--today", "", "--limit", "2000"]
+                      + (["--model", args.default] if args.default else []))
 
 
 if __name__ == "__main__":

@@ -83,7 +83,12 @@ class AccurateRestorer:
             a, b = applied.output_offset(slot.start), applied.output_offset(slot.end)
             if a not in starts or b not in ends or text[a:b] != slot.text:
                 continue
-            cands = [slot.candidates[arc.cand] for arc in shortlist[k]]
+            # the searcher replaces words by words: it is offered no deletion (""), so an unsure
+            # deletion is left undone
+            cands = [slot.candidates[arc.cand] for arc in shortlist[k]
+                     if slot.candidates[arc.cand].text]
+            if not cands:
+                continue
             local.append(replace(slot, start=a, end=b, tok_start=starts[a], tok_end=ends[b],
                                  candidates=cands, cold=False))
             back[(a, b)] = k

@@ -147,7 +147,7 @@ class CandidateIndex:
                 else:
                     hits += inv.get(k, [])
             for form, p in hits:
-                if form == low or (len(form) == 1 and form not in "ai"):
+                if form == low or (len(form) == 1 and form.isalpha() and form not in "ai"):
                     continue  # WordNet's letters ("second" → "s") are never originals
                 s = src.weight * p * 10.0 ** zipf(form)
                 scores[form] += s

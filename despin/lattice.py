@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
-from .text import is_word, protected_mask, tokenize
+from .numbers import number_value, standalone_number
+from .text import is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
            "MAX_SLOT_WORDS"]
@@ -43,14 +44,17 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                 ) -> list[Slot]:
     """Every span of ``text`` that the index has candidates for, left to right, longest first.
 
-    Tokens with digits, quoted text and proper names are never part of a slot
-    (:func:`despin.text.protected_mask`); spans are words joined by single spaces, at most
+    Quoted text, markup and proper names are never part of a slot
+    (:func:`despin.text.protected_mask`), nor tokens with digits, except a stand-alone numeral
+    (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
+    its own whose candidates keep its value ("nine"); no candidate may change a number's value; spans are words joined by single spaces, at most
     ``max_words`` (default: the index's longest span, capped at :data:`MAX_SLOT_WORDS`). A
     span that starts the text gets no deletion candidate ``""`` (the next word would need a
     capital).
     """
     tokens = tokenize(text)
     mask = protected_mask(text, tokens)
+    inside = protected_spans(text)
     max_words = max_words or index.max_span_words
     slots: list[Slot] = []
     for i in range(len(tokens)):
@@ -59,7 +63,12 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             if j > len(tokens):
                 continue
             span_toks = tokens[i:j]
-            if any(mask[i:j]) or not all(is_word(t.text) for t in span_toks):
+            if n == 1 and span_toks[0].text.isdigit() and mask[i]:
+                # a numeral may be a spun number word: its same-value spellings only
+                if standalone_number(text, tokens, i) is None or \
+                        any(a <= span_toks[0].start < b for a, b in inside):
+                    continue
+            elif any(mask[i:j]) or not all(is_word(t.text) for t in span_toks):
                 continue
             if any(text[a.end:b.start] != " " for a, b in zip(span_toks, span_toks[1:])):
                 continue
@@ -67,6 +76,10 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
                 cands = [c for c in cands if c.text]
+            if any(ch.isdigit() for c in cands for ch in c.text + span):
+                value = number_value(span)  # a number never changes its value
+                cands = [c for c in cands if not any(ch.isdigit() for ch in c.text + span)
+                         or (value is not None and number_value(c.text) == value)]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
     return slots

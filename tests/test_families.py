@@ -7,7 +7,8 @@ import re
 import pytest
 
 from despin.synonyms import load_source, read_wordnet, wordnet_dir
-from training.spinner import NUMBER_PHRASES, NUMBER_VALUES, Spinner, SpinnerConfig
+from despin.numbers import NUMBER_PHRASES, NUMBER_VALUES
+from training.spinner import Spinner, SpinnerConfig
 
 from .conftest import REPO, write_table
 

@@ -286,3 +286,34 @@ def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
         weights={"intercept": 2.0, "log_prior": 1.0, "enc": 1.0}, lm_weight=0.3, top_k=8))
     r = d.restore_with_edits("The large dog ran quickly home.")
     assert apply_edits(r.input, r.edits) == r.text
+
+
+def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pairs, capsys):
+    from datasets import load_from_disk
+
+    from despin.despinner import Despinner
+    from training import fit_fast
+
+    dd = load_from_disk(str(spun_pairs))
+    fams = dd.map(lambda row, i: {"family": "a" if i % 2 else "b"}, with_indices=True)
+    fams.save_to_disk(str(tmp_path / "fams"))
+    index = tmp_path / "index.yaml"
+    fillers = Path(__file__).resolve().parent.parent / "configs/spinners/insertions.tsv"
+    index.write_text("sources:\n  - {name: moby, kind: moby, weight: 1.0}\n"
+                     f"  - {{name: fillers, kind: insertions, path: {fillers}}}\n")
+    enc = _run(tmp_path / "enc", spun_pairs, "max_steps=2", "eval_every=0", "save_every=0")
+    args = ["--encoder", str(enc), "--data", str(tmp_path / "fams"), "--index", str(index),
+            "--limit", "100", "--val-limit", "100", "--thresholds", "0", "2",
+            "--lm-scales", "1.0", "--pool", "5"]
+    out = fit_fast.main(args + ["--out", str(tmp_path / "fit"), "--exclude-family", "b"])
+    printed = capsys.readouterr().out
+    assert f"from {sum(f == 'a' for f in fams['train']['family'])} pairs" in printed
+    cfg = json.loads((out / "despin.json").read_text())
+    assert [s["name"] for s in cfg["sources"]] == ["moby", "fillers"]
+    assert (out / "insertions.tsv").exists()  # the table travels with the folder
+    assert "deletion" in cfg["fast"]["settings"]["weights"]
+    d = Despinner.from_pretrained(out)
+    assert d.index.lookup("these days", top_k=3)[-1].text == ""
+    with pytest.raises(SystemExit, match="no family column"):
+        fit_fast.main(args[:2] + ["--data", str(spun_pairs)] + args[4:]
+                      + ["--out", str(tmp_path / "x"), "--exclude-family", "b"])

@@ -11,6 +11,7 @@ from despin.decoder import Arc
 from despin.edits import apply_edits
 from despin.fast import FastRestorer, SentenceLattice, static_features, STATIC_FEATURES
 from despin.lattice import MAX_SLOT_WORDS, build_slots
+from despin.numbers import NUMBER_MIN, number_table, number_value, number_word
 from despin.synonyms import load_source
 from despin.text import tokenize
 from training.encoder import swap_spans
@@ -110,3 +111,38 @@ def test_index_config_errors(tmp_path):
     bad.write_text("nothing: here\n")
     with pytest.raises(ValueError, match="sources"):
         load_index_spec(str(bad))
+
+
+@pytest.fixture()
+def numbers() -> CandidateIndex:
+    return CandidateIndex([load_source({"name": "numbers", "kind": "numbers"}),
+                           load_source({"name": "words", "kind": "wordnet", "min_zipf": 3.0})])
+
+
+def test_numbers_get_their_same_value_spellings_only(numbers):
+    text = "We waited 9 days, nine hours and a couple of weeks; 12 eggs, not 99."
+    slots = {s.text: [c.text for c in s.candidates] for s in build_slots(text, numbers, 50)}
+    assert slots["9"] == ["nine"] and slots["12"] == ["twelve"] and slots["99"] == ["ninety-nine"]
+    assert "9" in slots["nine"] and "two" in slots["a couple of"]
+    for span, cands in slots.items():
+        for c in cands:
+            if any(ch.isdigit() for ch in c + span):
+                assert number_value(c) == number_value(span), (span, c)
+
+
+@pytest.mark.parametrize("text", ["It cost $5 in 3.5 days.", "On 12 March 2020 at 12:30.",
+                                  'She said "7 days" twice.', "Scores were 2-1 and 1,000.",
+                                  "Page 1 of 100 <b>4</b>."])
+def test_numbers_in_dates_amounts_quotes_and_markup_stay(numbers, text):
+    assert not [s for s in build_slots(text, numbers, 50)
+                if any(ch.isdigit() for ch in s.text)]
+
+
+def test_number_table_round_trips():
+    table = number_table()
+    for n in range(NUMBER_MIN, 100):
+        assert number_value(str(n)) == n == number_value(number_word(n))
+        assert table[str(n)] == [number_word(n)] and str(n) in table[number_word(n)]
+    assert number_value("A Couple Of") == 2 and number_value("one hundred") is None
+    with pytest.raises(ValueError):
+        number_word(100)

@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 
 from despin.inflect import analyses, inflect
+from despin.numbers import (MONTHS, NUMBER_PHRASES, NUMBER_VALUES, number_word,
+                            standalone_number)
 from despin.resources import resolve
 from despin.synonyms import (DEFAULT_SOURCES, FUNCTION_WORDS, SynonymSource, choice_weights,
                              load_sources)
@@ -134,37 +136,10 @@ def _read_spinner_yaml(path: str | Path, depth: int = 0) -> dict[str, Any]:
     return {**_read_spinner_yaml(resolve(base, found.parent), depth + 1), **data}
 
 
-# -- numbers: same value, other spelling ------------------------------------------------------
-_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-          "fourteen fifteen sixteen seventeen eighteen nineteen").split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def number_word(n: int) -> str:
-    """English words for 0 ≤ ``n`` < 100 ("twenty-one")."""
-    if n < 20:
-        return _UNITS[n]
-    tens, unit = divmod(n, 10)
-    return _TENS[tens - 2] + (f"-{_UNITS[unit]}" if unit else "")
-
-
-NUMBER_VALUES: dict[str, int] = {number_word(n): n for n in range(100)}
-# "one" is left out: "no one", "one another", "one of them" are not the number 1 in words
-NUMBER_MIN = 2
-_MONTHS = frozenset("january february march april may june july august september october "
-                    "november december jan feb mar apr jun jul aug sep sept oct nov dec".split())
+# -- numbers: same value, other spelling (despin.numbers) -----------------------------------
 # dates stay dates even for a family that spins names ("12 March", "on Monday")
-_DATE_WORDS = _MONTHS | frozenset("monday tuesday wednesday thursday friday saturday sunday"
-                                  .split())
-# value-keeping phrases for a number before a word ("two weeks" → "a couple of weeks")
-NUMBER_PHRASES = {2: "a couple of", 12: "a dozen"}
-
-
-def _number_value(token: str) -> int | None:
-    low = token.lower()
-    if low.isdigit() and len(low) <= 2:
-        return int(low)
-    return NUMBER_VALUES.get(low)
+_DATE_WORDS = MONTHS | frozenset("monday tuesday wednesday thursday friday saturday sunday"
+                                 .split())
 
 
 def _an(word: str) -> str:
@@ -354,17 +329,9 @@ class Spinner:
         weeks"), for a stand-alone whole number 2–99 outside quotes, dates and decimals."""
         out = []
         for i, tok in enumerate(tokens):
-            value = _number_value(tok.text)
-            if value is None or value < NUMBER_MIN or hard[i] or taken[i]:
+            value = standalone_number(text, tokens, i)  # not "3.5", "$5", "12 March"
+            if value is None or hard[i] or taken[i]:
                 continue
-            before = text[tok.start - 1:tok.start] if tok.start else " "
-            after = text[tok.end:tok.end + 2]
-            if before not in (" ", "\n") or not (after[:1] in ("", " ", "\n") or (
-                    after[:1] in ",;:.!?)" and after[1:2] in ("", " ", "\n"))):
-                continue  # "3.5", "$5", "5%", "1,000", "12:30", "2-1"
-            near = [tokens[j].text.lower() for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
-            if any(w in _MONTHS for w in near):
-                continue  # "12 March", "May 9"
             if rng.random() >= self.config.number_rate:
                 continue
             if tok.text.isdigit():

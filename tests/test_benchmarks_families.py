@@ -1,0 +1,39 @@
+"""benchmarks/families.py: its test sets and table (the restorers themselves are exercised
+elsewhere)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.families import table, load_test_sets  # noqa: E402
+
+
+@pytest.fixture()
+def family_pairs(tmp_path) -> Path:
+    from datasets import Dataset, DatasetDict
+
+    rows = {"spun": [f"spun {i}" for i in range(6)], "original": [f"orig {i}" for i in range(6)],
+            "family": ["a", "b", "a", "b", "a", "c"]}
+    DatasetDict({"test": Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "fam"))
+    plain = {k: v for k, v in rows.items() if k != "family"}
+    DatasetDict({"test": Dataset.from_dict(plain)}).save_to_disk(str(tmp_path / "plain"))
+    return tmp_path
+
+
+def test_one_set_per_family_in_order_plus_the_others(family_pairs):
+    sets = load_test_sets(str(family_pairs / "plain"), str(family_pairs / "fam"), 10,
+                     [f"more={family_pairs / 'plain'}"])
+    assert list(sets) == ["content-farm (today)", "more", "a", "b", "c"]
+    assert sets["a"] == (["spun 0", "spun 2", "spun 4"], ["orig 0", "orig 2", "orig 4"])
+    assert sets["c"] == (["spun 5"], ["orig 5"])
+    assert len(load_test_sets(None, str(family_pairs / "fam"), 2)["a"][0]) == 2
+
+
+def test_table_rows():
+    m = {"n": 3, "precision": 0.5, "recall": 0.25, "f05": 0.4167, "clean_text_changed": 0.004}
+    lines = table({"default": {"a": m, "b": m}}).splitlines()
+    assert len(lines) == 4 and lines[2] == "| default | a | 3 | 0.500 | 0.250 | **0.417** | 0.40% |"
