@@ -27,16 +27,23 @@ demo: $(STAMP)
 test: $(STAMP) mythes
 	$(PY) -m pytest tests
 
-# Rebuild the shipped default from scratch: the pairs, the spin encoder (about 90 minutes on 2
-# CPU cores), its context-free candidate keys (a warm-started continuation, about 40 minutes),
-# then the fast core's weights and threshold, and spin detection; the accurate profile's
-# search core (despin/default/accurate) is kept as it is.
+# Rebuild the shipped default from scratch: the pairs (our content-farm spinner's, then pairs of
+# every spinner family mixed), the spin encoder (about 90 minutes on 2 CPU cores), its
+# context-free candidate keys (a warm-started continuation, about 40 minutes), its training
+# across the spinner families with the index of every family (two warm-started continuations,
+# about 35 + 40 minutes), then the fast core's weights and threshold on the mixed pairs, and spin
+# detection; the accurate profile's search core (despin/default/accurate) is kept as it is.
 default: $(STAMP)
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
+	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed
 	$(PY) -m training.train --config configs/train-encoder.yaml
 	$(PY) -m training.train --config configs/train-encoder-keys.yaml
-	$(PY) -m training.fit_fast --encoder runs/encoder-keys --data data/pairs --out despin/default \
-	    --searcher despin/default/accurate --pool 25 --limit 1500 --val-limit 300 \
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed \
+	    out=runs/encoder-mixed2 seed=1 max_steps=800 max_minutes=45
+	$(PY) -m training.fit_fast --encoder runs/encoder-mixed2 --index index.yaml \
+	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
+	    --pool 25 --limit 1500 --val-limit 300 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 20000
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 

@@ -110,14 +110,14 @@ def markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _load_restorer(name: str) -> Restorer:
+def _load_restorer(name: str, folder: str | None = None) -> Restorer:
     if name == "identity":
         from despin.baselines import identity
 
         return identity
     from despin.despinner import Despinner
 
-    model = Despinner.from_pretrained()
+    model = Despinner.from_pretrained(folder)
     if name == "accurate":
         model = model.profile("accurate")
     _ = model.engine  # loaded lazily: build it here, so that loading is not timed as restoring
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
                    help="also the accurate profile (Gemma-3-270m search; slow)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--show", action="store_true", help="print the default's edits, pair by pair")
+    p.add_argument("--extra", nargs="*", default=[],
+                   help="NAME=FOLDER: more Despinner folders as rows (e.g. an earlier default)")
     args = p.parse_args(argv)
 
     import torch
@@ -144,12 +146,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
           f"{len(rows)} pairs from {len({r['source_id'] for r in rows})} sources in {args.data}")
     print()
 
-    names = ["identity", "default"] + (["accurate"] if args.accurate else [])
+    extra = dict(spec.partition("=")[::2] for spec in args.extra)
+    names = ["identity", "default"] + (["accurate"] if args.accurate else []) + list(extra)
     results: dict[str, dict] = {}
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        restorer = _load_restorer(name)
+        restorer = _load_restorer(name if name not in extra else "default", extra.get(name))
         load_s = time.perf_counter() - t0
         results[name] = evaluate(restorer, rows)
         results[name]["load_s"] = load_s

@@ -57,7 +57,8 @@ one is not):
 - ``bytes``: characters changed outside edits: the input rebuilt from the output and the edits
   (each edit's ``restored`` at ``out_start:out_end`` put back to ``spun``), compared character
   by character, plus the characters of any edit that does not fit (wrong ``spun``, overlapping,
-  crossing a line break, not on token boundaries), plus characters where the streamed lines'
+  crossing a line break, not on token boundaries — a deletion may take one space with it),
+  plus characters where the streamed lines'
   output differs from the whole document's (for the CLI: its output against the library's);
 - ``edits``: edits made (for code, numbers and other languages: how far from "unchanged");
 - ``s``: seconds spent on the family (restoring, detecting, checking).
@@ -639,6 +640,16 @@ def char_diff(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
 
 
+def _on_boundaries(e, starts: set[int], ends: set[int]) -> bool:
+    """An edit spans whole tokens; a deletion (restored "") also takes one space before or
+    after its words (it starts at the previous token's end, or ends at the next one's start)."""
+    if e.restored == "" and e.spun[:1] == " ":
+        return e.start in ends and e.start + 1 in starts and e.end in ends
+    if e.restored == "" and e.spun[-1:] == " ":
+        return e.start in starts and e.end in starts and e.end - 1 in ends
+    return e.start in starts and e.end in ends
+
+
 def check_restoration(r, text: str) -> Outcome:
     """Bytes, protected spans and sentences of one Restoration of ``text``."""
     from despin.text import sentence_spans, tokenize
@@ -655,7 +666,7 @@ def check_restoration(r, text: str) -> Outcome:
     for e in r.edits:
         bad = (not 0 <= e.start < e.end <= len(text) or e.start < last
                or text[e.start:e.end] != e.spun or out[e.out_start:e.out_end] != e.restored
-               or "\n" in e.spun or "\r" in e.spun or e.start not in starts or e.end not in ends)
+               or "\n" in e.spun or "\r" in e.spun or not _on_boundaries(e, starts, ends))
         if bad:
             o.bytes += max(1, e.end - e.start)
             o.notes.append(f"edit does not fit: {e.start}:{e.end} {e.spun!r}->{e.restored!r}")

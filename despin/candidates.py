@@ -29,7 +29,7 @@ from .synonyms import (DEFAULT_FREQ_POWER, SynonymSource, choice_weights, load_s
                        moby_path, zipf)
 from .text import match_case
 
-__all__ = ["Candidate", "CandidateIndex"]
+__all__ = ["Candidate", "CandidateIndex", "VULGAR"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,14 @@ class Candidate:
     def log_prior(self) -> float:
         """``log prior``, floored at log 1e-9 (a prior of 0 must not be −inf in a sum)."""
         return math.log(max(self.prior, 1e-9))
+
+
+VULGAR = frozenset("""fuck fucks fucked fucking fucker motherfucker shit shits shitting shitty cunt
+twat wank wanker piss pissed pissing slut whore bollocks arse arsehole asshole nigger faggot
+retard""".split())
+"""Vulgar words and slurs: never a candidate unless the span holds the same word (WordNet lists
+"fuck" among the senses of "know" and "screw"; a restorer must not write what the text did
+not say)."""
 
 
 def _invert(source: SynonymSource, freq_power: float) -> dict[str, list[tuple[str, float]]]:
@@ -89,6 +97,13 @@ class CandidateIndex:
         self.max_span_words = max(
             max((k.count(" ") + 1 for k in inv), default=1) for inv in self._inverse
         )
+        # spans longer than any inflected source's keys can only match a literal key: a set
+        # look-up answers the many long spans a lattice tries before any lemmatising
+        self._inflected_words = max((max((k.count(" ") + 1 for k in inv), default=1)
+                                     for src, inv in zip(sources, self._inverse) if src.inflect),
+                                    default=0)
+        self._long_keys = {k for src, inv in zip(sources, self._inverse) if not src.inflect
+                           for k in inv if k.count(" ") + 1 > self._inflected_words}
 
     @classmethod
     def from_config(cls, specs: Iterable[dict[str, Any]] | None = None,
@@ -127,6 +142,9 @@ class CandidateIndex:
 
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
+        if low.count(" ") + 1 > self._inflected_words and low not in self._long_keys \
+                and (not is_british(low) or american(low) not in self._long_keys):
+            return []
         # a British-spelled span is also looked up in American spelling, the sources' own
         # (despin.spelling): "organise" gets the originals of "organize" too
         keys = [low] + ([american(low)] if is_british(low) else [])
@@ -153,6 +171,10 @@ class CandidateIndex:
                 scores[form] += s
                 if s > best_source.get(form, (0.0, ""))[0]:
                     best_source[form] = (s, src.name)
+        rude = [f for f in scores if VULGAR.intersection(f.split())]
+        for f in rude:
+            if not VULGAR.intersection(f.split()) <= set(low.split()):
+                del scores[f]
         total = sum(scores.values())
         if not total:
             return []

@@ -43,8 +43,9 @@ def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
     """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix.
 
     Where there is no ``configs/`` (an installed wheel), the default spinner's sources are the
-    shipped default Despinner's (``despin/default/despin.json``, built from that same block),
-    with their tables read from that folder."""
+    shipped default Despinner's (``despin/default/despin.json``, built from that same block)
+    less those marked ``index_only`` (what the index reads for other spinner families,
+    ``configs/index.yaml``), with their tables read from that folder."""
     import json
 
     import yaml
@@ -54,7 +55,7 @@ def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
         shipped = Path(__file__).resolve().parent / "default"
         cfg = json.loads((shipped / "despin.json").read_text())
         sources = [{**s, "path": str(shipped / s["path"])} if "path" in s else s
-                   for s in cfg["sources"]]
+                   for s in cfg["sources"] if not s.get("index_only")]
         return {"sources": sources, "freq_power": cfg.get("freq_power", 1.0)}
     data = yaml.safe_load(found.read_text()) or {}
     return data.get("spinner", data)

@@ -100,6 +100,8 @@ def test_index_config_includes_the_spinner_sources():
     for s in spec:
         if "path" in s:
             assert (REPO / "configs" / s["path"]).exists(), s["path"]
+    assert all(s["index_only"] for s in spec[len(farm):]) and not any(
+        "index_only" in s for s in spec[:len(farm)])
     assert load_index_spec(None) == farm
     assert load_index_spec([{"name": "x"}]) == [{"name": "x"}]
 
@@ -146,3 +148,16 @@ def test_number_table_round_trips():
     assert number_value("A Couple Of") == 2 and number_value("one hundred") is None
     with pytest.raises(ValueError):
         number_word(100)
+
+
+def test_vulgar_words_are_never_offered_unless_the_span_has_them(tmp_path):
+    words = write_table(tmp_path / "w.tsv", [("fuck", "know", "x"), ("realize", "know", "x"),
+                                             ("fucking", "damned", "x"), ("fucking", "bloody", "x"),
+                                             ("fucking great", "fucking good", "x")], "kind")
+    ix = CandidateIndex([load_source({"name": "w", "kind": "tsv", "path": str(words),
+                                      "inflect": False})])
+    assert [c.text for c in ix.lookup("know", top_k=None)] == ["realize"]
+    assert ix.lookup("damned", top_k=None) == []
+    assert ix.lookup("bloody", top_k=None) == []
+    # the span says it already
+    assert [c.text for c in ix.lookup("fucking good", top_k=None)] == ["fucking great"]

@@ -155,5 +155,5 @@ def test_train_and_evaluate():
     assert all(0.0 <= x <= 1.0 for x in v["precision"] + v["recall"] + v["f05"])
     assert all(a >= b for a, b in zip(v["recall"], v["recall"][1:])), v["recall"]
     assert all(a >= b for a, b in zip(v["n_pred"], v["n_pred"][1:])), v["n_pred"]
-    assert v["recall"][0] > v["recall"][-1]
+    assert v["n_pred"][0] > v["n_pred"][-1]  # the sweep is not degenerate
     assert v["threshold_after"] == v["shipped"]

@@ -83,7 +83,7 @@ def swap_spans(swaps: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
     its slot is "truly", whose deletion candidate takes the space)."""
     out = []
     for s in swaps:
-        spun = s["spun"]
+        spun = s.get("spun", "")
         out.append((s["start"] + len(spun) - len(spun.lstrip()),
                     s["end"] - len(spun) + len(spun.rstrip()), s["original"].lower()))
     return out

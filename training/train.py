@@ -147,8 +147,10 @@ def load_index_spec(value: str | list[dict[str, Any]] | None) -> list[dict[str, 
     """A recipe's ``index``: None → :func:`default_index_spec`; a list of source specs as
     given; a YAML path (relative paths resolve against ``configs/``, e.g. ``index.yaml``) →
     its ``sources``, where an entry ``{include: SPINNER_YAML}`` stands for that spinner's
-    sources (their paths made relative to ``configs/``). Raises FileNotFoundError for a
-    missing file, ValueError for a file without ``sources``."""
+    sources (their paths made relative to ``configs/``) and every other entry is marked
+    ``index_only: true`` (not the content-farm spinner's: see
+    :func:`despin.synonyms.spinner_settings`). Raises FileNotFoundError for a missing file,
+    ValueError for a file without ``sources``."""
     import yaml
 
     from despin.resources import config_dir, resolve
@@ -175,7 +177,7 @@ def load_index_spec(value: str | list[dict[str, Any]] | None) -> list[dict[str, 
                                                          config_dir())))
                 out.append(s)
         else:
-            out.append(dict(spec))
+            out.append({**spec, "index_only": spec.get("index_only", True)})
     return out
 
 
