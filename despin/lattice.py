@@ -63,7 +63,7 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             if j > len(tokens):
                 continue
             span_toks = tokens[i:j]
-            if n == 1 and span_toks[0].text.isdigit() and mask[i]:
+            if n == 1 and mask[i] and number_value(span_toks[0].text) is not None:
                 # a numeral may be a spun number word: its same-value spellings only
                 if standalone_number(text, tokens, i) is None or \
                         any(a <= span_toks[0].start < b for a, b in inside):

@@ -42,7 +42,7 @@ def number_value(text: str) -> int | None:
     """The value of a whole number of 1–2 digits, a number word ("nine", "twenty-one", any
     case) or a :data:`NUMBER_PHRASES` phrase; None for anything else."""
     low = text.lower()
-    if low.isdigit() and len(low) <= 2:
+    if low.isascii() and low.isdigit() and len(low) <= 2:  # not "²" or "٣"
         return int(low)
     if low in NUMBER_VALUES:
         return NUMBER_VALUES[low]

@@ -146,6 +146,7 @@ def test_number_table_round_trips():
         assert number_value(str(n)) == n == number_value(number_word(n))
         assert table[str(n)] == [number_word(n)] and str(n) in table[number_word(n)]
     assert number_value("A Couple Of") == 2 and number_value("one hundred") is None
+    assert number_value("²") is None and number_value("٣") is None  # digits, but not ASCII
     with pytest.raises(ValueError):
         number_word(100)
 
