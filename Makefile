@@ -31,7 +31,7 @@ test: $(STAMP) mythes
 # every spinner family mixed), the spin encoder (about 90 minutes on 2 CPU cores), its
 # context-free candidate keys (a warm-started continuation, about 40 minutes), its training
 # across the spinner families with the index of every family (two warm-started continuations,
-# about 35 + 40 minutes), then the fast core's weights and threshold on the mixed pairs, and spin
+# about 30 + 30 minutes), then the fast core's weights and threshold on the mixed pairs, and spin
 # detection; the accurate profile's search core (despin/default/accurate) is kept as it is.
 default: $(STAMP)
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
