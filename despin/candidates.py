@@ -104,6 +104,10 @@ class CandidateIndex:
                                     default=0)
         self._long_keys = {k for src, inv in zip(sources, self._inverse) if not src.inflect
                            for k in inv if k.count(" ") + 1 > self._inflected_words}
+        # a span of 3+ words matches a key only if its inner words do (readings re-lemmatise
+        # the first or the last word alone): (length, inner words) of every such key
+        self._inner = {(len(w), tuple(w[1:-1])) for inv in self._inverse for k in inv
+                       if len(w := k.split(" ")) >= 3}
 
     @classmethod
     def from_config(cls, specs: Iterable[dict[str, Any]] | None = None,
@@ -142,8 +146,12 @@ class CandidateIndex:
 
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
-        if low.count(" ") + 1 > self._inflected_words and low not in self._long_keys \
+        n = low.count(" ") + 1
+        if n > self._inflected_words and low not in self._long_keys \
                 and (not is_british(low) or american(low) not in self._long_keys):
+            return []
+        if n >= 3 and not any((n, tuple(k.split(" ")[1:-1])) in self._inner
+                              for k in ([low, american(low)] if is_british(low) else [low])):
             return []
         # a British-spelled span is also looked up in American spelling, the sources' own
         # (despin.spelling): "organise" gets the originals of "organize" too

@@ -7,6 +7,7 @@ can invent nothing. :func:`format_source` writes the candidate-augmented model i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
@@ -15,6 +16,8 @@ from .text import is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
            "MAX_SLOT_WORDS"]
+
+_DIGIT = re.compile(r"\d")
 
 MAX_SLOT_WORDS = 6
 """The longest span (in words) that can be a slot, whatever the index holds."""
@@ -76,7 +79,7 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
                 cands = [c for c in cands if c.text]
-            if any(ch.isdigit() for c in cands for ch in c.text + span):
+            if _DIGIT.search(span + "".join(c.text for c in cands)):
                 value = number_value(span)  # a number never changes its value
                 cands = [c for c in cands if not any(ch.isdigit() for ch in c.text + span)
                          or (value is not None and number_value(c.text) == value)]
