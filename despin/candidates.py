@@ -97,15 +97,9 @@ class CandidateIndex:
         self.max_span_words = max(
             max((k.count(" ") + 1 for k in inv), default=1) for inv in self._inverse
         )
-        # spans longer than any inflected source's keys can only match a literal key: a set
-        # look-up answers the many long spans a lattice tries before any lemmatising
-        self._inflected_words = max((max((k.count(" ") + 1 for k in inv), default=1)
-                                     for src, inv in zip(sources, self._inverse) if src.inflect),
-                                    default=0)
-        self._long_keys = {k for src, inv in zip(sources, self._inverse) if not src.inflect
-                           for k in inv if k.count(" ") + 1 > self._inflected_words}
         # a span of 3+ words matches a key only if its inner words do (readings re-lemmatise
-        # the first or the last word alone): (length, inner words) of every such key
+        # the first or the last word alone): (length, inner words) of every such key, so that
+        # the many long spans a lattice tries are answered before any lemmatising
         self._inner = {(len(w), tuple(w[1:-1])) for inv in self._inverse for k in inv
                        if len(w := k.split(" ")) >= 3}
 
@@ -133,8 +127,9 @@ class CandidateIndex:
 
         Candidates are re-inflected to the span's form and cased like it. The deletion
         candidate ``""`` (the span is a filler an ``insertions`` source lists) comes last,
-        beyond ``top_k``. The span itself is never a candidate (copying is the restorer's default, not the index's). Lookups are
-        memoised: spans repeat (Zipf), which makes building a corpus' inputs ~4x faster.
+        beyond ``top_k``. The span itself is never a candidate (copying is the restorer's
+        default, not the index's). Lookups are memoised: spans repeat (Zipf), which makes
+        building a corpus' inputs ~4x faster.
         """
         key = (span, top_k)
         hit = self._memo.get(key)
@@ -146,16 +141,12 @@ class CandidateIndex:
 
     def _lookup(self, span: str, top_k: int | None) -> list[Candidate]:
         low = span.lower()
-        n = low.count(" ") + 1
-        if n > self._inflected_words and low not in self._long_keys \
-                and (not is_british(low) or american(low) not in self._long_keys):
-            return []
-        if n >= 3 and not any((n, tuple(k.split(" ")[1:-1])) in self._inner
-                              for k in ([low, american(low)] if is_british(low) else [low])):
-            return []
         # a British-spelled span is also looked up in American spelling, the sources' own
         # (despin.spelling): "organise" gets the originals of "organize" too
         keys = [low] + ([american(low)] if is_british(low) else [])
+        n = low.count(" ") + 1
+        if n >= 3 and not any((n, tuple(k.split(" ")[1:-1])) in self._inner for k in keys):
+            return []
         scores: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}
         readings: dict[str, list[tuple[str, str, str]]] = {}
@@ -179,10 +170,9 @@ class CandidateIndex:
                 scores[form] += s
                 if s > best_source.get(form, (0.0, ""))[0]:
                     best_source[form] = (s, src.name)
-        rude = [f for f in scores if VULGAR.intersection(f.split())]
-        for f in rude:
-            if not VULGAR.intersection(f.split()) <= set(low.split()):
-                del scores[f]
+        said = set(low.split())
+        for f in [f for f in scores if not VULGAR.intersection(f.split()) <= said]:
+            del scores[f]
         total = sum(scores.values())
         if not total:
             return []

@@ -50,14 +50,14 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     Quoted text, markup and proper names are never part of a slot
     (:func:`despin.text.protected_mask`), nor tokens with digits, except a stand-alone numeral
     (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
-    its own whose candidates keep its value ("nine"); no candidate may change a number's value; spans are words joined by single spaces, at most
-    ``max_words`` (default: the index's longest span, capped at :data:`MAX_SLOT_WORDS`). A
-    span that starts the text gets no deletion candidate ``""`` (the next word would need a
-    capital).
+    its own whose candidates keep its value ("nine"); no candidate may change a number's
+    value. Spans are words joined by single spaces, at most ``max_words`` (default: the
+    index's longest span, capped at :data:`MAX_SLOT_WORDS`). A span that starts the text gets
+    no deletion candidate ``""`` (the next word would need a capital).
     """
     tokens = tokenize(text)
-    mask = protected_mask(text, tokens)
     inside = protected_spans(text)
+    mask = protected_mask(text, tokens, inside)
     max_words = max_words or index.max_span_words
     slots: list[Slot] = []
     for i in range(len(tokens)):
@@ -81,7 +81,7 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                 cands = [c for c in cands if c.text]
             if _DIGIT.search(span + "".join(c.text for c in cands)):
                 value = number_value(span)  # a number never changes its value
-                cands = [c for c in cands if not any(ch.isdigit() for ch in c.text + span)
+                cands = [c for c in cands if not _DIGIT.search(c.text + span)
                          or (value is not None and number_value(c.text) == value)]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))

@@ -141,17 +141,19 @@ def protected_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
 
 
-def protected_mask(text: str, tokens: list[Token] | None = None) -> list[bool]:
+def protected_mask(text: str, tokens: list[Token] | None = None,
+                   spans: list[tuple[int, int]] | None = None) -> list[bool]:
     """For each token: True when a spinner must leave it alone and a restorer must not edit it.
 
     Protected: text inside double quotation marks, URLs and e-mail addresses, HTML tags (their
     attributes too), comments and character references, Markdown code spans and link targets,
     any token with a digit (numbers, dates, "19-month"), and proper names — capitalised words inside a sentence,
     and sentence-initial capitalised words that are not common lowercase words or that start a
-    run of capitalised words ("North Korea").
+    run of capitalised words ("North Korea"). ``spans``: :func:`protected_spans` of ``text``,
+    when the caller has them already.
     """
     tokens = tokenize(text) if tokens is None else tokens
-    spans = protected_spans(text)
+    spans = protected_spans(text) if spans is None else spans
     mask = []
     for i, tok in enumerate(tokens):
         if any(s <= tok.start < e for s, e in spans) or any(c.isdigit() for c in tok.text):
