@@ -46,6 +46,9 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 _BLOCK_OPEN_RE = re.compile(r"<(pre|code|script|style|textarea)\b[^>]*>", re.I)
 _OPEN_COMMENT_RE = re.compile(r"<!--(?!.*-->)", re.S)
 _OPEN_TAG_RE = re.compile(r"<[A-Za-z][^<>]*$")
+# the end of an inline code span that a line leaves open: a backtick, or the paragraph's end (a
+# blank line), after which CommonMark reads the opening backtick as a literal one
+_CODE_SPAN_END_RE = re.compile(r"`|^\s*$")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "gen", "gov", "sen",
     "rep", "col", "lt", "sgt", "capt", "corp", "inc", "ltd", "co", "no", "fig", "al", "e.g",
@@ -212,8 +215,9 @@ def match_case(template: str, word: str) -> str:
 class VerbatimBlocks:
     """Tracks, line by line, whether a document is inside a block that must pass through
     verbatim: a Markdown code fence (```` ``` ```` or ``~~~``), an HTML ``<pre>``,
-    ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element, an HTML comment or a tag
-    whose attributes go on over lines.
+    ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element, an HTML comment, a tag
+    whose attributes go on over lines, or a Markdown code span that does (a line with an odd
+    number of backticks: verbatim until the next backtick or blank line).
 
     ``inside(line)`` → True when ``line`` belongs to such a block (its opening and closing
     lines included); feed it every line of the document, in order."""
@@ -246,4 +250,7 @@ class VerbatimBlocks:
             if not close.search(line, opened[-1].end()):
                 self._close = close
                 return True
+        if line.count("`") % 2:
+            self._close = _CODE_SPAN_END_RE
+            return True
         return False

@@ -184,6 +184,18 @@ def test_capitals_are_restored_in_capitals():
     assert all(e.spun.isupper() and e.restored.isupper() for e in r.edits if e.start < len(caps))
 
 
+def test_a_code_span_over_two_lines_is_verbatim():
+    """CommonMark code spans may cross a line break (found by the property test above). A
+    backtick left open (here the last one of the third line, and the stray one) keeps the
+    lines verbatim until the next backtick or the paragraph's end: never an edit inside code."""
+    v = VerbatimBlocks()
+    lines = ["a\n", "` stated.\n", "`extra` x\n", "The men stated it.\n", "\n", "free\n",
+             "one ` stray\n", "line\n", "\n", "free\n"]
+    assert [v.inside(l) for l in lines] == [False] + [True] * 4 + [False] + [True] * 3 + [False]
+    text = "` stated.\n`extra superior`. "
+    assert model().restore(text) == text
+
+
 def test_a_block_closed_and_reopened_on_one_line():
     """"--><!--" closes one comment and opens the next (found by benchmarks/reliability.py)."""
     v = VerbatimBlocks()
