@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install mythes clean default wheel wheel-check
+.PHONY: demo test fuzz install mythes clean default wheel wheel-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(STAMP)
 
 test: $(STAMP) mythes
 	$(PY) -m pytest tests
+
+# The property tests with fresh random examples (`make test` draws the same ones every run);
+# a failure prints the example and a @reproduce_failure blob to pin it as a regression test.
+fuzz: $(STAMP) mythes
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest tests/test_documents.py
 
 # Rebuild the shipped default from scratch: the pairs (our content-farm spinner's, then pairs of
 # every spinner family mixed), the spin encoder (about 90 minutes on 2 CPU cores), its

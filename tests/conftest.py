@@ -4,9 +4,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests (Hypothesis) draw the same examples on every run by default, so `make test`
+# and CI give the same verdict on the same code; `make fuzz` (profile "explore") draws new ones.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,12 @@ sentence = st.lists(st.tuples(piece, st.sampled_from(SPACE)), min_size=1, max_si
 document = st.lists(st.tuples(sentence, st.sampled_from([" "] * 3 + BREAK)), min_size=1,
                     max_size=6).map(lambda parts: "".join(s + b for s, b in parts))
 
-_PROTECTED_RE = re.compile(r"<[^<>]*>|`[^`]*`|\]\([^)]*\)|“[^”]*”|\"[^\"\n]*\"|&\w+;|\S*\d\S*")
+# a Markdown code span may go over lines but never over a blank line (CommonMark: a blank
+# line ends the paragraph); the library's rule is despin.text.VerbatimBlocks
+_BR = r"(?:\r\n|\r(?!\n)|[\n\u2028\u2029])"
+_BLANK_LINE = _BR + r"[^\S\n\r\u2028\u2029]*" + _BR
+_PROTECTED_RE = re.compile(r"<[^<>]*>|`(?:(?!" + _BLANK_LINE + r")[^`])*`|\]\([^)]*\)|“[^”]*”"
+                           r"|\"[^\"\n]*\"|&\w+;|\S*\d\S*")
 
 
 def check_bytes(r: Restoration) -> None:
