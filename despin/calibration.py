@@ -111,6 +111,14 @@ class EditNetwork:
         """The log-odds of one feature row."""
         return self.finish(self.first_layer(features))
 
+    def batch(self, x: np.ndarray) -> np.ndarray:
+        """The log-odds ``[N]`` of the rows of ``x`` ``[N, len(names)]`` (columns in the order
+        of ``names``; raw, unstandardised features)."""
+        h = (np.asarray(x, dtype=np.float64) - self._mean) / self._std
+        for i, (w, b) in enumerate(self._w):
+            h = (np.tanh(h) if i else h) @ w.T + b
+        return h[:, 0]
+
     def to_dict(self) -> dict:
         return {"names": self.names, "mean": self.mean, "std": self.std,
                 "layers": [[w, b] for w, b in self.layers]}

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .calibration import EditNetwork
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
 from .edits import Alternative, Edit, Restoration
@@ -42,7 +43,8 @@ from .ngram import NGramLM, pocketsphinx_lm_path
 from .synonyms import zipf
 from .text import Token, tokenize
 
-__all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "static_features",
+__all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
+           "slot_features", "static_features",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words",
            "ENCODER_FOLDER"]
 
@@ -65,7 +67,9 @@ class FastSettings:
     unchanged); ``oov``: the n-gram model's log-probability (nats) of an unknown word;
     ``ctxfree_top``: for an encoder with context-free candidate keys, how many of each slot's
     candidates (the best by the first key alone) get them (0: all; fewer: faster on a cold
-    memo, see :meth:`despin.encoder.SpinEncoder.forward`)."""
+    memo, see :meth:`despin.encoder.SpinEncoder.forward`); ``network``: a fitted
+    :class:`despin.calibration.EditNetwork` (its ``to_dict()``) whose log-odds are added to
+    the linear ``weights``' sum (None: the linear sum alone)."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -79,6 +83,7 @@ class FastSettings:
     max_length: int = 128
     oov: float = -12.0
     ctxfree_top: int = 0
+    network: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,8 +92,30 @@ class FastSettings:
 STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",
                    "span_words", "cand_words", "deletion")
 """Features of a candidate that depend on its slot's text alone (memoised per span)."""
-FEATURES = ("intercept", "enc", "spun", "lm_gap") + STATIC_FEATURES
+SLOT_FEATURES = ("spun", "context_spun", "sentence_spun")
+"""Features of a slot in its sentence, shared by its candidates (:func:`slot_features`)."""
+FEATURES = ("intercept", "enc") + SLOT_FEATURES + ("lm_gap",) + STATIC_FEATURES
 """Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
+CONTEXT_WORDS = 2
+"""Words on each side of a slot that ``context_spun`` reads."""
+
+
+def slot_features(word_logodds: Sequence[float], start: int, end: int) -> tuple[float, ...]:
+    """The :data:`SLOT_FEATURES` of the slot over tokens ``start:end`` of a sentence whose
+    tokens have the encoder's spun log-odds ``word_logodds`` (nan: punctuation or not seen):
+    the slot's mean log-odds (``spun``), the highest of the :data:`CONTEXT_WORDS` words on
+    either side (``context_spun``; 0 when there are none) and the share of the sentence's
+    other words that the encoder calls spun, each counted by its probability
+    (``sentence_spun``, 0–1): spinners spin neighbours and whole texts at their rate, so a
+    slot in a heavily spun sentence is more likely spun itself."""
+    inside = [v for v in word_logodds[start:end] if not math.isnan(v)]
+    left = [v for v in word_logodds[:start] if not math.isnan(v)][-CONTEXT_WORDS:]
+    right = [v for v in word_logodds[end:] if not math.isnan(v)][:CONTEXT_WORDS]
+    rest = [v for i, v in enumerate(word_logodds)
+            if not (start <= i < end or math.isnan(v))]
+    share = sum(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in rest)
+    return (sum(inside) / len(inside) if inside else 0.0, max(left + right, default=0.0),
+            share / len(rest) if rest else 0.0)
 
 
 def static_features(slot: Slot) -> np.ndarray:
@@ -105,15 +132,16 @@ def static_features(slot: Slot) -> np.ndarray:
                     dtype=np.float64).reshape(len(slot.candidates), len(STATIC_FEATURES))
 
 
-def feature_matrix(static: np.ndarray, enc: Sequence[float], spun: float,
+def feature_matrix(static: np.ndarray, enc: Sequence[float], slot: Sequence[float],
                    lm_gap: Sequence[float]) -> np.ndarray:
     """``[candidates, len(FEATURES)]``: the intercept, the encoder's log-odds of each
-    candidate against the copy (``enc``), the slot's mean spun log-odds (``spun``), how far
+    candidate against the copy (``enc``), the slot's :func:`slot_features` (``slot``), how far
     the n-gram model likes the candidate less than the slot's best pooled candidate
     (``lm_gap``, nats, ≤ 0; nan outside the pool) and the :func:`static_features`."""
     n = static.shape[0]
     col = lambda v: np.asarray(v, dtype=np.float64).reshape(n, 1)  # noqa: E731
-    return np.concatenate([np.ones((n, 1)), col(enc), np.full((n, 1), spun), col(lm_gap),
+    return np.concatenate([np.ones((n, 1)), col(enc),
+                           np.tile(np.asarray(slot, dtype=np.float64), (n, 1)), col(lm_gap),
                            static], axis=1)
 
 
@@ -205,22 +233,41 @@ class FastRestorer:
                 arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
                 delta[j] = local_gain(copies, arc, self.lm.logprob)
             x.lm_delta.append(delta)
-            words = [v for v in x.encoded.word_logodds[slot.tok_start:slot.tok_end]
-                     if not math.isnan(v)]
             static = self._static.get(slot.text)
             if static is None or static.shape[0] != len(slot.candidates):
                 if len(self._static) > 20_000:  # ~5.6 KB each: at most ~110 MB
                     self._static.clear()
                 static = self._static[slot.text] = static_features(slot)
-            feats.append(feature_matrix(static, scores, sum(words) / len(words) if words else 0.0,
-                                        delta - np.nanmax(delta)))
+            feats.append(feature_matrix(
+                static, scores, slot_features(x.encoded.word_logodds, slot.tok_start, slot.tok_end),
+                delta - np.nanmax(delta)))
         return feats
 
+    def _network(self) -> tuple[EditNetwork, list[int]] | None:
+        """The settings' network and the feature-matrix column of each of its inputs (built
+        once per network)."""
+        spec = self.settings.network
+        if not spec:
+            return None
+        if getattr(self, "_net_spec", None) is not spec:
+            net = EditNetwork.from_dict(spec)
+            missing = [k for k in net.names if k not in FEATURES]
+            if missing:
+                raise ValueError(f"the fast settings' network reads features this restorer "
+                                 f"does not compute: {missing}")
+            self._net_spec, self._net = spec, (net, [FEATURES.index(k) for k in net.names])
+        return self._net
+
     def unary(self, matrix: np.ndarray) -> np.ndarray:
-        """Candidates' unary scores: ``matrix @ weights − threshold`` (log-odds), one per row
-        of a :func:`feature_matrix`."""
+        """Candidates' unary scores: ``matrix @ weights`` plus the network's log-odds when
+        the settings have one, ``− threshold`` (log-odds), one per row of a
+        :func:`feature_matrix`."""
         w = np.array([self.settings.weights.get(k, 0.0) for k in FEATURES])
-        u = np.nan_to_num(matrix, nan=0.0) @ w - self.settings.threshold
+        x = np.nan_to_num(matrix, nan=0.0)
+        u = x @ w - self.settings.threshold
+        net = self._network()
+        if net is not None:
+            u = u + net[0].batch(x[:, net[1]])
         u[np.isnan(matrix[:, FEATURES.index("lm_gap")])] = -np.inf  # outside the pool
         return u
 

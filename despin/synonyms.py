@@ -37,7 +37,8 @@ from .resources import cache_dir, cached, file_key, resolve
 
 __all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path",
            "wordnet_dir", "read_wordnet", "zipf",
-           "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights"]
+           "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights",
+           "Insertion", "read_insertions"]
 
 def spinner_settings(path: str | Path = "spinner.yaml") -> dict[str, Any]:
     """The ``spinner:`` block of ``configs/spinner.yaml``: the single home of the source mix.
@@ -348,12 +349,56 @@ def _read_tsv(path: Path) -> dict[str, list[str]]:
     return table
 
 
+@dataclass(frozen=True)
+class Insertion:
+    """One row of an insertions table: ``insert`` goes ``side`` ("before"/"after") a word that
+    matches ``context`` (lower-case words, or a part of speech in capitals — ADJ, VERB,
+    NOUN, ADV — of any of the word's readings, context-blind). The spinner
+    (:mod:`training.spinner`) adds such fillers; the index (``kind: insertions``) offers their
+    deletion."""
+
+    insert: str
+    side: str
+    context: frozenset[str]
+    weight: float = 1.0
+
+    def matches(self, word: str) -> bool:
+        """Whether ``word`` is a context of this row: one of its words, or a content word
+        whose first (commonest) reading has one of its parts of speech."""
+        from .inflect import analyses
+        from .numbers import NUMBER_VALUES
+
+        low = word.lower()
+        if low in self.context:
+            return True
+        tags = {t for t in self.context if t.isupper()}
+        if not tags or low in FUNCTION_WORDS or low in NUMBER_VALUES:
+            return False
+        readings = analyses(low)
+        return bool(readings) and readings[0][1] in tags
+
+
+def read_insertions(path: str | Path) -> list[Insertion]:
+    """An insertions TSV (columns ``insert``, ``side``, ``context`` — words or parts of speech
+    separated by ``|`` — and optional ``weight``); relative paths resolve against configs/.
+    Raises ValueError for a side other than "before" or "after"."""
+    rows = []
+    with resolve(path).open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            side = row["side"].strip()
+            if side not in ("before", "after"):
+                raise ValueError(f"{path}: side must be 'before' or 'after', got {side!r}")
+            context = frozenset(c if c.isupper() else c.lower()
+                                for c in row["context"].strip().split("|") if c)
+            rows.append(Insertion(row["insert"].strip(), side, context,
+                                  float(row.get("weight") or 1.0)))
+    return rows
+
+
 def _read_insertions(path: Path) -> dict[str, list[str]]:
-    """``{"": [filler, ...]}`` from the ``insert`` column of an insertions TSV (lower case,
+    """``{"": [filler, ...]}`` from an insertions TSV (:func:`read_insertions`; lower case,
     first occurrence order; fillers with digits skipped, as in :func:`_read_tsv`)."""
-    with path.open(encoding="utf-8", newline="") as f:
-        fillers = [row["insert"].strip().lower()
-                   for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    fillers = [row.insert.lower() for row in read_insertions(path)]
     keep = [w for w in dict.fromkeys(fillers) if w and not any(c.isdigit() for c in w)]
     return {"": keep} if keep else {}
 

@@ -9,9 +9,12 @@
    (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
    labels slots).
 2. **Fit.** A conditional logit per slot (:func:`fit_choice`: one softmax over the copy and
-   the slot's pooled candidates, as the decoder chooses; ``--fit logistic``: a logistic
-   regression per candidate instead); ``lm_delta``'s weight becomes the decoder's
-   ``lm_weight``, the others the unary weights.
+   the slot's pooled candidates, as the decoder chooses). ``--fit network`` (the default)
+   scores a candidate with a small tanh network of its features
+   (:class:`despin.calibration.EditNetwork`, ``--hidden`` units) plus a linear ``lm_delta``
+   term; ``--fit choice`` with a linear score; ``--fit logistic``: a logistic regression per
+   candidate instead. ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the rest
+   the unary score (``weights``, ``network``).
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
    clean-text words changed stay ≤ ``--max-clean`` is kept. The table is printed.
@@ -76,59 +79,109 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: b
 
 
 def fit_weights(rows: list[dict[str, float]], labels: list[int], groups: list[int],
-                l2: float = 1e-3, kind: str = "choice") -> tuple[dict[str, float], float]:
-    """(unary weights, lm_weight) fitted on the rows.
+                l2: float = 1e-3, kind: str = "choice", hidden: int = 16
+                ) -> tuple[dict[str, float], float, dict[str, Any] | None]:
+    """(unary weights, lm_weight, network) fitted on the rows.
 
     ``kind="choice"``: a conditional logit (McFadden 1974) per slot — one softmax over the
     copy (score 0) and the slot's pooled candidates (score ``w · features``), the right
     option being the recorded original when it is pooled, else the copy: the decision the
-    decoder makes. ``kind="logistic"``: an independent logistic regression per candidate
+    decoder makes. ``kind="network"``: the same choice, scored by a tanh network of
+    ``hidden`` units on every feature but ``lm_delta`` plus a linear ``lm_delta`` term
+    (:func:`fit_choice`), so that the decoder can still weigh the n-gram model along the
+    path; the network comes back as a :class:`despin.calibration.EditNetwork` dict.
+    ``kind="logistic"``: an independent logistic regression per candidate
     (:func:`despin.calibration.fit_logistic`)."""
+    net = None
     if kind == "logistic":
         from despin.calibration import fit_logistic
 
         w = fit_logistic(rows, labels, l2=l2)
-    elif kind == "choice":
-        w = fit_choice(rows, labels, groups, l2)
+    elif kind in ("choice", "network"):
+        w, net = fit_choice(rows, labels, groups, l2, hidden=hidden if kind == "network" else 0)
     else:
-        raise ValueError(f"kind must be 'choice' or 'logistic', not {kind!r}")
+        raise ValueError(f"kind must be 'choice', 'network' or 'logistic', not {kind!r}")
     lm_weight = w.pop("lm_delta")
-    return w, lm_weight
+    return w, lm_weight, (net.to_dict() if net is not None else None)
 
 
 def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int],
-               l2: float = 1e-3, max_iter: int = 300) -> dict[str, float]:
-    """Weights of a conditional logit over each group's rows plus a copy option of score 0
-    (features standardised for the fit, the weights mapped back; full-batch L-BFGS:
-    deterministic). A group with no row labelled 1 chose the copy."""
+               l2: float = 1e-3, max_iter: int = 300, hidden: int = 0, seed: int = 0
+               ) -> tuple[dict[str, float], Any]:
+    """A conditional logit over each group's rows plus a copy option of score 0 (a group with
+    no row labelled 1 chose the copy), by full-batch L-BFGS on standardised features:
+    deterministic. Returns (linear weights on raw features, with ``intercept``; None).
+
+    ``hidden`` > 0: the score is a tanh network (one hidden layer, ``hidden`` units, seeded
+    initialisation) of every feature but ``lm_delta``, plus a linear ``lm_delta`` term;
+    returns (``{"lm_delta": weight}``, the :class:`despin.calibration.EditNetwork`). A
+    network's penalty is ``l2 / 10`` on every parameter, as the linear fit's is ``l2`` on
+    its weights."""
     import torch
+
+    from despin.calibration import EditNetwork
 
     names = sorted({k for r in rows for k in r} - {"intercept"})
     x = torch.tensor([[r.get(k, 0.0) for k in names] for r in rows], dtype=torch.float64)
+    x = torch.nan_to_num(x)
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
     z = (x - mean) / std
     g = torch.tensor(groups)
     n_groups = int(g.max()) + 1
     y = torch.tensor(labels, dtype=torch.float64)
-    w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe")
+    lm = names.index("lm_delta") if "lm_delta" in names else None
+    if hidden:
+        if lm is None:
+            raise ValueError("a network fit needs the lm_delta feature (its linear term)")
+        keep = [i for i in range(len(names)) if i != lm]
+        gen = torch.Generator().manual_seed(seed)
+        layers = [torch.nn.Linear(len(keep), hidden, dtype=torch.float64),
+                  torch.nn.Linear(hidden, 1, dtype=torch.float64)]
+        with torch.no_grad():  # seeded initialisation, independent of the global RNG
+            for m in layers:
+                bound = 1 / math.sqrt(m.in_features)
+                m.weight.uniform_(-bound, bound, generator=gen)
+                m.bias.uniform_(-bound, bound, generator=gen)
+        w_lm = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        params = [p for m in layers for p in m.parameters()] + [w_lm]
+
+        def scores():
+            return layers[1](torch.tanh(layers[0](z[:, keep]))).squeeze(-1) + w_lm * z[:, lm]
+
+        def penalty():
+            return l2 / 10 * sum((p * p).sum() for p in params)
+    else:
+        w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
+        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        params = [w, b]
+
+        def scores():
+            return z @ w + b
+
+        def penalty():
+            return l2 * (w * w).sum()
+    opt = torch.optim.LBFGS(params, max_iter=max_iter, line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()
-        score = z @ w + b
+        score = scores()
         top = torch.zeros(n_groups, dtype=score.dtype).scatter_reduce(
             0, g, score, "amax", include_self=True).detach()  # copy's 0 included
         total = torch.exp(-top).index_add(0, g, torch.exp(score - top[g]))
         loss = (top + torch.log(total)).sum() - (score * y).sum()
-        loss = loss / n_groups + l2 * (w * w).sum()
+        loss = loss / n_groups + penalty()
         loss.backward()
         return loss
     opt.step(closure)
+    if hidden:
+        net = EditNetwork([names[i] for i in keep], mean[keep].tolist(), std[keep].tolist(),
+                          [(m.weight.detach().tolist(), m.bias.detach().tolist())
+                           for m in layers])
+        return {"lm_delta": float(w_lm.detach() / std[lm])}, net
     raw = (w / std).detach()
     out = {k: float(v) for k, v in zip(names, raw)}
     out["intercept"] = float(b.detach() - (raw * mean).sum())
-    return out
+    return out, None
 
 
 def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str], list]:
@@ -218,9 +271,10 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--pool", type=int, default=10,
                    help="the encoder's best candidates per slot that the n-gram model rescores")
     p.add_argument("--l2", type=float, default=1e-3)
-    p.add_argument("--fit", choices=["choice", "logistic"], default="choice",
-                   help="a conditional logit per slot (default) or a logistic regression per "
-                        "candidate")
+    p.add_argument("--fit", choices=["choice", "network", "logistic"], default="network",
+                   help="a conditional logit per slot, linear (choice) or scored by a small "
+                        "network (default), or a logistic regression per candidate")
+    p.add_argument("--hidden", type=int, default=16, help="the network's tanh units")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
@@ -279,12 +333,16 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"context-free table: {len(vecs.table):,} of {len(vecs.counts):,} texts, "
               f"{sum(vecs.counts[t] for t in vecs.table) / max(1, asked):.1%} of "
               f"{asked:,} requests on the training pairs")
-    weights, lm_weight = fit_weights(rows, labels, groups, args.l2, args.fit)
+    weights, lm_weight, network = fit_weights(rows, labels, groups, args.l2, args.fit,
+                                              args.hidden)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
     for k, v in sorted(weights.items(), key=lambda kv: -abs(kv[1])):
         print(f"  {k:<12} {v:+.3f}")
+    if network:
+        print(f"  network: {len(network['names'])} inputs, {args.hidden} tanh units")
     restorer.settings.weights, restorer.settings.lm_weight = weights, lm_weight
+    restorer.settings.network = network
     val = _evenly(raw["validation"], args.val_limit)
     best, table = tune(restorer, list(val["spun"]), list(val["original"]), args.thresholds,
                        args.lm_scales, args.max_clean)

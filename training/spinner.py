@@ -16,7 +16,6 @@ With none of these options set, a spin draws exactly the random numbers it drew 
 """
 from __future__ import annotations
 
-import csv
 import random
 import re
 from dataclasses import dataclass, field
@@ -26,11 +25,11 @@ from typing import Any
 import yaml
 
 from despin.inflect import analyses, inflect
-from despin.numbers import (MONTHS, NUMBER_PHRASES, NUMBER_VALUES, number_word,
+from despin.numbers import (MONTHS, NUMBER_PHRASES, number_word,
                             standalone_number)
 from despin.resources import resolve
-from despin.synonyms import (DEFAULT_SOURCES, FUNCTION_WORDS, SynonymSource, choice_weights,
-                             load_sources)
+from despin.synonyms import (DEFAULT_SOURCES, Insertion, SynonymSource,
+                             choice_weights, load_sources, read_insertions)
 from despin.text import Token, is_word, match_case, protected_mask, tokenize
 
 # what stays protected even for a family that spins names and numbers: quoted text, URLs and
@@ -155,46 +154,6 @@ def _an(word: str) -> str:
 
 _DETERMINERS = frozenset("a an the this that these those my your his her its our their some any "
                         "no every each".split())
-
-
-@dataclass(frozen=True)
-class Insertion:
-    """One row of an insertions table: ``insert`` goes ``side`` ("before"/"after") a word that
-    matches ``context`` (lower-case words, or a part of speech in capitals — ADJ, VERB,
-    NOUN, ADV — of any of the word's readings, context-blind)."""
-
-    insert: str
-    side: str
-    context: frozenset[str]
-    weight: float = 1.0
-
-    def matches(self, word: str) -> bool:
-        """Whether ``word`` is a context of this row: one of its words, or a content word
-        whose first (commonest) reading has one of its parts of speech."""
-        low = word.lower()
-        if low in self.context:
-            return True
-        tags = {t for t in self.context if t.isupper()}
-        if not tags or low in FUNCTION_WORDS or low in NUMBER_VALUES:
-            return False
-        readings = analyses(low)
-        return bool(readings) and readings[0][1] in tags
-
-
-def read_insertions(path: str | Path) -> list[Insertion]:
-    """An insertions TSV (columns ``insert``, ``side``, ``context`` — words or parts of speech
-    separated by ``|`` — and optional ``weight``); relative paths resolve against configs/."""
-    rows = []
-    with resolve(path).open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            side = row["side"].strip()
-            if side not in ("before", "after"):
-                raise ValueError(f"{path}: side must be 'before' or 'after', got {side!r}")
-            context = frozenset(c if c.isupper() else c.lower()
-                                for c in row["context"].strip().split("|") if c)
-            rows.append(Insertion(row["insert"].strip(), side, context,
-                                  float(row.get("weight") or 1.0)))
-    return rows
 
 
 class Spinner:
