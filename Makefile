@@ -48,7 +48,7 @@ default: $(STAMP)
 	    out=runs/encoder-mixed2 seed=1 max_steps=800 max_minutes=45
 	$(PY) -m training.fit_fast --encoder runs/encoder-mixed2 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
-	    --pool 25 --limit 1500 --val-limit 300 \
+	    --pool 25 --limit 1500 --val-limit 300 --drop-features context_spun sentence_spun \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 20000
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 

@@ -311,7 +311,7 @@ def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pa
     cfg = json.loads((out / "despin.json").read_text())
     assert [s["name"] for s in cfg["sources"]] == ["moby", "fillers"]
     assert (out / "insertions.tsv").exists()  # the table travels with the folder
-    assert "deletion" in cfg["fast"]["settings"]["network"]["names"]  # the default fit
+    assert "deletion" in cfg["fast"]["settings"]["weights"]
     d = Despinner.from_pretrained(out)
     assert d.index.lookup("these days", top_k=3)[-1].text == ""
     with pytest.raises(SystemExit, match="no family column"):

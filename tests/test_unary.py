@@ -55,9 +55,10 @@ def test_network_choice_fits_what_a_linear_score_cannot():
     lin = np.array([sum(linear.get(k, 0.0) * v for k, v in r.items()) + linear["intercept"]
                     for r in test_rows])
     w, net = fit_choice(rows, labels, groups, hidden=8)
-    assert set(w) == {"lm_delta"} and net.names == ["a", "b"]
+    assert set(w) == {"a", "b", "lm_delta", "intercept"} and net.names == ["a", "b"]
     x = np.array([[r["a"], r["b"]] for r in test_rows])
-    nn = net.batch(x) + w["lm_delta"] * np.array([r["lm_delta"] for r in test_rows])
+    nn = net.batch(x) + np.array([sum(w.get(k, 0.0) * v for k, v in r.items()) + w["intercept"]
+                                  for r in test_rows])  # the linear part and the network
     assert _nll(lin, test_labels) > 0.6  # about log 2: a linear score knows nothing here
     assert _nll(nn, test_labels) < 0.2
     assert ((nn > 0) == np.array(test_labels, dtype=bool)).mean() > 0.95
@@ -69,7 +70,7 @@ def test_network_choice_fits_what_a_linear_score_cannot():
 def test_fit_weights_returns_the_network_and_the_lm_weight():
     rows, labels, groups = _xor_rows(200, 2)
     weights, lm_weight, network = fit_weights(rows, labels, groups, kind="network", hidden=4)
-    assert weights == {} and isinstance(lm_weight, float)
+    assert set(weights) == {"a", "b", "intercept"} and isinstance(lm_weight, float)
     assert EditNetwork.from_dict(network).names == ["a", "b"]
     weights, lm_weight, network = fit_weights(rows, labels, groups, kind="choice")
     assert network is None and set(weights) == {"a", "b", "intercept"}

@@ -9,11 +9,10 @@
    (nats). Label: the candidate is the spinner's recorded original (as :mod:`training.encoder`
    labels slots).
 2. **Fit.** A conditional logit per slot (:func:`fit_choice`: one softmax over the copy and
-   the slot's pooled candidates, as the decoder chooses). ``--fit network`` (the default)
-   scores a candidate with a small tanh network of its features
-   (:class:`despin.calibration.EditNetwork`, ``--hidden`` units) plus a linear ``lm_delta``
-   term; ``--fit choice`` with a linear score; ``--fit logistic``: a logistic regression per
-   candidate instead. ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the rest
+   the slot's pooled candidates, as the decoder chooses), with a linear score (``--fit
+   choice``, the default) or the linear score plus a small tanh network of the features
+   (``--fit network``: :class:`despin.calibration.EditNetwork`, ``--hidden`` units);
+   ``--fit logistic``: a logistic regression per candidate instead. ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the rest
    the unary score (``weights``, ``network``).
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
@@ -86,10 +85,10 @@ def fit_weights(rows: list[dict[str, float]], labels: list[int], groups: list[in
     ``kind="choice"``: a conditional logit (McFadden 1974) per slot — one softmax over the
     copy (score 0) and the slot's pooled candidates (score ``w · features``), the right
     option being the recorded original when it is pooled, else the copy: the decision the
-    decoder makes. ``kind="network"``: the same choice, scored by a tanh network of
-    ``hidden`` units on every feature but ``lm_delta`` plus a linear ``lm_delta`` term
-    (:func:`fit_choice`), so that the decoder can still weigh the n-gram model along the
-    path; the network comes back as a :class:`despin.calibration.EditNetwork` dict.
+    decoder makes. ``kind="network"``: the same choice, scored by the linear sum plus a tanh
+    network of ``hidden`` units on every feature but ``lm_delta`` (:func:`fit_choice`), so
+    that the decoder can still weigh the n-gram model along the path; the network comes back
+    as a :class:`despin.calibration.EditNetwork` dict.
     ``kind="logistic"``: an independent logistic regression per candidate
     (:func:`despin.calibration.fit_logistic`)."""
     net = None
@@ -112,11 +111,12 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
     no row labelled 1 chose the copy), by full-batch L-BFGS on standardised features:
     deterministic. Returns (linear weights on raw features, with ``intercept``; None).
 
-    ``hidden`` > 0: the score is a tanh network (one hidden layer, ``hidden`` units, seeded
-    initialisation) of every feature but ``lm_delta``, plus a linear ``lm_delta`` term;
-    returns (``{"lm_delta": weight}``, the :class:`despin.calibration.EditNetwork`). A
-    network's penalty is ``l2 / 10`` on every parameter, as the linear fit's is ``l2`` on
-    its weights."""
+    ``hidden`` > 0: the score is the linear one plus a tanh network (one hidden layer,
+    ``hidden`` units, seeded initialisation) of every feature but ``lm_delta``, fitted
+    together ("wide and deep", Cheng et al. 2016: the linear part carries the trends that
+    hold beyond the training range, such as a 5-word span's, the network the interactions);
+    returns (the linear weights, the :class:`despin.calibration.EditNetwork`). The network's
+    penalty is ``l2 / 10`` on every parameter, the linear part's ``l2`` on its weights."""
     import torch
 
     from despin.calibration import EditNetwork
@@ -129,10 +129,13 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
     g = torch.tensor(groups)
     n_groups = int(g.max()) + 1
     y = torch.tensor(labels, dtype=torch.float64)
-    lm = names.index("lm_delta") if "lm_delta" in names else None
+    w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    params = [w, b]
     if hidden:
-        if lm is None:
+        if "lm_delta" not in names:
             raise ValueError("a network fit needs the lm_delta feature (its linear term)")
+        lm = names.index("lm_delta")
         keep = [i for i in range(len(names)) if i != lm]
         gen = torch.Generator().manual_seed(seed)
         layers = [torch.nn.Linear(len(keep), hidden, dtype=torch.float64),
@@ -142,19 +145,15 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
                 bound = 1 / math.sqrt(m.in_features)
                 m.weight.uniform_(-bound, bound, generator=gen)
                 m.bias.uniform_(-bound, bound, generator=gen)
-        w_lm = torch.zeros((), dtype=torch.float64, requires_grad=True)
-        params = [p for m in layers for p in m.parameters()] + [w_lm]
+        deep = [p for m in layers for p in m.parameters()]
+        params += deep
 
         def scores():
-            return layers[1](torch.tanh(layers[0](z[:, keep]))).squeeze(-1) + w_lm * z[:, lm]
+            return z @ w + b + layers[1](torch.tanh(layers[0](z[:, keep]))).squeeze(-1)
 
         def penalty():
-            return l2 / 10 * sum((p * p).sum() for p in params)
+            return l2 * (w * w).sum() + l2 / 10 * sum((p * p).sum() for p in deep)
     else:
-        w = torch.zeros(len(names), dtype=torch.float64, requires_grad=True)
-        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-        params = [w, b]
-
         def scores():
             return z @ w + b
 
@@ -173,15 +172,14 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
         loss.backward()
         return loss
     opt.step(closure)
-    if hidden:
-        net = EditNetwork([names[i] for i in keep], mean[keep].tolist(), std[keep].tolist(),
-                          [(m.weight.detach().tolist(), m.bias.detach().tolist())
-                           for m in layers])
-        return {"lm_delta": float(w_lm.detach() / std[lm])}, net
     raw = (w / std).detach()
     out = {k: float(v) for k, v in zip(names, raw)}
     out["intercept"] = float(b.detach() - (raw * mean).sum())
-    return out, None
+    if not hidden:
+        return out, None
+    net = EditNetwork([names[i] for i in keep], mean[keep].tolist(), std[keep].tolist(),
+                      [(m.weight.detach().tolist(), m.bias.detach().tolist()) for m in layers])
+    return out, net
 
 
 def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str], list]:
@@ -271,10 +269,14 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--pool", type=int, default=10,
                    help="the encoder's best candidates per slot that the n-gram model rescores")
     p.add_argument("--l2", type=float, default=1e-3)
-    p.add_argument("--fit", choices=["choice", "network", "logistic"], default="network",
-                   help="a conditional logit per slot, linear (choice) or scored by a small "
-                        "network (default), or a logistic regression per candidate")
+    p.add_argument("--fit", choices=["choice", "network", "logistic"], default="choice",
+                   help="a conditional logit per slot, linear (choice, the default) or the "
+                        "linear score plus a small network, or a logistic regression per "
+                        "candidate")
     p.add_argument("--hidden", type=int, default=16, help="the network's tanh units")
+    p.add_argument("--drop-features", nargs="*", default=[],
+                   help="features (despin.fast.FEATURES) left out of the fit: their weight is "
+                        "0 (e.g. context_spun sentence_spun, as the shipped default was fitted)")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
@@ -327,6 +329,13 @@ def main(argv: list[str] | None = None) -> Path:
         raw = raw.filter(lambda fam: fam != args.exclude_family, input_columns="family")
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
+    if args.drop_features:
+        from despin.fast import FEATURES
+
+        unknown = sorted(set(args.drop_features) - set(FEATURES))
+        if unknown:
+            raise SystemExit(f"--drop-features: no such feature {unknown} (have {FEATURES})")
+        rows = [{k: v for k, v in r.items() if k not in args.drop_features} for r in rows]
     if vecs is not None and args.ctxfree_table:
         vecs.table = [t for t, _ in vecs.counts.most_common(args.ctxfree_table)]
         asked = sum(vecs.counts.values())
