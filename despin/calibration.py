@@ -101,11 +101,16 @@ class EditNetwork:
                 x[self._col[k]] = v
         return b + w @ ((x - self._mean) / self._std)
 
+    def _above_first(self, h: np.ndarray) -> np.ndarray:
+        """The output layer's values from first-layer pre-activations ``h`` (``[hidden]`` or
+        ``[N, hidden]``): tanh, then each further layer."""
+        for w, b in self._w[1:]:
+            h = np.tanh(h) @ w.T + b
+        return h
+
     def finish(self, h: np.ndarray) -> float:
         """The log-odds from a first-layer pre-activation."""
-        for w, b in self._w[1:]:
-            h = b + w @ np.tanh(h)
-        return float(h[0])
+        return float(self._above_first(h)[0])
 
     def __call__(self, features: dict[str, float]) -> float:
         """The log-odds of one feature row."""
@@ -114,10 +119,9 @@ class EditNetwork:
     def batch(self, x: np.ndarray) -> np.ndarray:
         """The log-odds ``[N]`` of the rows of ``x`` ``[N, len(names)]`` (columns in the order
         of ``names``; raw, unstandardised features)."""
-        h = (np.asarray(x, dtype=np.float64) - self._mean) / self._std
-        for i, (w, b) in enumerate(self._w):
-            h = (np.tanh(h) if i else h) @ w.T + b
-        return h[:, 0]
+        w, b = self._w[0]
+        h = ((np.asarray(x, dtype=np.float64) - self._mean) / self._std) @ w.T + b
+        return self._above_first(h)[:, 0]
 
     def to_dict(self) -> dict:
         return {"names": self.names, "mean": self.mean, "std": self.std,

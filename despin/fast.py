@@ -188,6 +188,9 @@ class FastRestorer:
         self.index, self.encoder, self.tokenizer, self.lm = index, encoder, tokenizer, lm
         self.settings = settings or FastSettings()
         self._static: dict[str, np.ndarray] = {}  # span → static_features (spans repeat)
+        # the settings' network, read once per network dict (see _network)
+        self._net_spec: dict[str, Any] | None = None
+        self._net: tuple[EditNetwork, list[int]] | None = None
 
     # -- the lattice and the encoder -------------------------------------------------------
     def lattices(self, sentences: Sequence[str], encode_all: bool = False
@@ -249,7 +252,7 @@ class FastRestorer:
         spec = self.settings.network
         if not spec:
             return None
-        if getattr(self, "_net_spec", None) is not spec:
+        if self._net_spec is not spec:
             net = EditNetwork.from_dict(spec)
             missing = [k for k in net.names if k not in FEATURES]
             if missing:
