@@ -44,7 +44,7 @@ from .synonyms import zipf
 from .text import Token, tokenize
 
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
-           "slot_features", "static_features",
+           "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words",
            "ENCODER_FOLDER"]
 
@@ -69,7 +69,9 @@ class FastSettings:
     candidates (the best by the first key alone) get them (0: all; fewer: faster on a cold
     memo, see :meth:`despin.encoder.SpinEncoder.forward`); ``network``: a fitted
     :class:`despin.calibration.EditNetwork` (its ``to_dict()``) whose log-odds are added to
-    the linear ``weights``' sum (None: the linear sum alone)."""
+    the linear ``weights``' sum (None: the linear sum alone), with an optional ``max_words``
+    key: the network scores only candidates whose span and text have at most that many words
+    (:func:`network_rows`)."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -96,6 +98,7 @@ SLOT_FEATURES = ("spun", "context_spun", "sentence_spun")
 """Features of a slot in its sentence, shared by its candidates (:func:`slot_features`)."""
 FEATURES = ("intercept", "enc") + SLOT_FEATURES + ("lm_gap",) + STATIC_FEATURES
 """Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
+_SPAN_WORDS, _CAND_WORDS = FEATURES.index("span_words"), FEATURES.index("cand_words")
 CONTEXT_WORDS = 2
 """Words on each side of a slot that ``context_spun`` reads."""
 
@@ -116,6 +119,17 @@ def slot_features(word_logodds: Sequence[float], start: int, end: int) -> tuple[
     share = sum(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in rest)
     return (sum(inside) / len(inside) if inside else 0.0, max(left + right, default=0.0),
             share / len(rest) if rest else 0.0)
+
+
+def network_rows(span_words: np.ndarray, cand_words: np.ndarray, max_words: int | None
+                 ) -> np.ndarray:
+    """``[N]`` bool: which candidates a unary network with ``max_words`` scores — those whose
+    span and text each have at most ``max_words`` words (all when None). ``span_words`` and
+    ``cand_words`` are the :data:`STATIC_FEATURES` of those names (spaces, so words − 1)."""
+    n = np.asarray(span_words)
+    if max_words is None:
+        return np.ones(n.shape, dtype=bool)
+    return (n <= max_words - 1) & (np.asarray(cand_words) <= max_words - 1)
 
 
 def static_features(slot: Slot) -> np.ndarray:
@@ -270,7 +284,10 @@ class FastRestorer:
         u = x @ w - self.settings.threshold
         net = self._network()
         if net is not None:
-            u = u + net[0].batch(x[:, net[1]])
+            rows = network_rows(x[:, _SPAN_WORDS], x[:, _CAND_WORDS],
+                                self.settings.network.get("max_words"))
+            if rows.any():
+                u[rows] += net[0].batch(x[rows][:, net[1]])
         u[np.isnan(matrix[:, FEATURES.index("lm_gap")])] = -np.inf  # outside the pool
         return u
 

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.families import table, load_test_sets  # noqa: E402
+from benchmarks.families import load_clean_sets, load_test_sets, table  # noqa: E402
 
 
 @pytest.fixture()
@@ -37,3 +37,16 @@ def test_table_rows():
     m = {"n": 3, "precision": 0.5, "recall": 0.25, "f05": 0.4167, "clean_text_changed": 0.004}
     lines = table({"default": {"a": m, "b": m}}).splitlines()
     assert len(lines) == 4 and lines[2] == "| default | a | 3 | 0.500 | 0.250 | **0.417** | 0.40% |"
+
+
+def test_clean_sets_one_per_source_of_originals(family_pairs):
+    sets = load_clean_sets(str(family_pairs / "plain"), str(family_pairs / "fam"), 2,
+                           [f"more={family_pairs / 'plain'}"])
+    assert list(sets) == ["content-farm (today)", "more", "families' windows"]
+    assert sets["content-farm (today)"] == ["orig 0", "orig 3"]
+    assert sets["families' windows"] == ["orig 0", "orig 4"]  # family "a", the first
+
+
+def test_table_row_of_a_clean_sample():
+    lines = table({"m": {"clean x": {"n": 600, "clean_text_changed": 0.0045}}}).splitlines()
+    assert lines[2] == "| m | clean x | 600 | – | – | – | 0.45% |"
