@@ -35,9 +35,9 @@ fuzz: $(STAMP) mythes
 # Rebuild the shipped default from scratch: the pairs (our content-farm spinner's, then pairs of
 # every spinner family mixed), the spin encoder (about 90 minutes on 2 CPU cores), its
 # context-free candidate keys (a warm-started continuation, about 40 minutes), its training
-# across the spinner families with the index of every family (two warm-started continuations,
-# about 30 + 30 minutes), then the fast core's weights and threshold on the mixed pairs, and spin
-# detection; the accurate profile's search core (despin/default/accurate) is kept as it is.
+# across the spinner families with the index of every family (three warm-started continuations,
+# about 30 + 30 + 35 minutes), then the fast core's weights and threshold on the mixed pairs, and
+# spin detection; the accurate profile's search core (despin/default/accurate) is kept as it is.
 default: $(STAMP)
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
 	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed
@@ -46,9 +46,12 @@ default: $(STAMP)
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed \
 	    out=runs/encoder-mixed2 seed=1 max_steps=800 max_minutes=45
-	$(PY) -m training.fit_fast --encoder runs/encoder-mixed2 --index index.yaml \
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed2 \
+	    out=runs/encoder-mixed3 seed=2 max_steps=1000 max_minutes=50
+	$(PY) -m training.fit_fast --encoder runs/encoder-mixed3 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
-	    --pool 25 --limit 1500 --val-limit 300 --drop-features context_spun sentence_spun \
+	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
+	    --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 2.5 3.0 --lm-scales 0.75 1.0 1.25 1.5 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 20000
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 
