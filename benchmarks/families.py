@@ -56,12 +56,7 @@ def load_clean_sets(today: str | None, families: str | None, limit: int,
     folder — the clean text of :func:`load_test_sets`' sets, in a larger sample."""
     import datasets
 
-    out = {}
-    if today:
-        out["content-farm (today)"] = load_pairs(today, "test", limit)[1]
-    for spec in also:
-        name, _, folder = spec.partition("=")
-        out[name] = load_pairs(folder, "test", limit)[1]
+    out = {name: orig for name, (_, orig) in load_test_sets(today, None, limit, also).items()}
     if families:
         first = datasets.load_from_disk(families)["test"][0]["family"]
         out["families' windows"] = load_pairs(families, "test", limit, family=first)[1]

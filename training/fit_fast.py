@@ -12,8 +12,8 @@
    the slot's pooled candidates, as the decoder chooses), with a linear score (``--fit
    choice``, the default) or the linear score plus a small tanh network of the features
    (``--fit network``: :class:`despin.calibration.EditNetwork`, ``--hidden`` units);
-   ``--fit logistic``: a logistic regression per candidate instead. ``lm_delta``'s weight becomes the decoder's ``lm_weight``, the rest
-   the unary score (``weights``, ``network``).
+   ``--fit logistic``: a logistic regression per candidate instead. ``lm_delta``'s weight
+   becomes the decoder's ``lm_weight``, the rest the unary score (``weights``, ``network``).
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
    clean-text words changed (the validation originals restored; ``--clean-bound spun``: the
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> Path:
                         "this many words (default: all)")
     p.add_argument("--drop-features", nargs="*", default=[],
                    help="features (despin.fast.FEATURES) left out of the fit: their weight is "
-                        "0 (e.g. context_spun sentence_spun, as the shipped default was fitted)")
+                        "0 (e.g. context_spun sentence_spun, as session 15's default was fitted)")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
