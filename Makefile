@@ -52,7 +52,7 @@ default: $(STAMP)
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
 	    --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 2.5 3.0 --lm-scales 0.75 1.0 1.25 1.5 \
-	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 20000
+	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 
 # The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym

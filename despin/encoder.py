@@ -164,10 +164,15 @@ class ContextFreeVectors:
     :meth:`load` and :meth:`save`. ``base``: as for :meth:`SpinEncoder.from_base`; the
     frozen model is loaded on first use.
 
+    At inference only the key projection of a vector is read (``key2.weight @ vector``, the
+    ``proj`` wide part of a candidate's key): :meth:`projected` memoises those, ``proj``
+    numbers a text instead of the base's ``width``.
+
     A *table* (:meth:`save_table`, :meth:`load_table`) ships the vectors of frequent texts
-    with an encoder folder, int8 with one scale per dimension (~390 bytes a text), so that a
-    fresh process computes only the rare ones. ``counts``: how often each text was asked for
-    (to choose a table's texts)."""
+    with an encoder folder, int8 with one scale per dimension, so that a fresh process
+    computes only the rare ones: the projected vectors (~260 bytes a text at ``proj`` 256)
+    when saved with the key weight, else the vectors themselves (~390 bytes). ``counts``: how
+    often each text was asked for (to choose a table's texts)."""
 
     def __init__(self, base: str = "minilm", tokenizer=None, cache: str | Path | None = None,
                  batch_size: int = 512):
@@ -180,6 +185,9 @@ class ContextFreeVectors:
         self.computed = 0  # texts run through the model in this process (a cost counter)
         self.counts: Counter[str] = Counter()
         self.table: list[str] = []  # texts of the table loaded or to be saved
+        # key-projected vectors (see projected) and the key weight they were made with
+        self.proj_memo: dict[str, torch.Tensor] = {}
+        self._proj_of: tuple[int, int] | None = None
         if self.cache is not None:
             self.load()
 
@@ -216,7 +224,8 @@ class ContextFreeVectors:
     def _key(self, texts: Sequence[str]) -> list[str]:
         """Memo keys: the texts, lower-cased when the tokenizer lower-cases (same pieces)."""
         if self._lower is None:
-            self.model  # loads the tokenizer
+            if self.tokenizer is None:
+                self.model  # loads the tokenizer (and the frozen model, needed soon after)
             ids = self.tokenizer(["Ab Cd", "ab cd"])["input_ids"]
             self._lower = ids[0] == ids[1]
         return [t.lower() for t in texts] if self._lower else list(texts)
@@ -225,6 +234,10 @@ class ContextFreeVectors:
         """``[len(texts), width]`` float32 vectors of ``texts`` (memoised)."""
         texts = self._key(texts)
         self.counts.update(texts)
+        return self._vectors(texts)
+
+    def _vectors(self, texts: list[str]) -> torch.Tensor:
+        """:meth:`__call__` of texts already keyed, not counted."""
         new = sorted({t for t in texts if t not in self.memo})
         if new:
             for t, v in zip(new, self.compute(new)):
@@ -233,6 +246,28 @@ class ContextFreeVectors:
         if not texts:
             return torch.zeros((0, self.model.config.hidden_size))
         return torch.stack([self.memo[t] for t in texts])
+
+    def projected(self, texts: Sequence[str], weight: torch.Tensor) -> torch.Tensor:
+        """``[len(texts), proj]`` float32: ``weight @ vector`` for each text's vector
+        (``weight``: ``[proj, width]``, the key projection ``key2.weight``), memoised per text.
+        Texts of a projected table (:meth:`load_table`) need no vector at all. The memo belongs
+        to one ``weight``: when it is another tensor or was changed in place (training), the
+        memo is dropped and rebuilt from the vectors."""
+        texts = self._key(texts)
+        ident = (id(weight), weight._version)
+        if self._proj_of is None:
+            self._proj_of = ident
+        elif self._proj_of != ident:
+            self.proj_memo, self._proj_of = {}, ident
+        self.counts.update(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in self.proj_memo]
+        if new:
+            with torch.no_grad():
+                for t, u in zip(new, self._vectors(new) @ weight.detach().float().cpu().T):
+                    self.proj_memo[t] = u
+        if not texts:
+            return torch.zeros((0, weight.shape[0]))
+        return torch.stack([self.proj_memo[t] for t in texts])
 
     def load(self) -> int:
         """Read the disk cache into memory (if there is one); returns how many vectors."""
@@ -261,26 +296,34 @@ class ContextFreeVectors:
         self._saved = len(texts)
 
 
-    def save_table(self, folder: str | Path, texts: Sequence[str] | None = None) -> Path:
-        """Write the vectors of ``texts`` (None: :attr:`table`) to ``folder/ctxfree.safetensors``
-        (``q``: int8 ``[N, width]``; ``scale``: float32 ``[width]``, ``q · scale`` the vector)
-        and their texts to ``folder/ctxfree.json``."""
+    def save_table(self, folder: str | Path, texts: Sequence[str] | None = None,
+                   weight: torch.Tensor | None = None) -> Path:
+        """Write the table of ``texts`` (None: :attr:`table`) to ``folder/ctxfree.safetensors``
+        and their texts to ``folder/ctxfree.json``. With ``weight`` (``key2.weight``,
+        ``[proj, width]``) the projected vectors (:meth:`projected`): ``u`` int8 ``[N, proj]``
+        and ``u_scale`` float32 ``[proj]``; without, the vectors: ``q`` int8 ``[N, width]``
+        and ``scale`` float32 ``[width]``. ``q · scale`` (``u · u_scale``) is the vector."""
         from safetensors.torch import save_file
 
         texts = self._key(self.table if texts is None else texts)
-        vecs = self(texts)
+        vecs = self(texts) if weight is None else self.projected(texts, weight)
         scale = (vecs.abs().amax(0) / 127.0).clamp(min=1e-8)
         q = torch.round(vecs / scale).clamp(-127, 127).to(torch.int8)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({"q": q.contiguous(), "scale": scale.contiguous()}, str(folder / CTXFREE_TABLE))
+        names = ("q", "scale") if weight is None else ("u", "u_scale")
+        save_file({names[0]: q.contiguous(), names[1]: scale.contiguous()},
+                  str(folder / CTXFREE_TABLE))
         (folder / "ctxfree.json").write_text(json.dumps(texts))
         self.table = list(texts)
         return folder / CTXFREE_TABLE
 
-    def load_table(self, folder: str | Path) -> int:
-        """Read a table written by :meth:`save_table` into the memo (its int8 vectors,
-        dequantized; texts already memoised keep theirs); returns how many texts."""
+    def load_table(self, folder: str | Path, weight: torch.Tensor | None = None) -> int:
+        """Read a table written by :meth:`save_table` (its int8 vectors, dequantized; texts
+        already memoised keep theirs): vectors into the memo, projected vectors into the
+        projected memo, which then belongs to ``weight`` (the ``key2.weight`` the table was
+        saved with; see :meth:`projected`). Returns how many texts; raises ValueError for a
+        projected table without ``weight`` or of another width."""
         from safetensors.torch import load_file
 
         folder = Path(folder)
@@ -288,9 +331,17 @@ class ContextFreeVectors:
             return 0
         texts = self._key(json.loads((folder / "ctxfree.json").read_text()))
         t = load_file(str(folder / CTXFREE_TABLE))
-        vecs = t["q"].float() * t["scale"].float()
+        if "u" in t:
+            if weight is None or weight.shape[0] != t["u"].shape[1]:
+                raise ValueError(f"{folder / CTXFREE_TABLE} holds key-projected vectors "
+                                 f"({t['u'].shape[1]} wide): load it with the key weight "
+                                 "it was saved with")
+            self.proj_memo, self._proj_of = {}, (id(weight), weight._version)
+            memo, vecs = self.proj_memo, t["u"].float() * t["u_scale"].float()
+        else:
+            memo, vecs = self.memo, t["q"].float() * t["scale"].float()
         for text, v in zip(texts, vecs):
-            self.memo.setdefault(text, v)
+            memo.setdefault(text, v)
         self.table = list(texts)
         return len(texts)
 
@@ -366,7 +417,7 @@ class SpinEncoder(nn.Module):
             raise ValueError(f"{folder}: {ENCODER_WEIGHTS} lacks {sorted(missing)[:3]}")
         model.load_state_dict(state, strict=False)
         if model.ctxfree is not None:
-            model.ctxfree.load_table(folder)
+            model.ctxfree.load_table(folder, model.key2.weight)
         model.record = {k: v for k, v in cfg.items() if k not in model.config()}
         model.eval()
         return model, tok
@@ -386,7 +437,7 @@ class SpinEncoder(nn.Module):
     def save_pretrained(self, folder: str | Path, extra: dict | None = None) -> Path:
         """Write ``encoder.json`` (sizes, the training record, ``extra``) and the fine-tuned
         tensors in float16; with context-free keys and a table (``ctxfree.table``), the
-        table too (:meth:`ContextFreeVectors.save_table`)."""
+        table too, projected by ``key2`` (:meth:`ContextFreeVectors.save_table`)."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
@@ -396,7 +447,7 @@ class SpinEncoder(nn.Module):
         (folder / ENCODER_CONFIG).write_text(json.dumps(
             {**self.config(), **self.record, **(extra or {})}, indent=2) + "\n")
         if self.ctxfree is not None and self.ctxfree.table:
-            self.ctxfree.save_table(folder)
+            self.ctxfree.save_table(folder, weight=self.key2.weight)
         return folder
 
     # -- the forward pass ----------------------------------------------------------------
@@ -432,9 +483,9 @@ class SpinEncoder(nn.Module):
             slot = batch["cand_slot"]
             scores = (back[slot] * cand).sum(-1) + bias[slot]
             if self.key2 is not None:
-                back2 = query @ self.key2.weight  # [S, width]
                 bias2 = query @ self.key2.bias  # [S]
                 if "cand_vecs" in batch:
+                    back2 = query @ self.key2.weight  # [S, width]
                     vec = batch["cand_vecs"][batch["cand_vec_ids"]]  # [C, width]
                     scores = scores + (back2[slot] * vec).sum(-1) + bias2[slot]
                 elif cand_texts is not None and ctxfree_top:
@@ -448,9 +499,11 @@ class SpinEncoder(nn.Module):
                     top = grid.argsort(dim=1, descending=True, stable=True)[:, :ctxfree_top]
                     chosen = pos.gather(1, top).reshape(-1)
                     chosen = chosen[chosen >= 0]
-                    vec = self.ctxfree([cand_texts[i] for i in chosen.tolist()]).to(hidden.device)
+                    # query · (key2.weight @ vector): the projected vectors, memoised
+                    vec = self.ctxfree.projected([cand_texts[i] for i in chosen.tolist()],
+                                                 self.key2.weight).to(hidden.device)
                     extra = torch.full_like(scores, -1e4 * math.sqrt(self.proj))
-                    extra[chosen] = (back2[slot[chosen]] * vec).sum(-1) + bias2[slot[chosen]]
+                    extra[chosen] = (query[slot[chosen]] * vec).sum(-1) + bias2[slot[chosen]]
                     scores = scores + extra
                 else:
                     raise ValueError("this encoder's keys read context-free vectors: collate "

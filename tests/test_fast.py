@@ -217,6 +217,22 @@ def test_ctxfree_vectors_cache_equals_direct_computation(tmp_path):
     assert table.computed == 0
     step = batched[:2].abs().amax(0) / 127
     assert ((got - batched[:2]).abs() <= step / 2 + 1e-6).all()
+    # projected by a key weight [proj, width]: weight @ vector, memoised for that weight; a
+    # weight changed in place (a training step) drops the memo
+    weight = torch.randn(8, 384, generator=torch.Generator().manual_seed(0))
+    before = vecs.counts["big"]
+    proj = vecs.projected(texts, weight)
+    assert proj.shape == (5, 8) and torch.allclose(proj, batched @ weight.T, atol=1e-4)
+    assert vecs.counts["big"] == before + 2  # every request counted, as for the vectors
+    weight.mul_(2.0)
+    assert torch.allclose(vecs.projected(texts, weight), 2 * proj, atol=1e-4)
+    vecs.save_table(tmp_path / "projected", ["big", "Markets"], weight=weight)
+    table = ContextFreeVectors()
+    assert table.load_table(tmp_path / "projected", weight) == 2 and table.memo == {}
+    got = table.projected(["big", "markets"], weight)
+    exact = vecs.projected(["big", "markets"], weight)
+    assert table.computed == 0
+    assert ((got - exact).abs() <= exact.abs().amax(0) / 127 / 2 + 1e-5).all()
 
 
 def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
@@ -273,11 +289,20 @@ def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
             kept = [j for j in range(len(a)) if b[j] > -1000]
             assert len(kept) == min(2, len(a))
             assert all(a[j] == pytest.approx(b[j], abs=1e-4) for j in kept)
-    # a table saved with the encoder is read back with it
+    # a table saved with the encoder is read back with it, projected by key2: its texts need
+    # no vector (nothing computed) and score as the staged path scored them before saving
     new.ctxfree.table = ["big", "huge"]
     new.save_pretrained(new_folder)
     reread, _ = SpinEncoder.from_pretrained(new_folder)
-    assert reread.ctxfree.table == ["big", "huge"] and set(reread.ctxfree.memo) == {"big", "huge"}
+    assert reread.ctxfree.table == ["big", "huge"] and set(reread.ctxfree.proj_memo) == {"big", "huge"}
+    assert reread.ctxfree.memo == {}
+    w = reread.key2.weight
+    exact = new.ctxfree(["big", "huge"]) @ w.T
+    got = reread.ctxfree.projected(["big", "huge"], w)
+    assert reread.ctxfree.computed == 0
+    assert ((got - exact).abs() <= exact.abs().amax(0) / 127 / 2 + 1e-4).all()
+    with pytest.raises(ValueError, match="key-projected"):
+        reread.ctxfree.load_table(new_folder)  # a projected table needs its key weight
     # and it restores (the fast path computes context-free vectors lazily)
     from despin.despinner import Despinner
     from despin.fast import FastSettings

@@ -348,7 +348,8 @@ def main(argv: list[str] | None = None) -> Path:
                         "(e.g. the training run's) to read first")
     p.add_argument("--ctxfree-table", type=int, default=0,
                    help="encoders with context-free keys: ship the vectors of the N texts asked "
-                        "for most often on the training pairs with the encoder (int8)")
+                        "for most often on the training pairs with the encoder (int8, projected "
+                        "by the encoder's key2: proj numbers a text)")
     args = p.parse_args(argv)
 
     from datasets import load_from_disk
