@@ -12,7 +12,8 @@ float32 unless the row says otherwise:
   ``despin/default/accurate``, the searcher of the accurate profile);
 - ``fast``: the shipped default (one encoder pass per sentence, n-gram Viterbi);
 - ``accurate-fp32``: the shipped default's ``accurate`` profile (the fast decoder, then
-  Gemma-3-270m's search on the slots it is unsure of), in float32;
+  Gemma-3-270m's search on the slots it is unsure of), in float32; ``accurate-fp32@M``: the
+  same with margin ``M`` nats (``profile("accurate", margin=M)``);
 - any ``NAME=FOLDER`` given to ``--extra``: another Despinner folder.
 
 Columns: edit P / R / F0.5 on the first ``--limit`` test pairs (evenly spaced), clean-text words
@@ -51,8 +52,9 @@ def _load(row: str, folder: str | None):
 
     if row == "search-fp32":
         return Despinner.from_pretrained(folder, dtype="float32")
-    if row == "accurate-fp32":
-        return Despinner.from_pretrained(folder, dtype="float32").profile("accurate")
+    if row == "accurate-fp32" or row.startswith("accurate-fp32@"):
+        margin = float(row.split("@", 1)[1]) if "@" in row else None
+        return Despinner.from_pretrained(folder, dtype="float32").profile("accurate", margin)
     return Despinner.from_pretrained(folder)
 
 
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
             env.update(ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2")
     folders = {"identity": None, "search-fp32": args.search_model, "fast": args.fast_model,
                "accurate-fp32": args.fast_model}
-    rows = [(r, folders.get(r)) for r in args.rows]
+    rows = [(r, folders.get(r.split("@", 1)[0])) for r in args.rows]
     rows += [tuple(x.split("=", 1)) for x in args.extra]
     results = []
     for name, folder in rows:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         r["row"] = name
         results.append(r)
     cap = next((r["capability"] for r in results if "capability" in r), "?")
-    head = (f"{'row':<16}{'P':>7}{'R':>7}{'F0.5':>7}{'clean chg':>11}{'words/s':>10}"
+    head = (f"{'row':<20}{'P':>7}{'R':>7}{'F0.5':>7}{'clean chg':>11}{'words/s':>10}"
             f"{'load s':>8}{'peak MB':>9}")
     print(f"CPU capability: {cap} (torch.backends.cpu.get_cpu_capability()), float32 unless "
           f"named; {args.threads} threads; {args.limit} {args.split} pairs of {args.data}"
@@ -175,10 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     print("-" * len(head))
     for r in results:
         if "error" in r:
-            print(f"{r['row']:<16}{r['error']}")
+            print(f"{r['row']:<20}{r['error']}")
             continue
         speed = "-" if r["row"] == "identity" else f"{r['words_per_s']:.1f}"
-        print(f"{r['row']:<16}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f05']:>7.3f}"
+        print(f"{r['row']:<20}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f05']:>7.3f}"
               f"{r['clean_changed']:>11.2%}{speed:>10}{r['load_s']:>8.1f}{r['peak_mb']:>9.0f}")
     if args.document_words:
         d = document_run(args, env)

@@ -109,10 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default=None,
                    help="restore with this profile of the model: 'accurate' (the shipped "
                         "default's slower, surer profile); 'phrase' where a model has it")
+    p.add_argument("--margin", type=float, default=None,
+                   help="with --profile accurate: nats of the fast decoder's objective below "
+                        "which a decision goes to the slower language-model search (default: "
+                        "the profile's, 2.0; smaller is faster and less accurate)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error("--batch-size must be at least 1")
+    if args.margin is not None and (args.profile is None or not args.margin >= 0):
+        p.error("--margin takes a number ≥ 0 and needs --profile (e.g. --profile accurate)")
     try:
         for name in args.files:
             if name != "-":
@@ -135,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
                                           batch_size=args.batch_size,
-                                          dtype=args.dtype).profile(args.profile)
+                                          dtype=args.dtype).profile(args.profile,
+                                                                    margin=args.margin)
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2

@@ -246,7 +246,7 @@ class Despinner:
                          self.spunness, calibration or self.calibration, self.detector,
                          dtype=self.dtype)
 
-    def profile(self, name: str | None) -> "Despinner":
+    def profile(self, name: str | None, margin: float | None = None) -> "Despinner":
         """This restorer as fitted for another kind of input (None: itself).
 
         E.g. a ``"phrase"`` profile, fitted on bare spun terms (:mod:`training.phrases`), would
@@ -258,13 +258,32 @@ class Despinner:
         A profile that names a ``searcher`` (a search-core Despinner folder inside this one)
         pairs this Despinner's fast core with it (:class:`despin.accurate.AccurateRestorer`):
         the shipped default's ``"accurate"`` profile asks Gemma-3-270m about the slots where
-        the fast decoder is unsure (``margin``, nats).
+        the fast decoder is unsure: where its decision wins by less than the profile's
+        ``margin`` (nats of the fast objective; 2.0 in the shipped default). ``margin``
+        overrides it: smaller is faster and less accurate (0: the fast core's output; on the 100
+        test pairs, ``benchmarks/speed.py`` rows ``accurate-fp32@M``, session 18, AVX2,
+        float32: 1.0 → 53.5 words/s, F0.5 .581; 1.5 → 34.5, .594; 2.0 → 22.1, .610).
+
+        Raises KeyError for a profile this Despinner lacks, ValueError for a ``margin`` that is
+        negative or given to a profile without a searcher.
         """
         if name is None:
+            if margin is not None:
+                raise ValueError("margin applies to a searcher profile such as 'accurate'")
             return self
         if name not in self.profiles:
             raise KeyError(f"no {name!r} profile: this Despinner has "
                            f"{sorted(self.profiles) or 'none'}")
+        if margin is not None:
+            if "searcher" not in self.profiles[name]:
+                raise ValueError(f"profile {name!r} has no searcher: margin does not apply")
+            if not margin >= 0:
+                raise ValueError(f"margin must be ≥ 0 nats, got {margin!r}")
+            key = f"{name}@margin={float(margin)!r}"
+            if key not in self._derived:
+                self._derived[key] = self._accurate({**self.profiles[name],
+                                                     "margin": float(margin)})
+            return self._derived[key]
         if name not in self._derived and "searcher" in self.profiles[name]:
             self._derived[name] = self._accurate(self.profiles[name])
         if name not in self._derived:

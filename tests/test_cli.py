@@ -139,6 +139,8 @@ def test_errors_are_one_line(args, message, tmp_path):
 def test_bad_batch_size():
     r = run("--batch-size", "0", stdin="x\n")
     assert r.returncode == 2 and "batch-size" in r.stderr
+    r = run("--margin", "1.5", stdin="x\n")  # a margin needs a searcher profile
+    assert r.returncode == 2 and "--margin" in r.stderr and "--profile" in r.stderr
 
 
 def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch):

@@ -151,6 +151,30 @@ def test_accurate_profile(model):
     assert accurate.engine.searcher.scorer_specs[0].model == "gemma3-270m"
 
 
+def test_accurate_margin_sets_what_the_search_is_asked(model, monkeypatch):
+    """``profile("accurate", margin=m)``: at margin 0 no decision is unsure, so the search is
+    never asked and the output is the fast core's; a margin asks the search about more slots
+    the larger it is. Bad margins raise."""
+    from despin.accurate import AccurateRestorer
+
+    spun = [s for s, _ in HELD[:4]]
+    asked: list[tuple[float, int]] = []
+    real = AccurateRestorer._search
+    monkeypatch.setattr(AccurateRestorer, "_search", lambda self, s, slots, sure, unsure, sl: (
+        asked.append((self.margin, len(unsure))), real(self, s, slots, sure, unsure, sl))[1])
+    assert model.profile("accurate", margin=0.0).restore(spun) == model.restore(spun)
+    assert asked == []
+    model.profile("accurate", margin=1.0).restore(spun)
+    model.profile("accurate", margin=4.0).restore(spun)
+    small = sum(n for m, n in asked if m == 1.0)
+    assert 0 < small < sum(n for m, n in asked if m == 4.0)
+    assert model.profile("accurate", margin=1.0) is model.profile("accurate", margin=1.0)
+    with pytest.raises(ValueError, match="≥ 0"):
+        model.profile("accurate", margin=-1.0)
+    with pytest.raises(ValueError, match="margin"):
+        model.profile(None, margin=1.0)
+
+
 def test_searcher_edits_carry_calibrated_scores(searcher):
     """The search core is calibrated: each edit's score is its log-odds of being right minus
     the threshold, so every edit it takes scores above 0, and the edits rebuild the output."""
