@@ -12,7 +12,7 @@ from .edits import Edit, Restoration
 __all__ = ["Despinner", "Edit", "Restoration", "restore"]
 __version__ = "0.1.0"
 
-_default: Any = None
+_loaded: dict[Any, Any] = {}  # model name (None: the shipped default) → its Despinner
 
 
 def __getattr__(name: str) -> Any:
@@ -25,14 +25,11 @@ def __getattr__(name: str) -> Any:
 
 def restore(text: str | list[str], model: str | None = None,
             profile: str | None = None) -> str | list[str]:
-    """Restore ``text`` with the shipped default model (or ``model``), loaded once and reused;
-    ``profile="accurate"`` for the shipped default's slower, surer profile (see
-    ``Despinner.profile``)."""
-    global _default
+    """Restore ``text`` with the shipped default model (or ``model``: a folder or hub name),
+    each loaded once and reused; ``profile="accurate"`` for the shipped default's slower, surer
+    profile (see ``Despinner.profile``)."""
     from .despinner import Despinner
 
-    if model is not None:
-        return Despinner.from_pretrained(model).profile(profile).restore(text)
-    if _default is None:
-        _default = Despinner.from_pretrained()
-    return _default.profile(profile).restore(text)
+    if model not in _loaded:
+        _loaded[model] = Despinner.from_pretrained(model)
+    return _loaded[model].profile(profile).restore(text)

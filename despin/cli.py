@@ -98,11 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="print how likely each sentence and each document is spinner output "
                         "(a calibrated probability) instead of restoring")
     p.add_argument("--model", default=None, help="Despinner folder or hub name (default: shipped)")
-    p.add_argument("--batch-size", type=int, default=32, help="hypotheses scored per batch")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="sentences per encoder batch on the fast core (the default's: 32), "
+                        "hypotheses per scoring batch on the search core (32)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     p.add_argument("--dtype", choices=DTYPES, default=None,
-                   help="the scoring models' weights (default: the model's own setting); auto: "
-                        "bfloat16 where the CPU or GPU computes it natively, else float32")
+                   help="the search scorers' weights, i.e. the accurate profile's language "
+                        "model (the fast core always runs in float32; default: the model's own "
+                        "setting); auto: bfloat16 where the CPU or GPU computes it natively, "
+                        "else float32")
     p.add_argument("--copy-bonus", type=float, default=None,
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
@@ -115,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                         "the profile's, 2.0; smaller is faster and less accurate)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         p.error("--batch-size must be at least 1")
     if args.margin is not None and (args.profile is None or not args.margin >= 0):
         p.error("--margin takes a number ≥ 0 and needs --profile (e.g. --profile accurate)")
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"despin: cannot read input: {exc.strerror}: {name}"
               if exc.strerror else f"despin: cannot read input: {exc}", file=sys.stderr)
         return 2
-    if args.quiet:
+    if args.quiet or not sys.stderr.isatty():  # bars only for a person watching
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars

@@ -12,7 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, overload
+from typing import Any, Callable, Iterable, Iterator, Mapping, overload
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,7 +22,7 @@ from .calibration import Calibration
 from .candidates import CandidateIndex
 from .detection import DETECTION_FILE, Detection, DetectionModel, sentence_rows
 from .detector import SpunDetector, word_features, word_token_ends
-from .dtypes import check_dtype, resolve_dtype
+from .dtypes import check_device, check_dtype, resolve_dtype
 from .edits import Edit, Restoration, apply_edits
 from .lattice import Slot, build_slots
 from .model_input import build_model_input
@@ -100,7 +100,7 @@ class Despinner:
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
         self.freq_power = freq_power
-        self.device = device
+        self.device = check_device(device)
         self.batch_size = batch_size
         self.base_dir = base_dir
         self.progress = progress
@@ -113,6 +113,10 @@ class Despinner:
         if detector is None and base_dir is not None and (base_dir / SpunDetector.FILE).exists():
             self.detector = SpunDetector.load(base_dir / SpunDetector.FILE)
         self.profiles: dict[str, dict] = dict(profiles or {})
+        # the scorers' output layers in int8 when they run on a CPU in float32
+        # (RestorationModel.quantize_output_layer; set by a searcher profile's "int8_output")
+        self.int8_output = False
+        self._searchers: dict[tuple[str, bool], Despinner] = {}  # searcher profiles' searchers
         # spin detection (despin.detection): fitted weights, read from the folder when present
         self.detection: DetectionModel | None = None
         if base_dir is not None and (base_dir / DETECTION_FILE).exists():
@@ -132,16 +136,28 @@ class Despinner:
     # -- loading ---------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path_or_name: str | Path | None = None, device: str = "auto",
-                        batch_size: int = 32, dtype: str | None = None,
+                        batch_size: int | None = None, dtype: str | None = None,
                         **overrides: Any) -> "Despinner":
         """Load from a folder, a hub repository name, or (None) the shipped default.
 
-        ``dtype`` (``"auto"``, ``"float32"``, ``"bfloat16"``): the scorers' weights, in place of
-        each scorer's own ``dtype``; ``"auto"`` is bfloat16 only where ``device`` computes it
-        natively (:func:`despin.dtypes.auto_dtype`). None: the model's own settings.
-        ``overrides`` replace search settings (``copy_bonus=8.0``, ``top_k=4``, ...).
+        ``device``: "cpu", "cuda" (or "cuda:N") or "auto" (CUDA when torch sees a GPU).
+        ``batch_size``: sentences per encoder batch on the fast core (its settings'
+        ``batch_size``, 32 as shipped), hypotheses per scoring batch on the search core (32);
+        None: those defaults. ``dtype`` (``"auto"``, ``"float32"``, ``"bfloat16"``): the search
+        scorers' weights (the accurate profile's searcher; the fast core's encoder always runs
+        in float32), in place of each scorer's own ``dtype``; ``"auto"`` is bfloat16 only where
+        ``device`` computes it natively (:func:`despin.dtypes.auto_dtype`). None: the model's
+        own settings. ``overrides`` replace settings: on the fast core those of
+        :class:`despin.fast.FastSettings` (``threshold=2.0``, ``top_k=50``; ``copy_bonus`` is
+        its ``threshold``), else those of :class:`despin.search.SearchSettings`
+        (``copy_bonus=8.0``, ``top_k=4``, ...).
+
+        Raises FileNotFoundError for a missing folder, ValueError for a device this torch cannot
+        use or a bad dtype, TypeError for an override no settings class has (the message lists
+        them).
         """
         check_dtype(dtype)
+        check_device(device)
         folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name)
         if not folder.is_dir():
             if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
@@ -159,13 +175,25 @@ class Despinner:
         if fast is not None:  # overrides of the fast core's settings go there
             from .fast import FastSettings
 
+            if "copy_bonus" in overrides:  # the fast core's name for how much evidence it needs
+                overrides.setdefault("threshold", overrides.pop("copy_bonus"))
+            if batch_size is not None:
+                overrides.setdefault("batch_size", batch_size)
             mine = {k: overrides.pop(k) for k in list(overrides)
                     if k in FastSettings.__dataclass_fields__}
             fast = {**fast, "settings": {**fast.get("settings", {}), **mine}}
+            if overrides:
+                raise TypeError(f"unknown setting(s) {sorted(overrides)} for this fast-core "
+                                f"model; FastSettings has {sorted(FastSettings.__dataclass_fields__)}")
+        unknown = set(overrides) - set(SearchSettings.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {sorted(unknown)}; SearchSettings has "
+                            f"{sorted(SearchSettings.__dataclass_fields__)}")
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
         return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
-                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device, batch_size, base_dir=folder,
+                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
+                   32 if batch_size is None else batch_size, base_dir=folder,
                    calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
                    fast=fast)
 
@@ -219,6 +247,9 @@ class Despinner:
             self._scorers = [_Loaded(s, RestorationModel.from_pretrained(
                 self._path(s.model), device=self.device, dtype=self.scorer_dtype(s)))
                 for s in self.scorer_specs]
+            if self.int8_output:
+                for loaded in self._scorers:
+                    loaded.model.quantize_output_layer()
         return self._scorers
 
     def scorer_dtype(self, spec: ScorerSpec) -> str | None:
@@ -258,7 +289,10 @@ class Despinner:
         A profile that names a ``searcher`` (a search-core Despinner folder inside this one)
         pairs this Despinner's fast core with it (:class:`despin.accurate.AccurateRestorer`):
         the shipped default's ``"accurate"`` profile asks Gemma-3-270m about the slots where
-        the fast decoder is unsure: where its decision wins by less than the profile's
+        the fast decoder is unsure (with ``"int8_output": true``, as shipped, the searcher's
+        output layer runs in int8 on a CPU in float32:
+        :meth:`despin.scorer.RestorationModel.quantize_output_layer`): where its decision wins
+        by less than the profile's
         ``margin`` (nats of the fast objective; 2.0 in the shipped default). ``margin``
         overrides it: smaller is faster and less accurate (0: the fast core's output; on the 100
         test pairs, ``benchmarks/speed.py`` rows ``accurate-fp32@M``, session 18, AVX2,
@@ -307,9 +341,14 @@ class Despinner:
 
         if self.fast_spec is None or self.base_dir is None:
             raise ValueError("a searcher profile needs a fast-core Despinner loaded from a folder")
-        searcher = Despinner.from_pretrained(self.base_dir / p["searcher"], self.device,
-                                             self.batch_size, dtype=self.dtype)
-        searcher._index = self.index  # the same sources: one index
+        key = (p["searcher"], bool(p.get("int8_output", False)))
+        searcher = self._searchers.get(key)  # one per folder: every margin shares its models
+        if searcher is None:
+            searcher = Despinner.from_pretrained(self.base_dir / p["searcher"], self.device,
+                                                 self.batch_size, dtype=self.dtype)
+            searcher._index = self.index  # the same sources: one index
+            searcher.int8_output = key[1]
+            self._searchers[key] = searcher
         twin = copy.copy(self)
         twin._derived, twin.profiles = {}, {}
         twin._engine = AccurateRestorer(self.fast, searcher, float(p.get("margin", 2.0)))
@@ -523,20 +562,43 @@ class Despinner:
                 kept.append(replace(slot, candidates=keep))
         return kept
 
-    def restore_with_edits(self, text: str) -> Restoration:
-        """Restore a whole document; the edits carry offsets into ``text`` (characters).
+    @overload
+    def restore_with_edits(self, text: str) -> Restoration: ...
+    @overload
+    def restore_with_edits(self, text: list[str]) -> list[Restoration]: ...
+
+    def restore_with_edits(self, text: str | Iterable[str]) -> Restoration | list[Restoration]:
+        """Restore a whole document (→ :class:`Restoration`), or several (a list or any
+        iterable of str → one Restoration each, in order); the edits carry offsets into each
+        document (characters).
 
         Lines, then sentences, are restored (:meth:`restore_lines`); every character outside
-        an edit is returned unchanged. Raises TypeError when ``text`` is not a str.
+        an edit is returned unchanged. Several documents are restored together, their
+        sentences batched across documents (one encoder pass per batch on the fast core), with
+        the same result as one by one. Raises TypeError when ``text`` is neither a str nor an
+        iterable of str.
         """
-        _check_text(text, "restore_with_edits")
-        edits: list[Edit] = []
-        offset = 0
-        for r in self.restore_lines(text.splitlines(keepends=True),
-                                    total=len(text.encode("utf-8", "surrogatepass"))):
-            edits += [e.shifted(offset) for e in r.edits]
-            offset += len(r.input)
-        return Restoration(text, edits)
+        if isinstance(text, str):
+            return self._restore_documents([text])[0]
+        if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
+            raise TypeError(f"restore_with_edits() takes a str or a list of str, got "
+                            f"{type(text).__name__}")
+        texts = list(text)
+        for t in texts:
+            _check_text(t, "restore_with_edits")
+        return self._restore_documents(texts)
+
+    def _restore_documents(self, texts: list[str]) -> list[Restoration]:
+        """Each of ``texts`` (checked str) restored, their lines streamed through one
+        :meth:`_restore_stream`."""
+        lines = [(k, line) for k, t in enumerate(texts) for line in t.splitlines(keepends=True)]
+        edits: list[list[Edit]] = [[] for _ in texts]
+        offsets = [0] * len(texts)
+        total = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+        for (k, _), r in zip(lines, self._restore_stream(iter(lines), total)):
+            edits[k] += [e.shifted(offsets[k]) for e in r.edits]
+            offsets[k] += len(r.input)
+        return [Restoration(t, es) for t, es in zip(texts, edits)]
 
     @property
     def _sentence_budget(self) -> int:
@@ -566,14 +628,23 @@ class Despinner:
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
                             "text.splitlines(keepends=True) or an open file), not one "
                             f"{type(lines).__name__}")
+        yield from self._restore_stream(((0, line) for line in lines), total, more_ready)
+
+    def _restore_stream(self, lines: Iterator[tuple[int, str]], total: int | None = None,
+                        more_ready: Callable[[], bool] | None = None
+                        ) -> Iterator[Restoration]:
+        """:meth:`restore_lines` of ``(document number, line)`` pairs: code fences and
+        verbatim blocks are tracked per document (one left open ends with its document)."""
         budget = self._sentence_budget
         with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
                   disable=not self.progress) as bar:
             pending: list[tuple[str, list[tuple[int, int]]]] = []
             count = 0
-            verbatim = VerbatimBlocks()  # code fences, <pre>/<script>/… blocks pass through
-            for line in lines:
+            verbatim, doc = VerbatimBlocks(), None  # code fences, <pre>/<script>/… pass through
+            for k, line in lines:
                 _check_text(line, "restore_lines")
+                if k != doc:
+                    verbatim, doc = VerbatimBlocks(), k
                 spans = [] if verbatim.inside(line) else sentence_spans(line)
                 pending.append((line, spans))
                 count += len(spans)
@@ -637,14 +708,16 @@ class Despinner:
     def restore(self, text: list[str]) -> list[str]: ...
 
     def restore(self, text: str | Iterable[str]) -> str | list[str]:
-        """Restore one text (→ str) or a list of texts (→ list of str); deterministic."""
+        """Restore one text (→ str) or several (a list or any iterable of str → list of str,
+        restored together: see :meth:`restore_with_edits`); deterministic."""
         if isinstance(text, str):
             return self.restore_with_edits(text).text
-        if not isinstance(text, (list, tuple)):
+        if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
             raise TypeError(f"restore() takes a str or a list of str, got {type(text).__name__}")
-        for t in text:
+        texts = list(text)
+        for t in texts:
             _check_text(t, "restore")
-        return [self.restore_with_edits(t).text for t in text]
+        return [r.text for r in self._restore_documents(texts)]
 
     __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
 

@@ -203,9 +203,13 @@ class Detection:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"log_odds", "probability", "sentences": [{start, end, text, log_odds,
-        probability}]}``."""
-        return {"log_odds": self.log_odds, "probability": self.probability,
-                "sentences": [asdict(s) for s in self.sentences]}
+        probability}]}``, valid JSON: a log-odds of ±infinity (empty text: −inf) is None."""
+        def finite(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return {"log_odds": finite(self.log_odds), "probability": self.probability,
+                "sentences": [{**asdict(s), "log_odds": finite(s.log_odds)}
+                              for s in self.sentences]}
 
     def _repr_html_(self) -> str:  # a table in notebooks
         import html

@@ -1,4 +1,4 @@
-"""Which floating-point type a scoring model's weights use: ``"float32"``, ``"bfloat16"`` or
+"""Which device and floating-point type a scoring model's weights use: ``"float32"``, ``"bfloat16"`` or
 ``"auto"``, the fastest of the two that the machine computes natively.
 
 bfloat16 halves the scoring time of a language model on a CPU with bf16 instructions
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DTYPES", "auto_dtype", "check_dtype", "cpu_has_native_bf16", "resolve_dtype"]
+__all__ = ["DTYPES", "auto_dtype", "check_device", "check_dtype", "cpu_has_native_bf16",
+           "resolve_dtype"]
 
 DTYPES = ("auto", "float32", "bfloat16")
 # kernel capabilities (torch.backends.cpu.get_cpu_capability()) with no bf16 instructions
@@ -23,6 +24,31 @@ def check_dtype(dtype: str | None) -> str | None:
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)} (or none), got {dtype!r}")
     return dtype
+
+
+def check_device(device: str | None) -> str | None:
+    """``device`` if torch can use it: None, "auto", "cpu", or "cuda"/"cuda:N" where torch sees
+    that GPU. Raises ValueError otherwise (at load time, rather than a CUDA assertion deep in
+    the first model call)."""
+    if device in (None, "auto"):
+        return device
+    import torch
+
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N' or 'auto'"
+                         ) from exc
+    if kind.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"device {device!r}: this torch sees no CUDA GPU (use 'cpu' or "
+                             "'auto')")
+        if kind.index is not None and kind.index >= n:
+            raise ValueError(f"device {device!r}: this torch sees {n} CUDA GPU(s)")
+    elif kind.type != "cpu":
+        raise ValueError(f"device {device!r} is not supported: use 'cpu', 'cuda' or 'auto'")
+    return device
 
 
 def cpu_has_native_bf16() -> bool:

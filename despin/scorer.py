@@ -147,6 +147,38 @@ class RestorationModel:
         model.to(dev).eval()
         return cls(model, tok, kind, despin_config, base_name)
 
+    def quantize_output_layer(self) -> bool:
+        """Make the output layer (vocabulary × width, most of a small language model's work
+        per scored token: Gemma-3-270m's is 262k × 640) an int8 one, for scoring on a CPU in
+        float32: ``torch.ao.quantization.quantize_dynamic`` (int8 weights, one scale per
+        tensor; activations quantized per call; fbgemm/x86 kernels), in place. The rest of
+        the model stays float32, and the logits come out in float32. Measured on the accurate
+        profile (100 test pairs, AVX2, session 18): 22 → 34.5 words/s, F0.5 .610 → .613;
+        quantizing the layers too cost .03 F0.5.
+
+        Returns whether it was applied: not on a GPU, not in bfloat16, not for a model without
+        a linear output layer, and not where this torch lacks ``quantize_dynamic`` (the layer
+        then stays float32, with a warning). For inference only: no gradient flows through it."""
+        import warnings
+
+        import torch
+
+        head = self.model.get_output_embeddings()
+        if (not isinstance(head, torch.nn.Linear) or head.weight.device.type != "cpu"
+                or head.weight.dtype != torch.float32):
+            return False
+        name = next(n for n, m in self.model.named_modules() if m is head)
+        try:
+            from torch.ao.quantization import quantize_dynamic
+        except ImportError:  # pragma: no cover - a torch without the eager-mode API
+            warnings.warn("this torch has no torch.ao.quantization.quantize_dynamic: the output "
+                          "layer stays float32", RuntimeWarning, stacklevel=2)
+            return False
+        with warnings.catch_warnings():  # the quantized-tensor API warns that it is deprecated
+            warnings.simplefilter("ignore")
+            quantize_dynamic(self.model, {name}, dtype=torch.qint8, inplace=True)
+        return True
+
     def save_pretrained(self, out_dir: str | os.PathLike) -> None:
         """Write the model (or its LoRA adapter), the tokenizer and ``despin_config.json``."""
         out = Path(out_dir)

@@ -125,6 +125,8 @@ def test_detect_prints_sentence_and_document_probabilities(tmp_path):
     (["tests/latin1.txt"], "not UTF-8"),
     (["--model", "/no/such/model"], "cannot load model"),
     (["--profile", "nope"], "no 'nope' profile"),
+    pytest.param(["--device", "cuda"], "no CUDA GPU", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")),
 ])
 def test_errors_are_one_line(args, message, tmp_path):
     if args == ["tests/latin1.txt"]:

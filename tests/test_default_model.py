@@ -128,6 +128,52 @@ def test_one_off_api_and_cli(restored):
     assert r.stderr == ""  # --quiet: no progress bars
 
 
+def test_lists_restore_together_as_one_by_one(model, restored):
+    """A list (or any iterable) of documents is restored in shared batches, with the same
+    output and edits as each document alone; a code fence left open ends with its document."""
+    docs = [HELD[0][0], "", f"{HELD[1][0]}\n```\n{HELD[2][0]}\n", f"{HELD[3][0]}\n\n{HELD[4][0]}",
+            "   \n", HELD[5][0] + "\n" + CLEAN[0]]
+    alone = [model.restore_with_edits(d) for d in docs]
+    together = model.restore_with_edits(iter(docs))
+    assert [r.text for r in together] == [r.text for r in alone] == model.restore(tuple(docs))
+    def key(r):  # scores agree to float rounding (the batches hold other sentences)
+        return [(e.start, e.end, e.spun, e.restored, e.out_start, e.out_end,
+                 [a.text for a in e.alternatives]) for e in r.edits]
+    assert [key(r) for r in together] == [key(r) for r in alone]
+    assert all(a.score == pytest.approx(b.score, abs=1e-3) for x, y in zip(together, alone)
+               for a, b in zip(x.edits, y.edits))
+    assert together[0].text == restored[0]
+    assert together[2].text.endswith(f"```\n{HELD[2][0]}\n")  # inside its fence: verbatim
+    assert together[3].text.startswith(restored[3])  # the fence did not reach the next one
+    with pytest.raises(TypeError, match="list of str"):
+        model.restore_with_edits(42)
+    with pytest.raises(TypeError, match="str"):
+        model.restore([HELD[0][0], b"bytes"])
+
+
+def test_settings_reach_the_fast_core_and_bad_ones_are_named():
+    m = Despinner.from_pretrained(batch_size=4, copy_bonus=2.5, top_k=50)
+    assert (m.fast.settings.batch_size, m.fast.settings.threshold, m.fast.settings.top_k) == \
+        (4, 2.5, 50)
+    assert Despinner.from_pretrained(batch_size=None).fast.settings.batch_size == 32
+    with pytest.raises(TypeError, match="FastSettings has .*'threshold'"):
+        Despinner.from_pretrained(threshhold=2.0)
+    with pytest.raises(TypeError, match="SearchSettings has"):
+        Despinner.from_pretrained(SEARCH_PATH, threshold=2.0)
+    if not __import__("torch").cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            Despinner.from_pretrained(device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        Despinner.from_pretrained(device="gpu0")
+
+
+def test_one_off_api_reuses_each_model(restored):
+    despin.restore(HELD[0][0], model=str(DEFAULT_PATH))
+    loaded = despin._loaded[str(DEFAULT_PATH)]
+    assert despin.restore([HELD[0][0]], model=str(DEFAULT_PATH)) == [restored[0]]
+    assert despin._loaded[str(DEFAULT_PATH)] is loaded
+
+
 def test_edits_carry_margins_and_output_spans(model, restored):
     """Every edit the decoder takes beats the same output without it (score > 0, nats), and
     each edit knows where it stands in the input and in the output."""
@@ -169,6 +215,9 @@ def test_accurate_margin_sets_what_the_search_is_asked(model, monkeypatch):
     small = sum(n for m, n in asked if m == 1.0)
     assert 0 < small < sum(n for m, n in asked if m == 4.0)
     assert model.profile("accurate", margin=1.0) is model.profile("accurate", margin=1.0)
+    # every margin shares the profile's one searcher (one copy of its language model)
+    assert model.profile("accurate", margin=1.0).engine.searcher is \
+        model.profile("accurate").engine.searcher
     with pytest.raises(ValueError, match="≥ 0"):
         model.profile("accurate", margin=-1.0)
     with pytest.raises(ValueError, match="margin"):

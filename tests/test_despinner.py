@@ -385,3 +385,28 @@ def test_fine_tuned_scorer_reads_its_training_input(index):
     assert d.restore(text) != text
     assert model.sources == {build_model_input(text, index, top_k=8, n_show=2)}
     assert build_model_input(text, index, top_k=8, n_show=2) != text
+
+
+def test_int8_output_layer_scores_close_to_float32():
+    """RestorationModel.quantize_output_layer: the output layer becomes int8 (once), the
+    scores stay within a few per cent of float32's and keep their order; a bfloat16 model is
+    left alone."""
+    import torch
+
+    from despin.scorer import RestorationModel
+
+    lm = RestorationModel.from_pretrained("smollm2-135m")
+    texts = ["The men said the talks would resume on Monday.",
+             "The men stated the talks would resume on Monday.",
+             "A rare moment of mutual need.", "A uncommon second of mutual want.",
+             "Military technology is advancing quickly.", "Navy know-how is advancing quickly."]
+    before = lm.score([None] * len(texts), texts)
+    assert lm.quantize_output_layer() is True
+    assert not isinstance(lm.model.get_output_embeddings(), torch.nn.Linear)
+    assert lm.quantize_output_layer() is False  # already int8
+    after = lm.score([None] * len(texts), texts)
+    assert all(abs(a - b) < 0.1 * abs(b) for a, b in zip(after, before))
+    for k in range(0, len(texts), 2):  # each original still beats its spun version
+        assert (before[k] > before[k + 1]) and (after[k] > after[k + 1])
+    half = RestorationModel.from_pretrained("smollm2-135m", dtype="bfloat16")
+    assert half.quantize_output_layer() is False

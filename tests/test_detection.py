@@ -1,6 +1,8 @@
 """Spin detection: features, the fitted models, Despinner.detect, and the fitting script."""
 from __future__ import annotations
 
+import json
+
 import math
 
 import numpy as np
@@ -87,6 +89,9 @@ def test_detect_edge_cases(model):
     with pytest.raises(TypeError, match="str"):
         model.detect(b"bytes")
     assert set(Detection.to_dict(d)) == {"log_odds", "probability", "sentences"}
+    # empty text has log-odds -inf: its dict is still valid JSON (None)
+    empty = model.detect("").to_dict()
+    assert empty["log_odds"] is None and json.loads(json.dumps(empty, allow_nan=False)) == empty
 
 
 def test_detect_needs_a_fitted_detector(tmp_path):

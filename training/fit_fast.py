@@ -267,11 +267,14 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: list[float]
             "clean_changed": m["clean_changed"], "clean_text": m["clean_text"]}, "\n".join(lines)
 
 
-def attach_searcher(out: Path, searcher: Path, margin: float) -> None:
+def attach_searcher(out: Path, searcher: Path, margin: float, int8_output: bool = True
+                    ) -> None:
     """Make ``searcher`` (a search-core Despinner folder) the ``accurate`` profile of the fast
     Despinner in ``out``: its files go to ``out/accurate/`` (synonym tables that ``out``
     already holds are referred to as ``../NAME`` instead of copied) and ``out/despin.json``
-    names it, with the fast decoder's ``margin`` (nats) below which a slot is unsure."""
+    names it, with the fast decoder's ``margin`` (nats) below which a slot is unsure and
+    ``int8_output``: whether the searcher's output layer runs in int8 on a CPU in float32
+    (:meth:`despin.scorer.RestorationModel.quantize_output_layer`)."""
     dest = out / "accurate"
     cfg = json.loads((searcher / "despin.json").read_text())
     if dest.resolve() != searcher.resolve():
@@ -284,7 +287,8 @@ def attach_searcher(out: Path, searcher: Path, margin: float) -> None:
                 src["path"] = "../" + Path(src["path"]).name
         (dest / "despin.json").write_text(json.dumps(cfg, indent=2) + "\n")
     top = json.loads((out / "despin.json").read_text())
-    top.setdefault("profiles", {})["accurate"] = {"searcher": "accurate", "margin": margin}
+    top.setdefault("profiles", {})["accurate"] = {"searcher": "accurate", "margin": margin,
+                                                  "int8_output": int8_output}
     (out / "despin.json").write_text(json.dumps(top, indent=2) + "\n")
 
 
@@ -337,6 +341,9 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--margin", type=float, default=2.0,
                    help="the accurate profile's margin (nats): fast decisions below it go to "
                         "the searcher")
+    p.add_argument("--float32-output", action="store_true",
+                   help="keep the searcher's output layer in float32 on a CPU (default: int8, "
+                        "RestorationModel.quantize_output_layer)")
     p.add_argument("--passes", type=int, default=1, help="decoding passes")
     p.add_argument("--shortlist", type=int, default=4)
     p.add_argument("--floor", type=float, default=-6.0)
@@ -416,7 +423,7 @@ def main(argv: list[str] | None = None) -> Path:
         searcher = keep
     out = d.save_pretrained(args.out)
     if searcher is not None:
-        attach_searcher(out, searcher, args.margin)
+        attach_searcher(out, searcher, args.margin, not args.float32_output)
     print(f"wrote {out} in {time.time() - t0:.0f} s")
     return out
 
