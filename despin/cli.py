@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(a calibrated probability) instead of restoring")
     p.add_argument("--model", default=None, help="Despinner folder or hub name (default: shipped)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="sentences per encoder batch on the fast core (the default's: 32), "
+                   help="sentences per encoder batch on the fast core (the default's: 8), "
                         "hypotheses per scoring batch on the search core (32)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     p.add_argument("--dtype", choices=DTYPES, default=None,

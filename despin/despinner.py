@@ -142,7 +142,7 @@ class Despinner:
 
         ``device``: "cpu", "cuda" (or "cuda:N") or "auto" (CUDA when torch sees a GPU).
         ``batch_size``: sentences per encoder batch on the fast core (its settings'
-        ``batch_size``, 32 as shipped), hypotheses per scoring batch on the search core (32);
+        ``batch_size``, 8 as shipped), hypotheses per scoring batch on the search core (32);
         None: those defaults. ``dtype`` (``"auto"``, ``"float32"``, ``"bfloat16"``): the search
         scorers' weights (the accurate profile's searcher; the fast core's encoder always runs
         in float32), in place of each scorer's own ``dtype``; ``"auto"`` is bfloat16 only where

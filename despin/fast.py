@@ -81,7 +81,7 @@ class FastSettings:
     floor: float = -6.0
     top_k: int = 100
     passes: int = 1
-    batch_size: int = 32
+    batch_size: int = 8
     max_length: int = 128
     oov: float = -12.0
     ctxfree_top: int = 0

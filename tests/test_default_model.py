@@ -155,7 +155,7 @@ def test_settings_reach_the_fast_core_and_bad_ones_are_named():
     m = Despinner.from_pretrained(batch_size=4, copy_bonus=2.5, top_k=50)
     assert (m.fast.settings.batch_size, m.fast.settings.threshold, m.fast.settings.top_k) == \
         (4, 2.5, 50)
-    assert Despinner.from_pretrained(batch_size=None).fast.settings.batch_size == 32
+    assert Despinner.from_pretrained(batch_size=None).fast.settings.batch_size == 8
     with pytest.raises(TypeError, match="FastSettings has .*'threshold'"):
         Despinner.from_pretrained(threshhold=2.0)
     with pytest.raises(TypeError, match="SearchSettings has"):
