@@ -45,7 +45,9 @@ one is not):
 - ``protected``: edits that overlap a protected token or span: a token that
   ``despin.text.protected_mask`` marks in the sentence the restorer sees (a sentence in
   capitals: its ``despin.text.uncased`` view, which the restorer reads), any token with a
-  digit, a line inside a verbatim block (``despin.text.VerbatimBlocks``), or — judged on the
+  digit except a stand-alone number (``despin.numbers.standalone_number``: issue 15's
+  same-value swaps, "15" ↔ "fifteen"; an edit of one that changes its value counts as
+  protected), a line inside a verbatim block (``despin.text.VerbatimBlocks``), or — judged on the
   whole line or document, not the sentence — an HTML tag (also one spanning lines) or comment
   (also multi-line), an entity, the content of an inline <code>/<pre>/<script>/<style>/
   <textarea>/<kbd>/<samp> element, a Markdown code span, a link target with its title, a
@@ -590,6 +592,7 @@ _QUOTES = [("“", "”", re.compile(r"“[^”]*”")), ('"', '"', re.compile(r
 
 def protected_chars(text: str) -> bytearray:
     """1 for every character of ``text`` that no edit may touch (see the module docstring)."""
+    from despin.numbers import standalone_number
     from despin.text import VerbatimBlocks, protected_mask, sentence_spans, tokenize, uncased
 
     mark = bytearray(len(text))
@@ -616,8 +619,11 @@ def protected_chars(text: str) -> bytearray:
             for sa, sb in sentence_spans(line):  # the restorer's own view: sentence by sentence
                 sent = uncased(line[sa:sb]) or line[sa:sb]  # capitals are read uncased
                 toks = tokenize(sent)
-                for t, p in zip(toks, protected_mask(sent, toks)):
-                    if p or any(c.isdigit() for c in t.text):
+                for i, (t, p) in enumerate(zip(toks, protected_mask(sent, toks))):
+                    # a stand-alone number is a slot of the lattice (despin.lattice), whatever
+                    # the mask says of its digits
+                    if (p or any(c.isdigit() for c in t.text)) and (
+                            standalone_number(sent, toks, i) is None):
                         put(pos + sa + t.start, pos + sa + t.end)
         pos += len(line)
     return mark
@@ -652,6 +658,7 @@ def _on_boundaries(e, starts: set[int], ends: set[int]) -> bool:
 
 def check_restoration(r, text: str) -> Outcome:
     """Bytes, protected spans and sentences of one Restoration of ``text``."""
+    from despin.numbers import number_value
     from despin.text import sentence_spans, tokenize
 
     o = Outcome(edits=len(r.edits))
@@ -681,7 +688,9 @@ def check_restoration(r, text: str) -> Outcome:
     if r.edits:
         mark = protected_chars(text)
         for e in r.edits:
-            if any(mark[e.start:e.end]):
+            respelt = any(c.isdigit() for c in e.spun) and (  # a number's value must stay
+                number_value(e.spun) != number_value(e.restored) or number_value(e.spun) is None)
+            if any(mark[e.start:e.end]) or respelt:
                 o.protected += 1
                 a, b = max(0, e.start - 40), e.end + 40
                 o.notes.append(f"protected edit {e.spun!r}->{e.restored!r} in "
