@@ -308,18 +308,17 @@ class Despinner:
         if name not in self.profiles:
             raise KeyError(f"no {name!r} profile: this Despinner has "
                            f"{sorted(self.profiles) or 'none'}")
-        if margin is not None:
-            if "searcher" not in self.profiles[name]:
-                raise ValueError(f"profile {name!r} has no searcher: margin does not apply")
-            if not margin >= 0:
-                raise ValueError(f"margin must be ≥ 0 nats, got {margin!r}")
-            key = f"{name}@margin={float(margin)!r}"
+        if "searcher" in self.profiles[name]:
+            p, key = self.profiles[name], name
+            if margin is not None:
+                if not margin >= 0:
+                    raise ValueError(f"margin must be ≥ 0 nats, got {margin!r}")
+                p, key = {**p, "margin": float(margin)}, f"{name}@margin={float(margin)!r}"
             if key not in self._derived:
-                self._derived[key] = self._accurate({**self.profiles[name],
-                                                     "margin": float(margin)})
+                self._derived[key] = self._accurate(p)
             return self._derived[key]
-        if name not in self._derived and "searcher" in self.profiles[name]:
-            self._derived[name] = self._accurate(self.profiles[name])
+        if margin is not None:
+            raise ValueError(f"profile {name!r} has no searcher: margin does not apply")
         if name not in self._derived:
             p = self.profiles[name]
             weights = p.get("scorers") or [{} for _ in self.scorer_specs]
@@ -580,13 +579,7 @@ class Despinner:
         """
         if isinstance(text, str):
             return self._restore_documents([text])[0]
-        if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
-            raise TypeError(f"restore_with_edits() takes a str or a list of str, got "
-                            f"{type(text).__name__}")
-        texts = list(text)
-        for t in texts:
-            _check_text(t, "restore_with_edits")
-        return self._restore_documents(texts)
+        return self._restore_documents(_documents(text, "restore_with_edits"))
 
     def _restore_documents(self, texts: list[str]) -> list[Restoration]:
         """Each of ``texts`` (checked str) restored, their lines streamed through one
@@ -712,12 +705,7 @@ class Despinner:
         restored together: see :meth:`restore_with_edits`); deterministic."""
         if isinstance(text, str):
             return self.restore_with_edits(text).text
-        if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
-            raise TypeError(f"restore() takes a str or a list of str, got {type(text).__name__}")
-        texts = list(text)
-        for t in texts:
-            _check_text(t, "restore")
-        return [r.text for r in self._restore_documents(texts)]
+        return [r.text for r in self._restore_documents(_documents(text, "restore"))]
 
     __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
 
@@ -769,6 +757,17 @@ class Despinner:
             cfg["fast"] = self.fast.save(folder)
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder
+
+
+def _documents(texts: Any, caller: str) -> list[str]:
+    """``texts`` (a list or any iterable of str, not a str, bytes or a mapping) as a list;
+    TypeError naming what ``caller`` expects otherwise."""
+    if isinstance(texts, (bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
+        raise TypeError(f"{caller}() takes a str or a list of str, got {type(texts).__name__}")
+    out = list(texts)
+    for t in out:
+        _check_text(t, caller)
+    return out
 
 
 def _check_text(text: Any, caller: str) -> None:

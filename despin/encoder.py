@@ -255,9 +255,7 @@ class ContextFreeVectors:
         memo is dropped and rebuilt from the vectors."""
         texts = self._key(texts)
         ident = (id(weight), weight._version)
-        if self._proj_of is None:
-            self._proj_of = ident
-        elif self._proj_of != ident:
+        if self._proj_of != ident:  # (nothing is memoised before the first weight)
             self.proj_memo, self._proj_of = {}, ident
         self.counts.update(texts)
         new = [t for t in dict.fromkeys(texts) if t not in self.proj_memo]
