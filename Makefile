@@ -54,6 +54,9 @@ default: $(STAMP)
 	    --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 2.5 3.0 --lm-scales 0.75 1.0 1.25 1.5 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
+	$(PY) -m training.tune_fast --model despin/default --data data/pairs-mixed --val-limit 600 \
+	    --objective pooled --tolerance 0.005 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
+	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf --write
 
 # The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym
 # source (despin.synonyms; tested, not in the default), unpacked into the cache without root

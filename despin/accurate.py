@@ -15,15 +15,18 @@ For each sentence:
    candidates of a few slots, not the whole lattice.
 
 The edits of both steps are returned in the input's offsets. An edit from step 3 carries the
-search's score (a calibrated log-odds), one from step 1 the fast margin (nats).
+search's score (a calibrated log-odds), one from step 1 the fast margin (nats). A sentence
+that the fast core's spin gate calls clean (:meth:`despin.fast.FastRestorer.gate`) keeps the
+fast edits the gate lets through and is not searched.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 from .decoder import Arc
 from .edits import Edit, Restoration
+from .fast import gate_edits
 from .lattice import Slot
 from .search import search
 from .text import tokenize
@@ -39,9 +42,20 @@ class AccurateRestorer:
     def __init__(self, fast: Any, searcher: Any, margin: float = 2.0):
         self.fast, self.searcher, self.margin = fast, searcher, margin
 
-    def restore_sentences(self, sentences: Sequence[str]) -> list[list[Edit]]:
-        """Edits (sentence offsets) for each sentence."""
-        return [self._one(x) for x in self.fast.lattices(sentences)]
+    def restore_sentences(self, sentences: Sequence[str],
+                          groups: Sequence[Hashable] | None = None) -> list[list[Edit]]:
+        """Edits (sentence offsets) for each sentence. With the fast core's spin gate, a
+        sentence whose group (``groups`` ids, as :meth:`despin.fast.FastRestorer.gate`)
+        the gate calls clean keeps the fast edits the gate lets through, unsearched."""
+        fast = self.fast
+        lattices = fast.lattices(sentences)
+        g = fast.settings
+        if g.gate_cut is None:
+            return [self._one(x) for x in lattices]
+        found = fast.restore_sentences(sentences, lattices, gate=False)
+        z = fast.spin_log_odds(lattices, found, groups)
+        return [gate_edits(es, zz, g.gate_cut, g.gate_margin) if zz < g.gate_cut
+                else self._one(x) for x, es, zz in zip(lattices, found, z)]
 
     def _one(self, x) -> list[Edit]:
         fast = self.fast

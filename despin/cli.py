@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--copy-bonus", type=float, default=None,
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
+    p.add_argument("--no-gate", action="store_true",
+                   help="fast core: turn the spin gate off, so that sentences spin detection "
+                        "calls clean keep every edit too (for a few swapped phrases in "
+                        "otherwise clean prose; more changes to clean text)")
     p.add_argument("--profile", default=None,
                    help="restore with this profile of the model: 'accurate' (the shipped "
                         "default's slower, surer profile); 'phrase' where a model has it")
@@ -158,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             model.fast.settings.threshold = args.copy_bonus
         else:
             model.settings.copy_bonus = args.copy_bonus
+    if args.no_gate and model.fast_spec is not None:
+        model.fast.settings.gate_cut = None
     model.progress = not args.quiet and sys.stderr.isatty()
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")

@@ -218,9 +218,15 @@ class Despinner:
         if self._fast is None and self.fast_spec is not None:
             from .fast import FastRestorer
 
-            self._fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
-                                           self.fast_spec.get("settings"),
-                                           self.fast_spec.get("ngram"), self.device)
+            fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
+                                     self.fast_spec.get("settings"),
+                                     self.fast_spec.get("ngram"), self.device)
+            if fast.settings.gate_cut is not None and self.detection is None:
+                raise ValueError("this model's fast settings have a spin gate (gate_cut) but "
+                                 "it has no detection.json: fit one with python -m "
+                                 "training.fit_detect, or set gate_cut to None")
+            fast.detection = self.detection
+            self._fast = fast
         return self._fast
 
     def _path(self, name: str) -> str:
@@ -658,8 +664,9 @@ class Despinner:
         for k in range(0, len(sentences), budget):
             part = sentences[k:k + budget]
             views = [uncased(t) or t for _, _, t in part]  # capitals are read in lower case
-            if self.fast_spec is not None:  # one encoder pass per batch of sentences
-                found = self.engine.restore_sentences(views)
+            if self.fast_spec is not None:  # one encoder pass per batch of sentences;
+                # the spin gate reads each line's sentences together (a paragraph)
+                found = self.engine.restore_sentences(views, groups=[i for i, _, _ in part])
             else:
                 found = [self.restore_sentence(t) for t in views]
             for (i, a, t), view, es in zip(part, views, found):

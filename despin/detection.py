@@ -76,12 +76,13 @@ def sentence_rows(fast: "FastRestorer", sentences: Sequence[str], batch: int = 2
                   ) -> tuple[np.ndarray, list[int], list[list[Edit]]]:
     """:func:`sentence_features` rows (``[n, 7]``), word counts and the decoder's edits
     (sentence offsets) of ``sentences``, read by the fast core ``fast``
-    (:class:`despin.fast.FastRestorer`), ``batch`` sentences per encoder call."""
+    (:class:`despin.fast.FastRestorer`), ``batch`` sentences per encoder call. The edits are
+    every edit the decoder found: the spin gate, which reads this detection, is not applied."""
     rows, words, edits = [], [], []
     for k in range(0, len(sentences), batch):
         part = list(sentences[k:k + batch])
         lattices = fast.lattices(part, encode_all=True)
-        found = fast.restore_sentences(part, lattices=lattices)
+        found = fast.restore_sentences(part, lattices=lattices, gate=False)
         for x, es in zip(lattices, found):
             n = sum(1 for t in x.tokens if t.text[:1].isalnum())
             logodds = x.encoded.word_logodds if x.encoded is not None else []

@@ -13,7 +13,12 @@ For a batch of sentences:
    unsearched;
 4. **decoding** — :func:`despin.decoder.viterbi` with the n-gram model (:mod:`despin.ngram`)
    weighted by ``lm_weight``: the best set of edits for the sentence as a whole, so that swaps
-   side by side ("a uncommon second") are restored together.
+   side by side ("a uncommon second") are restored together;
+5. **spin gate** (optional, ``gate_cut``) — spin detection (:mod:`despin.detection`) reads
+   each group of sentences (a line of the input: a paragraph) with the edits found; in a
+   group it calls clean (log-odds below ``gate_cut``) a sentence keeps only the edits surer
+   than ``gate_margin`` (:func:`gate_edits`). Clean text then keeps its words without the
+   threshold having to rise for spun text too.
 
 An edit's ``score`` is how much the decoder prefers the output to the same output with that
 edit undone (nats of the decoder's objective; > 0 for every edit taken).
@@ -28,13 +33,14 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
 from .calibration import EditNetwork
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
+from .detection import DetectionModel, sentence_features
 from .edits import Alternative, Edit, Restoration
 from .spelling import american
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
@@ -45,7 +51,7 @@ from .text import Token, tokenize
 
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
-           "feature_matrix", "edit_features", "SentenceLattice", "lm_words",
+           "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "gate_edits",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -71,7 +77,10 @@ class FastSettings:
     :class:`despin.calibration.EditNetwork` (its ``to_dict()``) whose log-odds are added to
     the linear ``weights``' sum (None: the linear sum alone), with an optional ``max_words``
     key: the network scores only candidates whose span and text have at most that many words
-    (:func:`network_rows`)."""
+    (:func:`network_rows`); ``gate_cut``: the spin gate's cut on a sentence's spin log-odds
+    (None: no gate; needs the Despinner's ``detection.json``), ``gate_margin``: the margin
+    (nats) an edit of a sentence below the cut needs to be kept (None: none is kept); see
+    :func:`gate_edits`."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -86,6 +95,8 @@ class FastSettings:
     oov: float = -12.0
     ctxfree_top: int = 0
     network: dict[str, Any] | None = None
+    gate_cut: float | None = None
+    gate_margin: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +175,17 @@ def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
     return dict(zip(FEATURES, matrix[j].tolist()))
 
 
+def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
+               margin: float | None) -> list[Edit]:
+    """The spin gate: ``edits`` of a sentence whose spin ``log_odds`` (the detection model's,
+    :meth:`despin.detection.DetectionModel.sentence_log_odds`) are at least ``cut``, all of
+    them; below it, only those whose score (margin, nats) is at least ``margin`` (None: none).
+    ``cut`` None: no gate, every edit."""
+    if cut is None or log_odds >= cut:
+        return edits
+    return [e for e in edits if margin is not None and e.score >= margin]
+
+
 def lm_words(text: str) -> tuple[str, ...]:
     """What the n-gram model reads of a token or a candidate: its lower-case words (no
     punctuation), British spellings read in American spelling (the model's own,
@@ -198,9 +220,11 @@ class FastRestorer:
     :class:`despin.encoder.SpinEncoder` and its tokenizer; ``lm``: the n-gram model."""
 
     def __init__(self, index: CandidateIndex, encoder: SpinEncoder, tokenizer, lm: NGramLM,
-                 settings: FastSettings | None = None):
+                 settings: FastSettings | None = None, detection: DetectionModel | None = None):
         self.index, self.encoder, self.tokenizer, self.lm = index, encoder, tokenizer, lm
         self.settings = settings or FastSettings()
+        # spin detection's fitted models (despin.detection), read by the spin gate
+        self.detection = detection
         self._static: dict[str, np.ndarray] = {}  # span → static_features (spans repeat)
         # the settings' network, read once per network dict (see _network)
         self._net_spec: dict[str, Any] | None = None
@@ -356,13 +380,56 @@ class FastRestorer:
         return Edit(start, end, x.sentence[start:end], c.text, round(score, 4), c.prior,
                     c.source, alternatives=alternatives)
 
-    def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None
+    def spin_log_odds(self, lattices: Sequence[SentenceLattice],
+                      edits: Sequence[Sequence[Edit]],
+                      groups: Sequence[Hashable] | None = None) -> list[float]:
+        """Per sentence, the log-odds that its *group* of sentences (sentences with equal
+        ``groups`` ids, e.g. a paragraph; None: each sentence alone) is spinner output, given
+        the ``edits`` found in each: :attr:`detection`'s document model over the group's
+        sentence log-odds (its sentence model on :func:`despin.detection.sentence_features`)
+        and word counts. A sentence the encoder did not read (no slot) carries no evidence
+        and is left out of its group; a group of none such: −inf. Raises ValueError when this
+        restorer has no detection model."""
+        if self.detection is None:
+            raise ValueError("the spin gate needs spin detection's fitted models "
+                             "(detection.json, python -m training.fit_detect)")
+        members: dict[Hashable, list[int]] = {}
+        for k, g in enumerate(groups if groups is not None else range(len(lattices))):
+            members.setdefault(g, []).append(k)
+        out = [-math.inf] * len(lattices)
+        for ks in members.values():
+            read = [k for k in ks if lattices[k].encoded is not None]
+            if not read:
+                continue
+            words = [sum(1 for t in lattices[k].tokens if t.text[:1].isalnum()) for k in read]
+            rows = np.array([sentence_features(lattices[k].encoded.word_logodds, edits[k], n)
+                             for k, n in zip(read, words)])
+            z = self.detection.document_log_odds(self.detection.sentence_log_odds(rows), words)
+            for k in ks:
+                out[k] = z
+        return out
+
+    def gate(self, lattices: Sequence[SentenceLattice], edits: list[list[Edit]],
+             groups: Sequence[Hashable] | None = None) -> list[list[Edit]]:
+        """The settings' spin gate (:func:`gate_edits`) on each sentence's ``edits``, each
+        read with its group (:meth:`spin_log_odds`)."""
+        s = self.settings
+        if s.gate_cut is None or not any(edits):
+            return edits
+        z = self.spin_log_odds(lattices, edits, groups)
+        return [gate_edits(es, zz, s.gate_cut, s.gate_margin) for es, zz in zip(edits, z)]
+
+    def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None,
+                          gate: bool = True, groups: Sequence[Hashable] | None = None
                           ) -> list[list[Edit]]:
         """Edits (sentence offsets) for each sentence: the best path of each, then, with
         ``passes`` > 1, the best path of each changed sentence as restored so far (only
         spans no earlier edit touched), as GECToR iterates its tagger (Omelianchuk et al.
         2020): restored neighbours give the encoder and the n-gram model cleaner context.
-        ``lattices``: the first pass's (from :meth:`lattices`), to skip its encoder pass."""
+        ``lattices``: the first pass's (from :meth:`lattices`), to skip its encoder pass.
+        ``gate``: apply the settings' spin gate (:meth:`gate`, on the first pass's lattices,
+        each sentence read with those of its ``groups`` id: None, alone) to the result;
+        False: every edit found (spin detection reads those)."""
         lattices = lattices if lattices is not None else self.lattices(sentences)
         edits = [self.decode(x) for x in lattices]
         for _ in range(1, self.settings.passes):
@@ -378,6 +445,8 @@ class FastRestorer:
                 edits[i] = sorted(r.edits + mapped, key=lambda e: e.start)
             if not found:
                 break
+        if gate and self.settings.gate_cut is not None:
+            edits = self.gate(lattices, edits, groups)
         return edits
 
     # -- loading and saving ----------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_restorer_applies_them(monkeypatch):
     text = "She bought an enormous house."
 
     class Engine:  # restores "enormous" to "big", whatever the sentence
-        def restore_sentences(self, sentences):
+        def restore_sentences(self, sentences, groups=None):
             return [_edits(s, [("enormous", "big")]) if "enormous" in s else []
                     for s in sentences]
 

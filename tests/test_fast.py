@@ -342,3 +342,30 @@ def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pa
     with pytest.raises(SystemExit, match="no family column"):
         fit_fast.main(args[:2] + ["--data", str(spun_pairs)] + args[4:]
                       + ["--out", str(tmp_path / "x"), "--exclude-family", "b"])
+
+
+def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pairs, capsys):
+    """After fit_fast and fit_detect, tune_fast tries thresholds × scales × gates on the
+    validation pairs and --write stores its choice, which the folder then loads with."""
+    from despin.despinner import Despinner
+    from training import fit_detect, fit_fast, tune_fast
+
+    enc = _run(tmp_path / "enc", spun_pairs, "max_steps=2", "eval_every=0", "save_every=0")
+    out = fit_fast.main(["--encoder", str(enc), "--data", str(spun_pairs), "--limit", "40",
+                         "--val-limit", "12", "--thresholds", "1", "--lm-scales", "1.0",
+                         "--pool", "5", "--out", str(tmp_path / "fit")])
+    args = ["--model", str(out), "--data", str(spun_pairs), "--val-limit", "12",
+            "--thresholds", "-2", "1", "--lm-scales", "1.0", "--max-clean", "1.0"]
+    best = tune_fast.main(args)  # no detection.json yet: no gate tried
+    assert best["gate_cut"] is None and "no spin gate tried" in capsys.readouterr().err
+    fit_detect.main(["--model", str(out), "--data", str(spun_pairs), "--docs", "12"])
+    best = tune_fast.main(args + ["--gate-cuts", "-50", "50", "--gate-margins", "none",
+                                  "--write"])
+    table = capsys.readouterr().out
+    assert len([ln for ln in table.splitlines() if ln.startswith("    1.00")]) == 2 * 3
+    settings = json.loads((out / "despin.json").read_text())["fast"]["settings"]
+    assert {k: settings[k] for k in ("threshold", "lm_weight", "gate_cut", "gate_margin")} \
+        == {k: best[k] for k in ("threshold", "lm_weight", "gate_cut", "gate_margin")}
+    d = Despinner.from_pretrained(out)
+    assert d.fast.settings.gate_cut == best["gate_cut"] and d.fast.detection is not None
+    assert isinstance(d.restore("The figures were stated plainly."), str)

@@ -10,7 +10,8 @@ import pytest
 from despin.calibration import EditNetwork
 from despin.edits import Edit
 from despin.fast import FEATURES, FastRestorer, FastSettings, network_rows, slot_features
-from training.fit_fast import fit_choice, fit_weights, tune
+from training.fit_fast import fit_choice, fit_weights
+from training.tune_fast import tune
 
 
 def _sigmoid(v: float) -> float:
@@ -166,7 +167,7 @@ class _WordRestorer:
     def lattices(self, sentences):
         return [None] * len(sentences)
 
-    def restore_sentences(self, sentences, lattices=None):
+    def restore_sentences(self, sentences, lattices=None, gate=True):
         rules = [("stated", "said", 1.0), ("big", "large", 0.0), ("large", "huge", 0.0),
                  ("the", "a", -1.0)]
         out = []

@@ -17,7 +17,9 @@
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
    clean-text words changed (the validation originals restored; ``--clean-bound spun``: the
-   spun texts' words outside gold edits) stay ≤ ``--max-clean`` is kept. The table is printed.
+   spun texts' words outside gold edits) stay ≤ ``--max-clean`` is kept
+   (:func:`training.tune_fast.tune`). The table is printed. The spin gate is chosen later,
+   with the threshold again, by :mod:`training.tune_fast` once spin detection is fitted.
 4. **Write** ``--out``: a Despinner folder (``despin.json`` with ``core: fast``, the synonym
    tables, ``encoder/``) that ``Despinner.from_pretrained(out)`` loads; with ``--searcher``,
    a search-core Despinner goes in as its ``accurate`` profile (:mod:`despin.accurate`).
@@ -36,14 +38,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["collect_rows", "fit_weights", "tune", "restore_texts", "attach_searcher", "main"]
+from training.tune_fast import chosen_line, sentences_of, tune
 
-
-def _sentences(texts: list[str]) -> list[tuple[int, int, int]]:
-    """(text index, start, end) of every sentence of every text."""
-    from despin.text import sentence_spans
-
-    return [(t, a, b) for t, text in enumerate(texts) for a, b in sentence_spans(text)]
+__all__ = ["collect_rows", "fit_weights", "attach_searcher", "main"]
 
 
 def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True
@@ -56,7 +53,7 @@ def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: b
     from despin.fast import edit_features
     from training.encoder import slot_labels, swap_spans
 
-    sents = _sentences(spun)
+    sents = sentences_of(spun)
     rows, labels, groups = [], [], []
     step = 256
     for b in tqdm(range(0, len(sents), step), desc="rows", unit="batch", disable=not progress,
@@ -210,63 +207,6 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
     return out, net
 
 
-def restore_texts(restorer, texts: list[str], lattices=None) -> tuple[list[str], list]:
-    """Restore whole texts sentence by sentence; ``lattices`` (one per sentence, from an earlier
-    call) skip the encoder. Returns (restored texts, lattices)."""
-    from despin.edits import apply_edits
-
-    sents = _sentences(texts)
-    if lattices is None:
-        lattices = restorer.lattices([texts[t][a:b] for t, a, b in sents])
-    edits: list[list] = [[] for _ in texts]
-    found = restorer.restore_sentences([texts[t][a:b] for t, a, b in sents], lattices)
-    for (t, a, _), es in zip(sents, found):
-        edits[t] += [e.shifted(a) for e in es]
-    return [apply_edits(text, e) for text, e in zip(texts, edits)], lattices
-
-
-def tune(restorer, spun: list[str], original: list[str], thresholds: list[float],
-         lm_scales: list[float], max_clean: float, bound: str = "text"
-         ) -> tuple[dict[str, float], str]:
-    """The threshold and lm_weight scale with the best validation F0.5 whose clean words
-    changed stay ≤ ``max_clean``, and the table of every setting tried.
-
-    ``bound="text"`` (the default) bounds the share of words changed when the ``original``
-    texts themselves are restored (``clean text``, the quantity of the benchmarks' *clean*
-    column and of the issues' "clean text: ≤ 0.5 % of words changed"); ``bound="spun"``
-    bounds the share of the spun texts' words outside every gold edit that an edit touches
-    (``clean in spun``; those edits already cost precision, so this bound counts them twice:
-    the session-14/15 fits used it). Both are printed. Raises ValueError for another
-    ``bound``."""
-    from training.evaluate import changed_share, score
-
-    if bound not in ("text", "spun"):
-        raise ValueError(f"bound must be 'text' or 'spun', not {bound!r}")
-    lattices = clean_lattices = None
-    base_lm = restorer.settings.lm_weight
-    results = []
-    for scale in lm_scales:
-        for th in thresholds:
-            restorer.settings.lm_weight, restorer.settings.threshold = base_lm * scale, th
-            out, lattices = restore_texts(restorer, spun, lattices)
-            m = score(spun, out, original)
-            clean_out, clean_lattices = restore_texts(restorer, original, clean_lattices)
-            m["clean_text"] = changed_share(original, clean_out)
-            results.append((scale, th, m))
-    restorer.settings.lm_weight = base_lm
-    lines = [f"{'lm scale':>8} {'threshold':>9} {'P':>6} {'R':>6} {'F0.5':>6} "
-             f"{'clean in spun':>13} {'clean text':>10}"]
-    for scale, th, m in results:
-        lines.append(f"{scale:>8.2f} {th:>9.2f} {m['precision']:>6.3f} {m['recall']:>6.3f} "
-                     f"{m['f05']:>6.3f} {m['clean_changed']:>13.2%} {m['clean_text']:>10.2%}")
-    key = "clean_text" if bound == "text" else "clean_changed"
-    ok = [r for r in results if r[2][key] <= max_clean] or results
-    scale, th, m = max(ok, key=lambda r: r[2]["f05"])
-    return {"lm_weight": base_lm * scale, "threshold": th, "f05": m["f05"],
-            "precision": m["precision"], "recall": m["recall"],
-            "clean_changed": m["clean_changed"], "clean_text": m["clean_text"]}, "\n".join(lines)
-
-
 def attach_searcher(out: Path, searcher: Path, margin: float, int8_output: bool = True
                     ) -> None:
     """Make ``searcher`` (a search-core Despinner folder) the ``accurate`` profile of the fast
@@ -414,7 +354,7 @@ def main(argv: list[str] | None = None) -> Path:
     best, table = tune(restorer, list(val["spun"]), list(val["original"]), args.thresholds,
                        args.lm_scales, args.max_clean, args.clean_bound)
     print(table)
-    print("chosen:", json.dumps({k: round(v, 4) for k, v in best.items()}))
+    print(chosen_line(best))
     restorer.settings.lm_weight, restorer.settings.threshold = best["lm_weight"], best["threshold"]
     searcher = Path(args.searcher).resolve() if args.searcher else None
     if searcher is not None and searcher.is_relative_to(Path(args.out).resolve()):
