@@ -148,22 +148,30 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
-                                          batch_size=args.batch_size,
-                                          dtype=args.dtype).profile(args.profile,
-                                                                    margin=args.margin)
+                                          batch_size=args.batch_size, dtype=args.dtype,
+                                          **({"gate_cut": None} if args.no_gate else {}))
+        model = model.profile(args.profile, margin=args.margin)
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2
     except KeyError as exc:
         print(f"despin: {exc.args[0]}", file=sys.stderr)
         return 2
+    except TypeError as exc:
+        if not args.no_gate:
+            raise
+        print("despin: --no-gate needs a fast-core model (this one has no spin gate)",
+              file=sys.stderr)
+        return 2
+    if args.detect and (model.fast_spec is None or model.detection is None):
+        print("despin: --detect needs a model with spin detection (the fast core and its "
+              "detection.json, python -m training.fit_detect)", file=sys.stderr)
+        return 2
     if args.copy_bonus is not None:
         if model.fast_spec is not None:  # the fast core's threshold (log-odds)
             model.fast.settings.threshold = args.copy_bonus
         else:
             model.settings.copy_bonus = args.copy_bonus
-    if args.no_gate and model.fast_spec is not None:
-        model.fast.settings.gate_cut = None
     model.progress = not args.quiet and sys.stderr.isatty()
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, overload
 
@@ -123,6 +124,14 @@ class Despinner:
             self.detection = DetectionModel.load(base_dir / DETECTION_FILE)
         # the fast core (despin.fast): its section of despin.json; loaded on first use
         self.fast_spec: dict[str, Any] | None = dict(fast) if fast else None
+        if self.fast_spec is not None:
+            from .fast import FastSettings
+
+            gated = FastSettings(**self.fast_spec.get("settings", {})).gate_cut is not None
+            if gated and self.detection is None:
+                raise ValueError("this model's fast settings have a spin gate (gate_cut) but "
+                                 "it has no detection.json: fit one with python -m "
+                                 "training.fit_detect, or load it with gate_cut=None")
         self._fast = None
         self._engine = None
         self._derived: dict[str, Despinner] = {}
@@ -153,8 +162,9 @@ class Despinner:
         (``copy_bonus=8.0``, ``top_k=4``, ...).
 
         Raises FileNotFoundError for a missing folder, ValueError for a device this torch cannot
-        use or a bad dtype, TypeError for an override no settings class has (the message lists
-        them).
+        use or a bad dtype, or for a fast core with a spin gate (``gate_cut``) but no
+        ``detection.json``, TypeError for an override no settings class has (the message lists
+        them) and TypeError/ValueError for a bad ``gate_cut`` or ``gate_margin``.
         """
         check_dtype(dtype)
         check_device(device)
@@ -221,10 +231,6 @@ class Despinner:
             fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
                                      self.fast_spec.get("settings"),
                                      self.fast_spec.get("ngram"), self.device)
-            if fast.settings.gate_cut is not None and self.detection is None:
-                raise ValueError("this model's fast settings have a spin gate (gate_cut) but "
-                                 "it has no detection.json: fit one with python -m "
-                                 "training.fit_detect, or set gate_cut to None")
             fast.detection = self.detection
             self._fast = fast
         return self._fast
@@ -354,9 +360,10 @@ class Despinner:
             searcher._index = self.index  # the same sources: one index
             searcher.int8_output = key[1]
             self._searchers[key] = searcher
+        fast = self.fast  # loaded before the copy, so that the twin shares it (its settings)
         twin = copy.copy(self)
         twin._derived, twin.profiles = {}, {}
-        twin._engine = AccurateRestorer(self.fast, searcher, float(p.get("margin", 2.0)))
+        twin._engine = AccurateRestorer(fast, searcher, float(p.get("margin", 2.0)))
         return twin
 
     @property
@@ -655,14 +662,15 @@ class Despinner:
 
     def _restore_batch(self, pending: list[tuple[str, list[tuple[int, int]]]], budget: int,
                        bar) -> Iterator[Restoration]:
-        """Restore the sentences of ``pending`` lines, ``budget`` sentences per engine call;
-        yield each line's Restoration."""
+        """Restore the sentences of ``pending`` lines, at most ``budget`` sentences per engine
+        call; yield each line's Restoration. A call holds whole lines (a line of more than
+        ``budget`` sentences goes in calls of its own), so that the spin gate reads each line
+        whole, whatever lines come before it."""
         sentences = [(i, a, line[a:b]) for i, (line, spans) in enumerate(pending)
                      for a, b in spans]
         edits: list[list[Edit]] = [[] for _ in pending]
         done = 0
-        for k in range(0, len(sentences), budget):
-            part = sentences[k:k + budget]
+        for part in _line_parts(sentences, budget):
             views = [uncased(t) or t for _, _, t in part]  # capitals are read in lower case
             if self.fast_spec is not None:  # one encoder pass per batch of sentences;
                 # the spin gate reads each line's sentences together (a paragraph)
@@ -775,6 +783,25 @@ def _documents(texts: Any, caller: str) -> list[str]:
     for t in out:
         _check_text(t, caller)
     return out
+
+
+def _line_parts(sentences: list[tuple[int, int, str]], budget: int
+                ) -> Iterator[list[tuple[int, int, str]]]:
+    """``sentences`` ((line, offset, text), in line order) cut into engine calls of at most
+    ``budget`` sentences that never split a line, except a line of more than ``budget``
+    sentences, which is cut into calls of ``budget`` of its own."""
+    part: list[tuple[int, int, str]] = []
+    for _, group in groupby(sentences, key=lambda s: s[0]):
+        line = list(group)
+        if len(part) + len(line) > budget and part:
+            yield part
+            part = []
+        if len(line) > budget:
+            yield from (line[k:k + budget] for k in range(0, len(line), budget))
+        else:
+            part += line
+    if part:
+        yield part
 
 
 def _check_text(text: Any, caller: str) -> None:

@@ -77,10 +77,11 @@ class FastSettings:
     :class:`despin.calibration.EditNetwork` (its ``to_dict()``) whose log-odds are added to
     the linear ``weights``' sum (None: the linear sum alone), with an optional ``max_words``
     key: the network scores only candidates whose span and text have at most that many words
-    (:func:`network_rows`); ``gate_cut``: the spin gate's cut on a sentence's spin log-odds
-    (None: no gate; needs the Despinner's ``detection.json``), ``gate_margin``: the margin
-    (nats) an edit of a sentence below the cut needs to be kept (None: none is kept); see
-    :func:`gate_edits`."""
+    (:func:`network_rows`); ``gate_cut``: the spin gate's cut on the spin log-odds of a
+    sentence's group, its line (None: no gate; needs the Despinner's ``detection.json``),
+    ``gate_margin``: the margin (nats) an edit needs to be kept in a group below the cut
+    (None: none is kept); see :meth:`FastRestorer.gate`. Raises TypeError for a gate setting
+    that is neither a number nor None, ValueError for nan."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -97,6 +98,17 @@ class FastSettings:
     network: dict[str, Any] | None = None
     gate_cut: float | None = None
     gate_margin: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("gate_cut", "gate_margin"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"FastSettings.{name} must be a number or None, "
+                                f"not {type(v).__name__} {v!r}")
+            if math.isnan(v):
+                raise ValueError(f"FastSettings.{name} must be a number or None, not nan")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,10 +189,10 @@ def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
 
 def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
                margin: float | None) -> list[Edit]:
-    """The spin gate: ``edits`` of a sentence whose spin ``log_odds`` (the detection model's,
-    :meth:`despin.detection.DetectionModel.sentence_log_odds`) are at least ``cut``, all of
-    them; below it, only those whose score (margin, nats) is at least ``margin`` (None: none).
-    ``cut`` None: no gate, every edit."""
+    """The spin gate: of a sentence's ``edits``, all when the spin ``log_odds`` of its group
+    (its line: :meth:`FastRestorer.spin_log_odds`) are at least ``cut``; below it, only those
+    whose score (margin, nats) is at least ``margin`` (None: none). ``cut`` None: no gate,
+    every edit."""
     if cut is None or log_odds >= cut:
         return edits
     return [e for e in edits if margin is not None and e.score >= margin]

@@ -159,18 +159,84 @@ def test_the_gate_reads_each_line_as_a_group(model, monkeypatch):
     assert seen == [[0, 0, 1]]
 
 
-def test_a_gate_needs_detection(tmp_path):
+def test_a_gate_needs_detection(tmp_path, capsys):
+    """A gated model without detection.json fails at load with a message naming the fix;
+    gate_cut=None (the CLI's --no-gate) loads it; the CLI says so in one line."""
+    from despin.cli import main
+
     folder = tmp_path / "model"
     shutil.copytree(DEFAULT_PATH, folder)
     cfg = json.loads((folder / "despin.json").read_text())
-    cfg["fast"]["settings"]["gate_cut"] = 0.0
-    (folder / "despin.json").write_text(json.dumps(cfg))
+    assert cfg["fast"]["settings"]["gate_cut"] is not None
     (folder / "detection.json").unlink()
     with pytest.raises(ValueError, match="detection.json"):
-        Despinner.from_pretrained(folder).fast
-    cfg["fast"]["settings"]["gate_cut"] = None  # no gate: loads without detection
-    (folder / "despin.json").write_text(json.dumps(cfg))
-    assert Despinner.from_pretrained(folder).restore(CLEAN[0]) == CLEAN[0]
+        Despinner.from_pretrained(folder)
+    assert Despinner.from_pretrained(folder, gate_cut=None).restore(CLEAN[0]) == CLEAN[0]
+    (tmp_path / "t.txt").write_text(CLEAN[0] + "\n")
+    capsys.readouterr()
+    assert main(["--quiet", "--model", str(folder), str(tmp_path / "t.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot load model" in err and "detection.json" in err
+    assert main(["--quiet", "--no-gate", "--model", str(folder), str(tmp_path / "t.txt")]) == 0
+    assert capsys.readouterr().out == CLEAN[0] + "\n"
+    assert main(["--quiet", "--no-gate", "--detect", "--model", str(folder),
+                 str(tmp_path / "t.txt")]) == 2
+    assert "--detect needs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad, error", [(float("nan"), ValueError), ("0", TypeError),
+                                        ([0], TypeError), (True, TypeError)])
+def test_gate_settings_are_checked(bad, error):
+    for name in ("gate_cut", "gate_margin"):
+        with pytest.raises(error, match=name):
+            FastSettings(**{name: bad})
+    with pytest.raises(error, match="gate_cut"):
+        Despinner.from_pretrained(gate_cut=bad)
+    assert FastSettings(gate_cut=float("inf"), gate_margin=-1).gate_margin == -1
+
+
+def test_line_parts_never_split_a_line_below_the_budget():
+    import random
+
+    from despin.despinner import _line_parts
+
+    rng = random.Random(0)
+    for _ in range(300):
+        budget = rng.randint(1, 8)
+        sizes = [rng.randint(0, 12) for _ in range(rng.randint(0, 10))]
+        sentences = [(i, k, f"s{i}.{k}") for i, n in enumerate(sizes) for k in range(n)]
+        parts = list(_line_parts(sentences, budget))
+        assert [s for p in parts for s in p] == sentences
+        assert all(0 < len(p) <= budget for p in parts)
+        for i, n in enumerate(sizes):
+            holding = [p for p in parts if any(s[0] == i for s in p)]
+            if 0 < n <= budget:
+                assert len(holding) == 1  # the whole line in one call
+            elif n > budget:
+                assert all(all(s[0] == i for s in p) for p in holding)  # calls of its own
+
+
+def test_the_gate_reads_a_line_whole_whatever_comes_before(model, monkeypatch):
+    """A line after 63 sentences (one short of a 64-sentence call) has both its sentences read
+    together, and restores as it does alone."""
+    from despin.fast import FastRestorer
+
+    before = "The sky was blue. " * 63 + "\n"
+    line = SPUN[0] + " " + CLEAN[1] + "\n"
+    seen = []
+    real = FastRestorer.gate
+    monkeypatch.setattr(FastRestorer, "gate", lambda self, lat, edits, groups=None: (
+        seen.append([x.sentence for x in lat]), real(self, lat, edits, groups))[1])
+    together = model.restore_with_edits([before, line])[1]
+    assert any(SPUN[0] in p and CLEAN[1] in p for p in seen)
+    assert together == model.restore_with_edits(line)
+    assert model.restore(before + line) == before + together.text
+
+
+def test_accurate_profile_shares_the_fast_core(model):
+    """Settings changed on the model (as --no-gate and --copy-bonus do) reach the profile."""
+    accurate = model.profile("accurate")
+    assert accurate.fast is model.fast and accurate.engine.fast is model.fast
 
 
 def test_accurate_profile_leaves_gated_sentences_unsearched(model, monkeypatch):

@@ -1,14 +1,13 @@
 """Choose the fast core's decision settings on validation pairs: the threshold, the n-gram
-weight and the spin gate (:mod:`despin.fast`).
+weight and the spin gate (see despin.fast).
 
-    python -m training.tune_fast --model despin/default --data data/pairs-mixed \\
-        --val-limit 600 --max-clean 0.004 --write
+    python -m training.tune_fast --model despin/default --data data/pairs-mixed --write
 
 Every combination of ``--thresholds`` × ``--lm-scales`` (relative to the model's
 ``lm_weight``) × spin gate (``--gate-cuts`` × ``--gate-margins``, and no gate) restores the
-validation pairs' spun texts and their originals. The setting with the best edit F0.5 whose
-clean-text words changed stay ≤ ``--max-clean`` is chosen (see :func:`tune`); the table is
-printed, and ``--write`` stores the choice in the model's ``despin.json``. The gate reads the
+validation pairs' spun texts and their originals. Of the settings whose clean-text words
+changed stay ≤ ``--max-clean``, those within ``--tolerance`` of the best edit F0.5, the most
+precise is chosen (see :func:`tune`); the table is printed, and ``--write`` stores the choice in the model's ``despin.json``. The gate reads the
 model's spin detection (``detection.json``, ``python -m training.fit_detect``): gates are
 tried only when the model has one. Each threshold and scale is decoded once; the gates filter
 its edits (:func:`despin.fast.gate_edits`), so trying them costs little.
@@ -29,7 +28,8 @@ from typing import Any, Sequence
 __all__ = ["sentences_of", "tune", "chosen_line", "main"]
 
 Gate = tuple[float | None, float | None]
-"""A spin gate: (cut on the sentence's spin log-odds, margin in nats); (None, None): none."""
+"""A spin gate: (cut on the spin log-odds of a sentence's line, margin in nats); (None, None):
+none."""
 NO_GATE: Gate = (None, None)
 
 
@@ -171,7 +171,13 @@ def chosen_line(best: dict[str, Any]) -> str:
 
 
 def _none_or_float(text: str) -> float | None:
-    return None if text.lower() in ("none", "all", "inf") else float(text)
+    """'none' or 'inf' → None (for a margin: no edit kept); else a finite number."""
+    if text.lower() in ("none", "inf"):
+        return None
+    v = float(text)
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite number, 'none' or 'inf'")
+    return v
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -182,22 +188,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--val-limit", type=int, default=600,
                    help="validation pairs, evenly spaced over the split")
     p.add_argument("--thresholds", type=float, nargs="+",
-                   default=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5])
+                   default=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25, 1.5],
                    help="multiples of the model's lm_weight")
     p.add_argument("--gate-cuts", type=_none_or_float, nargs="*", default=[0.0, 1.0, 2.0, 3.0],
-                   help="spin gate cuts to try (sentence spin log-odds); none: no gate only")
+                   help="spin gate cuts to try (spin log-odds of a line); none given: no gate")
     p.add_argument("--gate-margins", type=_none_or_float, nargs="+", default=[4.0, 6.0, None],
-                   help="margins (nats) a gated sentence's edit needs; 'none': no edit kept")
+                   help="margins (nats) an edit in a gated line needs; 'inf' (or 'none'): no "
+                        "edit kept")
     p.add_argument("--max-clean", type=float, default=0.004,
-                   help="largest share of clean words changed a setting may have")
+                   help="largest share of clean words changed a setting may have (a fraction: "
+                        "0.004 = 0.4 %%)")
     p.add_argument("--clean-bound", choices=["text", "spun"], default="text")
-    p.add_argument("--tolerance", type=float, default=0.0,
+    p.add_argument("--tolerance", type=float, default=0.005,
                    help="of the settings within this much of the best F0.5, choose the most "
-                        "precise (default 0: the best F0.5)")
-    p.add_argument("--objective", choices=["families", "pooled"], default="families",
-                   help="F0.5 to maximise: the mean of the spinner families' own (pairs with a "
-                        "family column; otherwise pooled), or pooled over every pair")
+                        "precise (0: the best F0.5)")
+    p.add_argument("--objective", choices=["pooled", "families"], default="pooled",
+                   help="F0.5 to maximise: pooled over every pair (the default), or the mean "
+                        "of the spinner families' own (pairs with a family column)")
     p.add_argument("--write", action="store_true",
                    help="store the chosen settings in the model's despin.json")
     args = p.parse_args(argv)
