@@ -25,10 +25,10 @@ import numpy as np
 from .edits import Edit
 
 if TYPE_CHECKING:
-    from .fast import FastRestorer
+    from .fast import FastRestorer, SentenceLattice
 
 __all__ = ["SENTENCE_FEATURES", "DOCUMENT_FEATURES", "sentence_features", "document_features",
-           "sentence_rows", "Logistic", "DetectionModel", "SentenceDetection", "Detection", "DETECTION_FILE"]
+           "sentence_rows", "lattice_features", "Logistic", "DetectionModel", "SentenceDetection", "Detection", "DETECTION_FILE"]
 
 DETECTION_FILE = "detection.json"
 
@@ -84,12 +84,20 @@ def sentence_rows(fast: "FastRestorer", sentences: Sequence[str], batch: int = 2
         lattices = fast.lattices(part, encode_all=True)
         found = fast.restore_sentences(part, lattices=lattices, gate=False)
         for x, es in zip(lattices, found):
-            n = sum(1 for t in x.tokens if t.text[:1].isalnum())
-            logodds = x.encoded.word_logodds if x.encoded is not None else []
-            rows.append(sentence_features(logodds, es, n))
+            row, n = lattice_features(x, es)
+            rows.append(row)
             words.append(n)
             edits.append(es)
     return np.array(rows).reshape(-1, len(SENTENCE_FEATURES)), words, edits
+
+
+def lattice_features(x: "SentenceLattice", edits: Sequence[Edit]) -> tuple[np.ndarray, int]:
+    """:func:`sentence_features` of a sentence as the fast core read it
+    (:class:`despin.fast.SentenceLattice`: its tokens and, when encoded, its words' spun
+    log-odds) with the ``edits`` found in it, and its word count."""
+    n = sum(1 for t in x.tokens if t.text[:1].isalnum())
+    logodds = x.encoded.word_logodds if x.encoded is not None else []
+    return sentence_features(logodds, edits, n), n
 
 
 @dataclass

@@ -40,7 +40,7 @@ import numpy as np
 from .calibration import EditNetwork
 from .candidates import CandidateIndex
 from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
-from .detection import DetectionModel, sentence_features
+from .detection import DetectionModel, lattice_features
 from .edits import Alternative, Edit, Restoration
 from .spelling import american
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
@@ -413,10 +413,9 @@ class FastRestorer:
             read = [k for k in ks if lattices[k].encoded is not None]
             if not read:
                 continue
-            words = [sum(1 for t in lattices[k].tokens if t.text[:1].isalnum()) for k in read]
-            rows = np.array([sentence_features(lattices[k].encoded.word_logodds, edits[k], n)
-                             for k, n in zip(read, words)])
-            z = self.detection.document_log_odds(self.detection.sentence_log_odds(rows), words)
+            rows, words = zip(*(lattice_features(lattices[k], edits[k]) for k in read))
+            z = self.detection.document_log_odds(
+                self.detection.sentence_log_odds(np.array(rows)), words)
             for k in ks:
                 out[k] = z
         return out

@@ -7,10 +7,11 @@ Every combination of ``--thresholds`` × ``--lm-scales`` (relative to the model'
 ``lm_weight``) × spin gate (``--gate-cuts`` × ``--gate-margins``, and no gate) restores the
 validation pairs' spun texts and their originals. Of the settings whose clean-text words
 changed stay ≤ ``--max-clean``, those within ``--tolerance`` of the best edit F0.5, the most
-precise is chosen (see :func:`tune`); the table is printed, and ``--write`` stores the choice in the model's ``despin.json``. The gate reads the
-model's spin detection (``detection.json``, ``python -m training.fit_detect``): gates are
-tried only when the model has one. Each threshold and scale is decoded once; the gates filter
-its edits (:func:`despin.fast.gate_edits`), so trying them costs little.
+precise is chosen (see :func:`tune`); the table is printed, and ``--write`` stores the choice
+in the model's ``despin.json``. The gate reads the model's spin detection
+(``detection.json``, ``python -m training.fit_detect``): gates are tried only when the model
+has one. Each threshold and scale is decoded once; the gates filter its edits
+(:func:`despin.fast.gate_edits`), so trying them costs little.
 
 :mod:`training.fit_fast` calls :func:`tune` for the threshold and scale of a fresh fit (no
 gate: its detection is fitted afterwards).
@@ -48,12 +49,12 @@ class _Side:
         self.texts, self.sents = texts, sentences_of(texts)
         self.parts = [texts[t][a:b] for t, a, b in self.sents]
         self.lattices = restorer.lattices(self.parts)
+        # the gate reads each line's sentences together, as Despinner does
+        self.lines = [(t, texts[t].count("\n", 0, a)) for t, a, _ in self.sents]
 
     def decode(self, restorer, gated: bool) -> None:
         self.found = restorer.restore_sentences(self.parts, self.lattices, gate=False)
-        # the gate reads each line's sentences together, as Despinner does
-        lines = [(t, self.texts[t].count("\n", 0, a)) for t, a, _ in self.sents]
-        self.log_odds = (restorer.spin_log_odds(self.lattices, self.found, lines)
+        self.log_odds = (restorer.spin_log_odds(self.lattices, self.found, self.lines)
                          if gated else None)
 
     def texts_with(self, gate: Gate) -> list[str]:
@@ -76,9 +77,10 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
     words changed stay ≤ ``max_clean`` (every setting when none does), and the table of every
     setting tried. ``tolerance``: of the settings whose F0.5 is within it of the best, the
     most precise is chosen (F0.5 differences smaller than the validation sample's error
-    should not decide; fewer wrong edits should). ``families``: each pair's spinner family; then the F0.5 maximised is the
-    mean of the families' own F0.5 (``f05``; pooled over every pair: ``f05_pooled``), so that
-    a family with few edits per pair counts as much as one with many.
+    should not decide; fewer wrong edits should). ``families``: each pair's spinner family;
+    then the F0.5 maximised is the mean of the families' own F0.5 (``f05``; pooled over every
+    pair: ``f05_pooled``), so that a family with few edits per pair counts as much as one with
+    many.
 
     ``restorer``: a :class:`despin.fast.FastRestorer` (or any object with its ``settings``,
     ``lattices``, ``restore_sentences(sentences, lattices, gate=False)`` and, for gates,
@@ -124,16 +126,15 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
     finally:
         s.lm_weight, s.threshold = base_lm, base_th
 
-    def fmt(x: float | None) -> str:
-        return "-" if x is None else f"{x:g}"
+    def fmt(x: float | None, none: str) -> str:
+        return none if x is None else f"{x:g}"
 
     lines = [f"{'lm scale':>8} {'threshold':>9} {'gate cut':>8} {'margin':>6} {'P':>6} "
              f"{'R':>6} {'F0.5':>6} {'families':>8} {'clean in spun':>13} {'clean text':>10}"]
     for scale, th, (cut, margin), m in results:
-        lines.append(f"{scale:>8.2f} {th:>9.2f} {fmt(cut):>8} "
-                     f"{(fmt(margin) if margin is not None else 'inf') if cut is not None else '':>6} "
-                     f"{m['precision']:>6.3f} "
-                     f"{m['recall']:>6.3f} {m['f05_pooled']:>6.3f} "
+        lines.append(f"{scale:>8.2f} {th:>9.2f} {fmt(cut, '-'):>8} "
+                     f"{fmt(margin, 'inf') if cut is not None else '':>6} "
+                     f"{m['precision']:>6.3f} {m['recall']:>6.3f} {m['f05_pooled']:>6.3f} "
                      f"{m['f05'] if families is not None else math.nan:>8.3f} "
                      f"{m['clean_changed']:>13.2%} "
                      f"{m['clean_text']:>10.2%}")
