@@ -70,7 +70,8 @@ class AccurateRestorer:
             if k in taken:
                 margin = fast.margin(x, best, drop=taken[k])
                 if margin >= self.margin:
-                    sure.append(fast.edit(x, taken[k], margin))
+                    sure.append(fast.edit(x, taken[k], margin, fast.alternatives(
+                        x, best, taken[k], margin, shortlist)))
                 else:
                     unsure.append(k)
             elif not any(a.start < e.end and e.start < a.end for e in best.edits

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import math
 import os
 import queue
 import sys
@@ -26,10 +27,17 @@ FORMATS = ("text", "json", "diff")
 
 def _check_readable(name: str) -> None:
     """Raise OSError or UnicodeDecodeError when file ``name`` cannot be read as UTF-8 text
-    (read in 1 MiB chunks: the file is not held in memory)."""
+    (read in 1 MiB chunks: the file is not held in memory). A file that is not a regular
+    file (a pipe, a FIFO, ``<(...)``) can be read only once: it is checked for access here
+    and decoded as it is restored."""
     path = Path(name)
     if path.is_dir():
         raise IsADirectoryError(f"{name} is a directory")
+    if not path.is_file():
+        path.stat()  # FileNotFoundError for a missing path
+        if not os.access(path, os.R_OK):
+            raise PermissionError(13, "Permission denied", name)
+        return
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -125,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.batch_size is not None and args.batch_size < 1:
         p.error("--batch-size must be at least 1")
+    if args.detect and args.format == "diff":
+        p.error("--detect writes text or json, not diff")
+    if args.copy_bonus is not None and not math.isfinite(args.copy_bonus):
+        p.error("--copy-bonus takes a finite number")
     if args.margin is not None and (args.profile is None or not args.margin >= 0):
         p.error("--margin takes a number ≥ 0 and needs --profile (e.g. --profile accurate)")
     try:
@@ -151,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                                           batch_size=args.batch_size, dtype=args.dtype,
                                           **({"gate_cut": None} if args.no_gate else {}))
         model = model.profile(args.profile, margin=args.margin)
+        _ = model.engine  # the fast core loads on first use: its errors belong here
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2
@@ -182,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "json":
             header = {"despin": __version__, "model": args.model or "default",
                       "model_version": _model_version(model), "profile": args.profile,
+                      "margin": model.engine.margin if model.engine is not None
+                      and model.engine is not model.fast else None,  # a searcher profile's
                       "format": "despin-json/1", "offsets": "characters into each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.files:
-            total = os.path.getsize(name) if name != "-" else None
+            total = os.path.getsize(name) if name != "-" and Path(name).is_file() else None
             lines, more_ready = _input(name)
             for number, r in enumerate(model.restore_lines(lines, total, more_ready), 1):
                 if args.format == "json":
@@ -197,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     out.write(r.text)
                 out.flush()
-    except UnicodeDecodeError as exc:  # stdin that is not UTF-8 (files were checked first)
+    except UnicodeDecodeError as exc:  # stdin or a pipe (regular files were checked first)
         print(f"despin: cannot read input: not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `despin big.txt | head`: the reader has what it wanted

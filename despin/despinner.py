@@ -161,26 +161,38 @@ class Despinner:
         its ``threshold``), else those of :class:`despin.search.SearchSettings`
         (``copy_bonus=8.0``, ``top_k=4``, ...).
 
-        Raises FileNotFoundError for a missing folder, ValueError for a device this torch cannot
-        use or a bad dtype, or for a fast core with a spin gate (``gate_cut``) but no
-        ``detection.json``, TypeError for an override no settings class has (the message lists
-        them) and TypeError/ValueError for a bad ``gate_cut`` or ``gate_margin``.
+        Raises FileNotFoundError for a missing folder (OSError for a hub name the hub does not
+        give: offline, no such repository), ValueError for a config that is not a Despinner's,
+        for a device this torch cannot use, a bad dtype or a ``batch_size`` below 1, or for a
+        fast core with a spin gate (``gate_cut``) but no ``detection.json``, TypeError for an
+        override no settings class has (the message lists them) and TypeError/ValueError for
+        a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`: ``threshold=float("nan")``).
         """
         check_dtype(dtype)
         check_device(device)
+        if batch_size is not None and (isinstance(batch_size, bool)
+                                       or not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
         folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name)
         if not folder.is_dir():
             if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
                     and str(path_or_name).count("/") == 1:
                 from huggingface_hub import snapshot_download  # users with a hub
 
-                folder = Path(snapshot_download(str(path_or_name)))
+                try:
+                    folder = Path(snapshot_download(str(path_or_name)))
+                except Exception as exc:  # offline, no such repository, no access
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    raise OSError(f"no Despinner folder at {path_or_name}, and the hub did not "
+                                  f"give one ({type(exc).__name__}: {first})") from exc
             else:
                 raise FileNotFoundError(f"no Despinner folder at {folder}")
         cfg_path = folder / CONFIG_NAME
         if not cfg_path.exists():
             raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: not a Despinner folder")
         cfg = json.loads(cfg_path.read_text())
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("sources"), list):
+            raise ValueError(f"{cfg_path} names no synonym 'sources': not a Despinner config")
         fast = cfg.get("fast")
         if fast is not None:  # overrides of the fast core's settings go there
             from .fast import FastSettings
@@ -228,7 +240,11 @@ class Despinner:
         if self._fast is None and self.fast_spec is not None:
             from .fast import FastRestorer
 
-            fast = FastRestorer.load(self.index, self._path(self.fast_spec["encoder"]),
+            encoder = self._path(self.fast_spec["encoder"])
+            if not Path(encoder).is_dir():
+                where = self.base_dir / encoder if self.base_dir is not None else encoder
+                raise FileNotFoundError(f"the fast core's encoder folder {where} is missing")
+            fast = FastRestorer.load(self.index, encoder,
                                      self.fast_spec.get("settings"),
                                      self.fast_spec.get("ngram"), self.device)
             fast.detection = self.detection
@@ -306,9 +322,9 @@ class Despinner:
         :meth:`despin.scorer.RestorationModel.quantize_output_layer`): where its decision wins
         by less than the profile's
         ``margin`` (nats of the fast objective; 2.0 in the shipped default). ``margin``
-        overrides it: smaller is faster and less accurate (0: the fast core's output; on the 100
-        test pairs, ``benchmarks/speed.py`` rows ``accurate-fp32@M``, session 18, AVX2,
-        float32: 1.0 → 53.5 words/s, F0.5 .581; 1.5 → 34.5, .594; 2.0 → 22.1, .610).
+        overrides it: smaller is faster and less accurate (0: the fast core's output; the
+        README's accurate-profile table gives words/s and F0.5 at 1.0, 1.5 and 2.0 on the 100
+        test pairs, ``benchmarks/speed.py`` rows ``accurate-fp32@M``).
 
         Raises KeyError for a profile this Despinner lacks, ValueError for a ``margin`` that is
         negative or given to a profile without a searcher.
@@ -726,7 +742,13 @@ class Despinner:
 
     # -- saving ----------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
-        """Write a self-contained folder: config, synonym tables, fine-tuned models."""
+        """Write a self-contained folder: config, synonym tables, fine-tuned models. Raises
+        ValueError for a searcher profile's Despinner (``profile("accurate")``): save the
+        Despinner it was made from, which keeps its profiles."""
+        if self._engine is not None:
+            raise ValueError("this is a searcher profile of another Despinner "
+                             "(profile('accurate')): save that Despinner, which keeps its "
+                             "profiles and searcher folders")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         sources = []

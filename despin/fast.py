@@ -80,8 +80,10 @@ class FastSettings:
     (:func:`network_rows`); ``gate_cut``: the spin gate's cut on the spin log-odds of a
     sentence's group, its line (None: no gate; needs the Despinner's ``detection.json``),
     ``gate_margin``: the margin (nats) an edit needs to be kept in a group below the cut
-    (None: none is kept); see :meth:`FastRestorer.gate`. Raises TypeError for a gate setting
-    that is neither a number nor None, ValueError for nan."""
+    (None: none is kept); see :meth:`FastRestorer.gate`. Raises TypeError for a setting of the
+    wrong type (a number, an integer, or for the gate also None), ValueError for nan or for a
+    count (``shortlist``, ``pool``, ``top_k``, ``passes``, ``batch_size``, ``max_length``)
+    below 1 (``ctxfree_top`` below 0)."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -100,15 +102,22 @@ class FastSettings:
     gate_margin: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("gate_cut", "gate_margin"):
+        numbers = ("lm_weight", "threshold", "floor", "oov", "gate_cut", "gate_margin")
+        for name in numbers + ("shortlist", "pool", "top_k", "passes", "batch_size",
+                               "max_length", "ctxfree_top"):
             v = getattr(self, name)
-            if v is None:
+            if v is None and name in ("gate_cut", "gate_margin"):
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise TypeError(f"FastSettings.{name} must be a number or None, "
+            whole = name not in numbers
+            if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+                raise TypeError(f"FastSettings.{name} must be {'an integer' if whole else 'a number'}"
+                                f"{' or None' if name.startswith('gate') else ''}, "
                                 f"not {type(v).__name__} {v!r}")
-            if math.isnan(v):
-                raise ValueError(f"FastSettings.{name} must be a number or None, not nan")
+            if not whole and math.isnan(v):
+                raise ValueError(f"FastSettings.{name} must be a number, not nan")
+            if whole and v < (0 if name == "ctxfree_top" else 1):
+                raise ValueError(f"FastSettings.{name} must be at least "
+                                 f"{0 if name == 'ctxfree_top' else 1}, got {v}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -367,13 +376,19 @@ class FastRestorer:
         edits = []
         for a in best.edits:
             score = self.margin(x, best, drop=a)
-            # a runner-up b on the same scale: its path against the copy = score − margin(add=b)
-            alts = sorted(((x.slots[a.slot].candidates[b.cand].text,
-                            round(score - self.margin(x, best, add=b), 4))
-                           for b in shortlist.get(a.slot, []) if b.cand != a.cand),
-                          key=lambda t: -t[1])
-            edits.append(self.edit(x, a, score, tuple(Alternative(*t) for t in alts)))
+            edits.append(self.edit(x, a, score, self.alternatives(x, best, a, score, shortlist)))
         return edits
+
+    def alternatives(self, x: SentenceLattice, best: DecodedPath, arc: Arc, score: float,
+                     shortlist: dict[int, list[Arc]]) -> tuple[Alternative, ...]:
+        """The runner-ups of the edit ``arc`` of ``best`` (whose :meth:`margin` is ``score``):
+        its slot's other shortlisted candidates, best first, each scored on the edit's scale
+        (its path against the copy: ``score`` − :meth:`margin` with it swapped in, nats)."""
+        alts = sorted(((x.slots[arc.slot].candidates[b.cand].text,
+                        round(score - self.margin(x, best, add=b), 4))
+                       for b in shortlist.get(arc.slot, []) if b.cand != arc.cand),
+                      key=lambda t: -t[1])
+        return tuple(Alternative(*t) for t in alts)
 
     @staticmethod
     def edit(x: SentenceLattice, arc: Arc, score: float,

@@ -51,7 +51,7 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     (:func:`despin.text.protected_mask`), nor tokens with digits, except a stand-alone numeral
     (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
     its own whose candidates keep its value ("nine"); no candidate may change a number's
-    value. Spans are words joined by single spaces, at most ``max_words`` (default: the
+    value. A lone letter ("x", "b") is never a slot of its own. Spans are words joined by single spaces, at most ``max_words`` (default: the
     index's longest span, capped at :data:`MAX_SLOT_WORDS`). A span that starts the text gets
     no deletion candidate ``""`` (the next word would need a capital).
     """
@@ -73,6 +73,8 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                     continue
             elif any(mask[i:j]) or not all(is_word(t.text) for t in span_toks):
                 continue
+            elif n == 1 and len(span_toks[0].text) == 1:
+                continue  # a lone letter (a variable, an initial): "x" is not a spun "ten"
             if any(text[a.end:b.start] != " " for a, b in zip(span_toks, span_toks[1:])):
                 continue
             span = text[span_toks[0].start:span_toks[-1].end]

@@ -23,6 +23,16 @@ def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
     return (base or config_dir()) / p
 
 
+def config_file(path: str | os.PathLike) -> Path:
+    """:func:`resolve` for a file that must exist (a recipe or config YAML); raises
+    FileNotFoundError naming both places looked in."""
+    found = resolve(path)
+    if not found.is_file():
+        raise FileNotFoundError(f"no file {path} (looked in the working folder and in "
+                                f"{config_dir()})")
+    return found
+
+
 def cache_dir() -> Path:
     """Cache folder: ``$DESPIN_CACHE`` or ``~/.cache/despin``; created on demand."""
     d = Path(os.environ.get("DESPIN_CACHE", Path.home() / ".cache" / "despin"))

@@ -16,6 +16,7 @@ __all__ = [
     "split_paragraphs",
     "split_sentences",
     "sentence_spans",
+    "MAX_UNIT_TOKENS",
     "protected_mask",
     "match_case",
     "is_word",
@@ -27,7 +28,7 @@ __all__ = [
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
 _WORD = r"\w+(?:[-'’]\w+)*"
 _TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
 _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|„[^“”]*[“”]")
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
@@ -101,7 +102,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     sent_start = start
     # no cut inside a quotation, a tag, a code span or a link: it stays in one sentence
     keep = protected_spans(text[start:end])
-    for m in re.finditer(r"[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])", text[start:end]):
+    # (?<!…): a match starts where a run of end marks does, not inside it (linear time)
+    for m in re.finditer(r"(?<![.!?…])[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])",
+                         text[start:end]):
         if any(a < m.end() < b for a, b in keep):
             continue
         cut = start + m.end()
@@ -120,9 +123,37 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     return spans
 
 
+MAX_UNIT_TOKENS = 64
+"""The most tokens (words and punctuation) in a unit of :func:`sentence_spans`: the fast
+core's encoder reads 128 word pieces of a sentence, and a longer run-on sentence (a
+transcript, a list) is restored in parts rather than left unread past that."""
+_CUT_AFTER = frozenset({",", ";", ":", "—", "–", "-", ")"})
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of every sentence of every paragraph of ``text``: the units a restorer works on."""
-    return [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+    """Offsets of every sentence of every paragraph of ``text``: the units a restorer works on.
+    A sentence of more than :data:`MAX_UNIT_TOKENS` tokens is cut into parts of at most that
+    many, each cut after the last comma, semicolon, colon, dash or bracket in the second half
+    of the part (else between two tokens); the whitespace at a cut belongs to no unit."""
+    return [u for p in split_paragraphs(text) for s in split_sentences(text, *p)
+            for u in _bounded(text, *s)]
+
+
+def _bounded(text: str, a: int, b: int, most: int = MAX_UNIT_TOKENS) -> list[tuple[int, int]]:
+    """``text[a:b]`` as one span, or cut into spans of at most ``most`` tokens (see
+    :func:`sentence_spans`)."""
+    toks = tokenize(text[a:b])
+    if len(toks) <= most:
+        return [(a, b)]
+    out, start = [], 0
+    while len(toks) - start > most:
+        end = start + most
+        cut = next((k + 1 for k in range(end - 1, start + most // 2, -1)
+                    if toks[k].text in _CUT_AFTER), end)
+        out.append((a + toks[start].start, a + toks[cut - 1].end))
+        start = cut
+    out.append((a + toks[start].start, b))
+    return out
 
 
 @lru_cache(maxsize=200_000)

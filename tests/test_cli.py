@@ -164,3 +164,52 @@ def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch
     assert capsys.readouterr().out == "navy know-how\n"
     assert main(["--model", str(folder), "--quiet", str(tmp_path / "t.txt")]) == 0
     assert seen == [(3, 7.0), (d.settings.top_k, d.settings.copy_bonus)]
+
+
+def test_a_pipe_or_fifo_is_read_once(tmp_path, copy_model):
+    """A FIFO (or ``<(...)``) can be read only once: no UTF-8 pre-check may use it up."""
+    import os
+    import threading
+
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    text = "Through a pipe.\nSecond line.\n"
+
+    def write() -> None:
+        with open(fifo, "w") as f:
+            f.write(text)
+
+    threading.Thread(target=write, daemon=True).start()
+    r = run("--model", str(copy_model), str(fifo))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == text
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"format": 1}', "names no synonym 'sources'"),
+    ("not json", "cannot load model"),
+])
+def test_a_broken_model_folder_is_one_line(tmp_path, content, message):
+    (tmp_path / "despin.json").write_text(content)
+    r = run("--model", str(tmp_path), stdin="x\n")
+    assert r.returncode == 2 and message in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_encoder_folder_is_one_line(tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(REPO / "despin" / "default", folder, ignore=shutil.ignore_patterns("encoder"))
+    r = run("--model", str(folder), stdin="x\n")
+    assert r.returncode == 2 and f"{folder / 'encoder'} is missing" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--detect", "--format", "diff"], "--detect writes text or json"),
+    (["--copy-bonus", "nan"], "--copy-bonus takes a finite number"),
+])
+def test_bad_flag_combinations(args, message):
+    r = run(*args, stdin="x\n")
+    assert r.returncode == 2 and message in r.stderr

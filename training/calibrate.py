@@ -35,6 +35,7 @@ from despin.search import candidate_edit, slot_best, slot_options
 from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
 from training.evaluate import evenly_spaced
+from training.entry import positive_int
 
 __all__ = ["collect", "calibrate", "rows_key", "log_loss", "main"]
 
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
                         "despin/default/accurate)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="train")
-    p.add_argument("--limit", type=int, default=400)
+    p.add_argument("--limit", type=positive_int, default=400)
     p.add_argument("--holdout", type=float, default=0.2,
                    help="share of texts held out to report log-loss on")
     p.add_argument("--kind", choices=KINDS, default="linear",
@@ -247,4 +248,6 @@ def main(argv: list[str] | None = None) -> dict[str, float] | None:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.calibrate")

@@ -24,6 +24,7 @@ from despin.detector import SpunDetector, word_features, word_token_ends
 from despin.text import is_word, protected_mask, sentence_spans, tokenize
 from training.calibrate import log_loss
 from training.evaluate import evenly_spaced
+from training.entry import positive_int
 
 __all__ = ["word_rows", "between", "auc", "main"]
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> SpunDetector:
                         "despin/default/accurate)")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="train")
-    p.add_argument("--limit", type=int, default=3000, help="texts to read")
+    p.add_argument("--limit", type=positive_int, default=3000, help="texts to read")
     p.add_argument("--layer", type=int, default=10, help="hidden layer to probe")
     p.add_argument("--l2", type=float, default=0.1, help="× mean squared weight")
     p.add_argument("--holdout", type=float, default=0.2,
@@ -130,4 +131,6 @@ def main(argv: list[str] | None = None) -> SpunDetector:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.detector")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from despin.text import words
+from training.entry import positive_int
 
 __all__ = [
     "TokenEdit",
@@ -395,11 +396,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
                     help="identity | inverse-thesaurus | MODULE:CALLABLE (repeatable)")
     ap.add_argument("--data", help="saved DatasetDict folder (training.pairs) or TSV spun/original")
     ap.add_argument("--split", default="test")
-    ap.add_argument("--limit", type=int, default=None, help="first N pairs only")
+    ap.add_argument("--limit", type=positive_int, default=None, help="first N pairs only")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--tortured", default=None,
                     help="tortured-phrases TSV (default: shared/eval), or 'none' to skip")
-    ap.add_argument("--tortured-limit", type=int, default=None,
+    ap.add_argument("--tortured-limit", type=positive_int, default=None,
                     help="score a deterministic sample of N tortured phrases")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -432,4 +433,6 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.evaluate")

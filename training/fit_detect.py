@@ -171,4 +171,6 @@ def main(argv: list[str] | None = None) -> DetectionModel:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.fit_detect")

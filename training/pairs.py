@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from despin.resources import resolve
+from despin.resources import config_file, resolve
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
 from training.spinner import SpinResult, Spinner
+from training.entry import positive_int
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -58,7 +59,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 def read_section(path: str | Path, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """A YAML's settings (at top level or under ``section:``) over ``defaults``; an unknown
     key is an error."""
-    data = yaml.safe_load(resolve(path).read_text()) or {}
+    data = yaml.safe_load(config_file(path).read_text()) or {}
     data = data.get(section, data)
     unknown = set(data) - set(defaults)
     if unknown:
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="pairs.yaml", help="pairs YAML (relative: configs/)")
     ap.add_argument("--out", required=True, help="folder for DatasetDict.save_to_disk")
-    ap.add_argument("--max-docs", type=int, default=None, help="cap documents per corpus")
+    ap.add_argument("--max-docs", type=positive_int, default=None, help="cap documents per corpus")
     ap.add_argument("--seed", type=int, default=None, help="override the config's seed")
     ap.add_argument("--spinner", default=None, help="override the config's spinner YAML")
     ap.add_argument("--no-progress", action="store_true")
@@ -282,4 +283,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.pairs")

@@ -123,4 +123,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.phrases")

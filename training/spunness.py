@@ -29,4 +29,6 @@ def main(argv: list[str] | None = None) -> SpunnessTable:
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.spunness")

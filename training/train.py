@@ -42,7 +42,7 @@ from despin.from_scratch import build_llama_from_config, build_t5_from_config, t
 from despin.logprobs import collate, training_loss
 from despin.model_input import DECODER_ONLY, ENCODER_DECODER, build_model_input, encode_pair
 from despin.packaged import fix_adapter_base
-from despin.resources import REPO_ROOT, resolve
+from despin.resources import REPO_ROOT, config_file, resolve
 from despin.scorer import DESPIN_CONFIG, RestorationModel, load_base_model
 
 __all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "load_index_spec", "train",
@@ -120,7 +120,7 @@ def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None
     cfg = dict(defaults)
     layers = []
     if path:
-        data = yaml.safe_load(resolve(path).read_text()) or {}
+        data = yaml.safe_load(config_file(path).read_text()) or {}
         layers.append(data.get("train", data))
     layers.append(overrides or {})
     for layer in layers:
@@ -758,9 +758,11 @@ def main(argv: list[str] | None = None) -> Path:
 def _task(path: str | None, overrides: dict[str, Any]) -> str:
     """A recipe's ``task``: ``"restoration"`` (this module's seq2seq loop, the default) or
     ``"encoder"`` (:mod:`training.encoder`)."""
-    data = (yaml.safe_load(resolve(path).read_text()) or {}) if path else {}
+    data = (yaml.safe_load(config_file(path).read_text()) or {}) if path else {}
     return overrides.get("task", data.get("train", data).get("task", "restoration"))
 
 
 if __name__ == "__main__":
-    main()
+    from training.entry import run
+
+    run(main, "python -m training.train")

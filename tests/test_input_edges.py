@@ -1,0 +1,150 @@
+"""Inputs a user's documents hold that the happy path does not: run-on sentences, lone
+letters, long runs of punctuation, bad settings, and the training commands' bad arguments."""
+from __future__ import annotations
+
+import random
+import string
+import subprocess
+import sys
+
+import pytest
+
+from despin.candidates import CandidateIndex
+from despin.despinner import Despinner
+from despin.lattice import build_slots
+from despin.text import MAX_UNIT_TOKENS, sentence_spans, split_paragraphs, split_sentences, \
+    tokenize
+from training.entry import positive_int, run
+
+from .conftest import REPO
+
+
+def _texts(n: int, seed: int = 0) -> list[str]:
+    """Random paragraphs of run-on and ordinary sentences, commas and dashes among the words."""
+    rng = random.Random(seed)
+    vocab = ["the", "summit", "assembly", "comes", "at", "a", "uncommon", "second", "of",
+             "mutual", "want", "Mr.", "U.S.", "navy", "know-how", ",", ",", ";", "—", "..."]
+    out = []
+    for _ in range(n):
+        sentences = []
+        for _ in range(rng.randint(1, 4)):
+            words = [rng.choice(vocab) for _ in range(rng.choice([5, 30, 70, 150, 400]))]
+            sentences.append(("The " + " ".join(words)).replace(" ,", ",").replace(" ;", ";")
+                             + rng.choice([".", "!", "?"]))
+        out.append(" ".join(sentences) + rng.choice(["", "\n", "\n\nNext paragraph here."]))
+    return out
+
+
+@pytest.mark.parametrize("text", _texts(60))
+def test_sentence_units_are_bounded_ordered_and_cover_every_token(text):
+    spans = sentence_spans(text)
+    sentences = [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+    covered = []
+    for (a, b), (c, _) in zip(spans, spans[1:]):
+        assert a < b <= c and not text[b:c].strip()  # in order; only whitespace between
+    for a, b in spans:
+        assert text[a:b] == text[a:b].strip()
+        assert len(tokenize(text[a:b])) <= MAX_UNIT_TOKENS
+        covered += [t.text for t in tokenize(text[a:b])]
+    assert covered == [t.text for t in tokenize(text)]
+    # a sentence within the bound is one unit, as split_sentences cut it
+    short = [s for s in sentences if len(tokenize(text[s[0]:s[1]])) <= MAX_UNIT_TOKENS]
+    assert set(short) <= set(spans)
+
+
+def test_a_run_on_sentence_is_cut_after_a_comma():
+    text = ", ".join(f"part number {k} is here" for k in range(40)) + "."
+    spans = sentence_spans(text)
+    assert len(spans) > 1
+    assert all(text[b - 1] in ",." for _, b in spans)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("He left... Then she came!! Why?? Mr. Smith went. The U.S. rose.",
+     ["He left...", "Then she came!!", "Why??", "Mr. Smith went.", "The U.S. rose."]),
+    ("Wait.... What? Yes.", ["Wait....", "What?", "Yes."]),
+    ("." * 300, None),  # one run of end marks: cut only by the unit bound, nothing lost
+])
+def test_runs_of_end_marks(text, expected):
+    units = [text[a:b] for a, b in sentence_spans(text)]
+    if expected is None:
+        assert "".join(units) == text and len(units) == -(-300 // MAX_UNIT_TOKENS)
+    else:
+        assert units == expected
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Despinner:
+    return Despinner.from_pretrained(None)
+
+
+def test_a_lone_letter_is_never_a_slot(shipped):
+    for letter in string.ascii_letters:
+        text = f"He wrote {letter} on the board and chose {letter} extra."
+        slots = build_slots(text, shipped.index, top_k=5)
+        assert all(s.text != letter for s in slots), letter
+    # while a word the index knows is still a slot
+    assert any(s.text == "extra" for s in build_slots("x extra", shipped.index))
+
+
+def test_long_run_on_sentence_is_restored_to_its_end(shipped):
+    unit = "the summit assembly comes at a uncommon second of mutual want "
+    text = unit * 30
+    r = shipped.restore_with_edits(text)
+    # every repetition is read: the last as the first (the encoder alone reads 128 pieces)
+    assert r.text.count("a rare moment of mutual") >= 27, r.text[-200:]  # cuts split a few
+    assert max(e.start for e in r.edits) > len(text) - len(unit)
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"batch_size": 0}, ValueError), ({"batch_size": -3}, ValueError),
+    ({"batch_size": 2.5}, ValueError), ({"threshold": float("nan")}, ValueError),
+    ({"threshold": "2"}, TypeError), ({"top_k": 0}, ValueError), ({"pool": True}, TypeError),
+    ({"lm_weight": None}, TypeError),
+])
+def test_bad_settings_fail_at_load(kwargs, error):
+    with pytest.raises(error):
+        Despinner.from_pretrained(None, **kwargs)
+
+
+def test_a_profile_twin_refuses_to_save(shipped, tmp_path):
+    with pytest.raises(ValueError, match="save that Despinner"):
+        shipped.profile("accurate").save_pretrained(tmp_path / "x")
+
+
+def test_positive_int():
+    assert positive_int("3") == 3
+    for bad in ("0", "-5", "x"):
+        with pytest.raises(ValueError):
+            positive_int(bad)
+
+
+def test_run_turns_user_errors_into_one_line(capsys, monkeypatch):
+    def missing() -> None:
+        raise FileNotFoundError("no file configs/x.yaml")
+
+    monkeypatch.delenv("DESPIN_TRACEBACK", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        run(missing, "python -m training.demo")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "python -m training.demo: error: no file configs/x.yaml\n"
+    monkeypatch.setenv("DESPIN_TRACEBACK", "1")
+    with pytest.raises(FileNotFoundError):
+        run(missing, "python -m training.demo")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["training.train", "--config", "configs/nonexist.yaml"],
+     "no file configs/nonexist.yaml (looked in the working folder and in"),
+    (["training.evaluate", "--restorer", "identity", "--data", "data/pairs", "--limit", "0",
+      "--tortured", "none"], "invalid positive_int value: '0'"),
+    (["training.tune_fast", "--model", "/no/such/model"], "no Despinner folder at /no/such/model"),
+    (["training.pairs", "--config", "configs/pairs.yaml", "--out", "/tmp/x", "--max-docs", "-1"],
+     "invalid positive_int value: '-1'"),
+])
+def test_training_commands_report_bad_arguments_in_one_line(args, message):
+    r = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=REPO,
+                       timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr

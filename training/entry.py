@@ -1,0 +1,30 @@
+"""How the training commands end on a user's mistake: a missing file or folder, or a bad
+setting (OSError, ValueError), prints one line naming it and exits with status 2, as argparse
+does for a bad option; ``DESPIN_TRACEBACK=1`` in the environment shows the traceback instead."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+__all__ = ["positive_int", "run"]
+
+
+def run(main: Callable[[], Any], prog: str) -> None:
+    """Call ``main()`` (a training module's entry point); on OSError or ValueError print
+    ``{prog}: error: {message}`` to stderr and exit 2."""
+    try:
+        main()
+    except (OSError, ValueError) as exc:
+        if os.environ.get("DESPIN_TRACEBACK"):
+            raise
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an integer ≥ 1 (argparse reports anything else as a bad value)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{value} is below 1")
+    return value
