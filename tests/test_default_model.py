@@ -209,6 +209,9 @@ def test_accurate_margin_sets_what_the_search_is_asked(model, monkeypatch):
     monkeypatch.setattr(AccurateRestorer, "_search", lambda self, s, slots, sure, unsure, sl: (
         asked.append((self.margin, len(unsure))), real(self, s, slots, sure, unsure, sl))[1])
     assert model.profile("accurate", margin=0.0).restore(spun) == model.restore(spun)
+    # and the same edits, runner-up alternatives included
+    assert model.profile("accurate", margin=0.0).restore_with_edits(spun) == \
+        model.restore_with_edits(spun)
     assert asked == []
     model.profile("accurate", margin=1.0).restore(spun)
     model.profile("accurate", margin=4.0).restore(spun)
