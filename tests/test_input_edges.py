@@ -148,3 +148,11 @@ def test_training_commands_report_bad_arguments_in_one_line(args, message):
     assert r.returncode == 2, r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("module", ["training.corpora", "training.encoder", "training.spinner"])
+def test_library_modules_say_which_command_runs_them(module):
+    r = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                       cwd=REPO, timeout=300)
+    assert r.returncode == 2 and "is a library module" in r.stderr and "python -m training." \
+        in r.stderr

@@ -197,3 +197,9 @@ def split_by_document(docs: Iterable[Document], fractions: Sequence[float] = (0.
         i = next((k for k, b in enumerate(bounds) if u < b and fractions[k] > 0), last)
         out[SPLITS[i]].append(doc)
     return out
+
+
+if __name__ == "__main__":
+    from training.entry import library_module
+
+    library_module("training.corpora", "python -m training.pairs --config configs/pairs.yaml --out data/pairs")

@@ -402,3 +402,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     accelerator.wait_for_everyone()
     return out
 
+
+if __name__ == "__main__":
+    from training.entry import library_module
+
+    library_module("training.encoder", "python -m training.train --config configs/train-encoder.yaml")

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Callable
 
-__all__ = ["positive_int", "run"]
+__all__ = ["library_module", "positive_int", "run"]
 
 
 def run(main: Callable[[], Any], prog: str) -> None:
@@ -28,3 +28,11 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise ValueError(f"{value} is below 1")
     return value
+
+
+def library_module(name: str, command: str) -> None:
+    """What ``python -m {name}`` does for a module that is a library, not a command: say which
+    command uses it, on stderr, and exit 2."""
+    print(f"{name} is a library module, not a command; it runs through: {command}",
+          file=sys.stderr)
+    sys.exit(2)

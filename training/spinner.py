@@ -412,3 +412,9 @@ def _hard_mask(text: str, tokens: list[Token]) -> list[bool]:
     family (names and numbers may be, by the families that spin them)."""
     spans = protected_spans(text)
     return [any(a <= t.start < b for a, b in spans) for t in tokens]
+
+
+if __name__ == "__main__":
+    from training.entry import library_module
+
+    library_module("training.spinner", "python -m training.pairs --config configs/pairs.yaml --out data/pairs")
