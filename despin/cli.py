@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars
     from . import __version__
+    from .accurate import AccurateRestorer
     from .despinner import Despinner
 
     try:
@@ -195,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "json":
             header = {"despin": __version__, "model": args.model or "default",
                       "model_version": _model_version(model), "profile": args.profile,
-                      "margin": model.engine.margin if model.engine is not None
-                      and model.engine is not model.fast else None,  # a searcher profile's
+                      "margin": model.engine.margin  # a searcher profile's, else None
+                      if isinstance(model.engine, AccurateRestorer) else None,
                       "format": "despin-json/1", "offsets": "characters into each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name in args.files:

@@ -166,7 +166,8 @@ class Despinner:
         for a device this torch cannot use, a bad dtype or a ``batch_size`` below 1, or for a
         fast core with a spin gate (``gate_cut``) but no ``detection.json``, TypeError for an
         override no settings class has (the message lists them) and TypeError/ValueError for
-        a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`: ``threshold=float("nan")``).
+        a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`:
+        ``threshold=float("nan")``).
         """
         check_dtype(dtype)
         check_device(device)

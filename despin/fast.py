@@ -102,25 +102,32 @@ class FastSettings:
     gate_margin: float | None = None
 
     def __post_init__(self) -> None:
-        numbers = ("lm_weight", "threshold", "floor", "oov", "gate_cut", "gate_margin")
-        for name in numbers + ("shortlist", "pool", "top_k", "passes", "batch_size",
-                               "max_length", "ctxfree_top"):
+        for name in _NUMBERS + _OPTIONAL:
             v = getattr(self, name)
-            if v is None and name in ("gate_cut", "gate_margin"):
+            if v is None and name in _OPTIONAL:
                 continue
-            whole = name not in numbers
-            if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
-                raise TypeError(f"FastSettings.{name} must be {'an integer' if whole else 'a number'}"
-                                f"{' or None' if name.startswith('gate') else ''}, "
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"FastSettings.{name} must be a number"
+                                f"{' or None' if name in _OPTIONAL else ''}, "
                                 f"not {type(v).__name__} {v!r}")
-            if not whole and math.isnan(v):
+            if math.isnan(v):
                 raise ValueError(f"FastSettings.{name} must be a number, not nan")
-            if whole and v < (0 if name == "ctxfree_top" else 1):
-                raise ValueError(f"FastSettings.{name} must be at least "
-                                 f"{0 if name == 'ctxfree_top' else 1}, got {v}")
+        for name, least in _COUNTS.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f"FastSettings.{name} must be an integer, "
+                                f"not {type(v).__name__} {v!r}")
+            if v < least:
+                raise ValueError(f"FastSettings.{name} must be at least {least}, got {v}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_NUMBERS = ("lm_weight", "threshold", "floor", "oov")
+_OPTIONAL = ("gate_cut", "gate_margin")  # numbers or None
+_COUNTS = {"shortlist": 1, "pool": 1, "top_k": 1, "passes": 1, "batch_size": 1,
+           "max_length": 1, "ctxfree_top": 0}  # integer settings and their least values
 
 
 STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",

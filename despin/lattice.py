@@ -51,8 +51,9 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     (:func:`despin.text.protected_mask`), nor tokens with digits, except a stand-alone numeral
     (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
     its own whose candidates keep its value ("nine"); no candidate may change a number's
-    value. A lone letter ("x", "b") is never a slot of its own. Spans are words joined by single spaces, at most ``max_words`` (default: the
-    index's longest span, capped at :data:`MAX_SLOT_WORDS`). A span that starts the text gets
+    value. A lone letter ("x", "b") is never a slot of its own. Spans are words joined by
+    single spaces, at most ``max_words`` (default: the index's longest span, capped at
+    :data:`MAX_SLOT_WORDS`). A span that starts the text gets
     no deletion candidate ``""`` (the next word would need a capital).
     """
     tokens = tokenize(text)

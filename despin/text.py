@@ -142,6 +142,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def _bounded(text: str, a: int, b: int, most: int = MAX_UNIT_TOKENS) -> list[tuple[int, int]]:
     """``text[a:b]`` as one span, or cut into spans of at most ``most`` tokens (see
     :func:`sentence_spans`)."""
+    if b - a <= most:  # a token takes at least one character: no need to count them
+        return [(a, b)]
     toks = tokenize(text[a:b])
     if len(toks) <= most:
         return [(a, b)]

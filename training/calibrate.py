@@ -34,8 +34,8 @@ from despin.resources import file_key
 from despin.search import candidate_edit, slot_best, slot_options
 from despin.spunness import SpunnessTable
 from despin.text import sentence_spans
-from training.evaluate import evenly_spaced
 from training.entry import positive_int
+from training.evaluate import evenly_spaced
 
 __all__ = ["collect", "calibrate", "rows_key", "log_loss", "main"]
 

@@ -202,4 +202,5 @@ def split_by_document(docs: Iterable[Document], fractions: Sequence[float] = (0.
 if __name__ == "__main__":
     from training.entry import library_module
 
-    library_module("training.corpora", "python -m training.pairs --config configs/pairs.yaml --out data/pairs")
+    library_module("training.corpora",
+                   "python -m training.pairs --config configs/pairs.yaml --out data/pairs")

@@ -23,8 +23,8 @@ from despin.despinner import SEARCH_PATH, Despinner
 from despin.detector import SpunDetector, word_features, word_token_ends
 from despin.text import is_word, protected_mask, sentence_spans, tokenize
 from training.calibrate import log_loss
-from training.evaluate import evenly_spaced
 from training.entry import positive_int
+from training.evaluate import evenly_spaced
 
 __all__ = ["word_rows", "between", "auc", "main"]
 

@@ -406,4 +406,5 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
 if __name__ == "__main__":
     from training.entry import library_module
 
-    library_module("training.encoder", "python -m training.train --config configs/train-encoder.yaml")
+    library_module("training.encoder",
+                   "python -m training.train --config configs/train-encoder.yaml")

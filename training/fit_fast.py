@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from training.tune_fast import chosen_line, sentences_of, tune
 from training.entry import positive_int
+from training.tune_fast import chosen_line, sentences_of, tune
 
 __all__ = ["collect_rows", "fit_weights", "attach_searcher", "main"]
 
@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> Path:
                    help="leave this spinner family's pairs out of the rows and the threshold "
                         "(pairs with a family column; for a leave-one-family-out test)")
     p.add_argument("--limit", type=positive_int, default=1500, help="training pairs for the rows")
-    p.add_argument("--val-limit", type=positive_int, default=300, help="validation pairs for the threshold")
+    p.add_argument("--val-limit", type=positive_int, default=300,
+                   help="validation pairs for the threshold")
     p.add_argument("--pool", type=int, default=10,
                    help="the encoder's best candidates per slot that the n-gram model rescores")
     p.add_argument("--l2", type=float, default=1e-3)

@@ -28,8 +28,8 @@ import yaml
 from despin.resources import config_file, resolve
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
-from training.spinner import SpinResult, Spinner
 from training.entry import positive_int
+from training.spinner import SpinResult, Spinner
 
 if TYPE_CHECKING:
     from datasets import DatasetDict

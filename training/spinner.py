@@ -417,4 +417,5 @@ def _hard_mask(text: str, tokens: list[Token]) -> list[bool]:
 if __name__ == "__main__":
     from training.entry import library_module
 
-    library_module("training.spinner", "python -m training.pairs --config configs/pairs.yaml --out data/pairs")
+    library_module("training.spinner",
+                   "python -m training.pairs --config configs/pairs.yaml --out data/pairs")
