@@ -15,7 +15,8 @@ For each sentence:
    candidates of a few slots, not the whole lattice.
 
 The edits of both steps are returned in the input's offsets. An edit from step 3 carries the
-search's score (a calibrated log-odds), one from step 1 the fast margin (nats). A sentence
+search's score (a calibrated log-odds, ``scorer="search"``), one from step 1 the fast margin
+(nats, ``scorer="fast"``). A sentence
 that the fast core's spin gate calls clean (:meth:`despin.fast.FastRestorer.gate`) keeps the
 fast edits the gate lets through and is not searched.
 """

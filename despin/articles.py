@@ -47,7 +47,7 @@ def article_edits(text: str, edits: list[Edit]) -> list[Edit]:
     """Edits that make the article right before an edit ("a"/"an", only whitespace between)
     agree with its restored word; articles that some edit already touches are left alone.
     Offsets: into ``text``, as the ``edits``' are. Each carries its word's edit score and
-    source ``"article"``."""
+    ``scorer``, and source ``"article"``."""
     out = []
     for e in edits:
         m = _ARTICLE_RE.search(text, max(0, e.start - 12), e.start)
@@ -57,5 +57,6 @@ def article_edits(text: str, edits: list[Edit]) -> list[Edit]:
         a, b = m.span(1)
         if any(d.start < b and a < d.end for d in edits):
             continue
-        out.append(Edit(a, b, m.group(1), match_case(m.group(1), want), e.score, 0.0, "article"))
+        out.append(Edit(a, b, m.group(1), match_case(m.group(1), want), e.score, 0.0, "article",
+                        scorer=e.scorer))
     return out

@@ -25,8 +25,11 @@ class Edit:
     :class:`Restoration` places the edit).
 
     ``score`` is how sure the restorer is, copy bonus subtracted (higher is surer; > 0 for an
-    edit taken): for the fast core, how much its decoder prefers the output to the same output
-    with this edit undone (nats); for a calibrated search, the log-odds that the edit is right.
+    edit taken), on the scale that ``scorer`` names: ``"fast"``, the fast core's *margin*, how
+    much its decoder prefers the output to the same output with this edit undone (nats);
+    ``"search"``, the search core's gain in calibrated log-odds that the output is right
+    (nats of log-odds); ``""``, no scale (a baseline's 0). The accurate profile returns both
+    kinds in one result, so compare scores only between edits of the same ``scorer``.
     ``prior``: the candidate index's prior for this original; ``source``: the synonym source
     that proposed it; ``alternatives``: the runner-up originals for the same span, best first
     (the fast core's shortlist; empty where the restorer keeps none).
@@ -42,6 +45,7 @@ class Edit:
     out_start: int | None = None
     out_end: int | None = None
     alternatives: tuple[Alternative, ...] = ()
+    scorer: str = ""
 
     def shifted(self, offset: int) -> "Edit":
         """The same edit with input offsets moved by ``offset`` (sentence → document offsets);
@@ -93,14 +97,15 @@ class Restoration:
     def matches(self) -> list[dict[str, Any]]:
         """The edits in the shape of LanguageTool's ``matches``: per edit ``offset`` and
         ``length`` (characters into :attr:`input`), ``spun``, ``restored``, ``score``,
-        ``alternatives`` (``[{"text", "score"}]``), ``source`` and ``sentence`` (the input
-        sentence that holds it, as :func:`despin.text.sentence_spans` cuts it)."""
+        ``scorer`` (the score's scale, see :class:`Edit`), ``alternatives`` (``[{"text",
+        "score"}]``), ``source`` and ``sentence`` (the input sentence that holds it, as
+        :func:`despin.text.sentence_spans` cuts it)."""
         spans = sentence_spans(self.input) if self.edits else []
         out = []
         for e in self.edits:
             a, b = next(((a, b) for a, b in spans if a <= e.start < b), (e.start, e.end))
             out.append({"offset": e.start, "length": e.end - e.start, "spun": e.spun,
-                        "restored": e.restored, "score": e.score,
+                        "restored": e.restored, "score": e.score, "scorer": e.scorer,
                         "alternatives": [asdict(x) for x in e.alternatives],
                         "source": e.source, "sentence": self.input[a:b]})
         return out

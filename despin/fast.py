@@ -412,7 +412,7 @@ class FastRestorer:
             elif x.sentence[end:end + 1] == " ":
                 end += 1
         return Edit(start, end, x.sentence[start:end], c.text, round(score, 4), c.prior,
-                    c.source, alternatives=alternatives)
+                    c.source, alternatives=alternatives, scorer="fast")
 
     def spin_log_odds(self, lattices: Sequence[SentenceLattice],
                       edits: Sequence[Sequence[Edit]],

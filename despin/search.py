@@ -202,7 +202,8 @@ def search(slots: list[Slot], terms: list[Term], settings: SearchSettings,
             break
         for i, j in move:
             e = candidate_edit(slots[i], j)
-            chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, value, e.prior, e.source)))
+            chosen.append((i, Edit(e.start, e.end, e.spun, e.restored, value, e.prior, e.source,
+                                    scorer="search")))
             a, b = slots[i].tok_start, slots[i].tok_end
             used.update(range(a, b))
             for term, cache in zip(terms, caches):

@@ -61,6 +61,7 @@ def test_json_format_follows_languagetool_matches(copy_model):
     for e in rec["edits"]:
         assert rec["input"][e["offset"]:e["offset"] + e["length"]] == e["spun"]
         assert e["sentence"] == rec["input"] and e["source"]
+        assert e["scorer"] == "fast"  # the default: the fast core's margin (nats)
         assert all(a["score"] <= e["score"] for a in e["alternatives"])
     # the edits rebuild the output
     out, pos = "", 0

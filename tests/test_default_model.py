@@ -182,6 +182,7 @@ def test_edits_carry_margins_and_output_spans(model, restored):
     for e in r.edits:
         assert e.score > 0 and HELD[1][0][e.start:e.end] == e.spun
         assert r.text[e.out_start:e.out_end] == e.restored
+        assert e.scorer == "fast"  # the score is the fast core's margin (nats)
 
 
 def test_accurate_profile(model):
@@ -195,6 +196,16 @@ def test_accurate_profile(model):
     print(out, m, fast)
     assert m["precision"] >= 0.85 and m["tp"] >= fast["tp"] - 1, (m, fast)
     assert accurate.engine.searcher.scorer_specs[0].model == "gemma3-270m"
+    # each edit names its score's scale: the fast core's sure margins, the search's log-odds
+    edits = [e for r in accurate.restore_with_edits(spun) for e in r.edits]
+    scorers = {e.scorer for e in edits}
+    assert scorers == {"fast", "search"}, scorers
+    fast_edits = {(e.start, e.restored) for r in model.restore_with_edits(spun) for e in r.edits
+                  if e.source != "article"}
+    assert all(e.score >= accurate.engine.margin for e in edits
+               if e.scorer == "fast" and e.source != "article")
+    assert all((e.start, e.restored) in fast_edits for e in edits
+               if e.scorer == "fast" and e.source != "article")
 
 
 def test_accurate_margin_sets_what_the_search_is_asked(model, monkeypatch):
@@ -234,6 +245,7 @@ def test_searcher_edits_carry_calibrated_scores(searcher):
     r = searcher.restore_with_edits(HELD[0][0])
     assert r.edits and r.text == searcher.restore(HELD[0][0])
     assert all(e.score > 0 and HELD[0][0][e.start:e.end] == e.spun for e in r.edits)
+    assert {e.scorer for e in r.edits} == {"search"}
 
 
 def test_prefilter_skips_slots_without_left_context(searcher):
