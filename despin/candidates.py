@@ -123,7 +123,8 @@ class CandidateIndex:
         return out
 
     def lookup(self, span: str, top_k: int | None = 10) -> list[Candidate]:
-        """Originals that ``span`` may stand for, best first, priors summing to 1.
+        """Originals that ``span`` may stand for, best first; priors are normalised over all
+        the span's candidates, so they sum to 1 only when ``top_k`` keeps them all (None).
 
         Candidates are re-inflected to the span's form and cased like it. The deletion
         candidate ``""`` (the span is a filler an ``insertions`` source lists) comes last,

@@ -639,7 +639,10 @@ class Despinner:
         length streams in bounded memory: the fast core restores up to ``8 × batch_size``
         sentences at a time (a batch of lines, or a part of one long line). A sentence never
         crosses a line break (:func:`despin.text.sentence_spans`), so the lines' outputs
-        joined equal :meth:`restore` of the joined lines. Lines inside code fences and HTML
+        joined equal :meth:`restore` of the joined lines — when the lines are cut where
+        ``str.splitlines`` cuts, as :meth:`restore` reads a text; a file read with
+        ``newline=""`` cuts only at ``\n`` and ``\r``, so a text with other line
+        separators (``\x0c``, ``\u2028``) may differ at them. Lines inside code fences and HTML
         ``<pre>``/``<code>``/``<script>``/``<style>`` blocks pass through unchanged
         (:class:`despin.text.VerbatimBlocks`). ``total``: the document's size in
         UTF-8 bytes, for the progress bar (shown when :attr:`progress` is set).

@@ -18,6 +18,7 @@ __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "C
            "MAX_SLOT_WORDS"]
 
 _DIGIT = re.compile(r"\d")
+_ONE_LETTER_WORDS = frozenset("aAI")  # one-letter words that may be inside a longer slot
 
 MAX_SLOT_WORDS = 6
 """The longest span (in words) that can be a slot, whatever the index holds."""
@@ -50,8 +51,11 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     Quoted text, markup and proper names are never part of a slot
     (:func:`despin.text.protected_mask`), nor tokens with digits, except a stand-alone numeral
     (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
-    its own whose candidates keep its value ("nine"); no candidate may change a number's
-    value. A lone letter ("x", "b") is never a slot of its own. Spans are words joined by
+    its own whose candidates keep its value ("nine"). No candidate may change a number's
+    value, add one or take one away: a span with a value (a numeral, a number word such as
+    "nine", "a couple of") keeps only its same-value spellings, and a span without one gets no
+    candidate with one ("dozen" is never "eleven", "nine" never "team"). A lone letter ("x",
+    "b") is never part of a slot (the words "a" and "I" may be). Spans are words joined by
     single spaces, at most ``max_words`` (default: the index's longest span, capped at
     :data:`MAX_SLOT_WORDS`). A span that starts the text gets
     no deletion candidate ``""`` (the next word would need a capital).
@@ -74,18 +78,19 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                     continue
             elif any(mask[i:j]) or not all(is_word(t.text) for t in span_toks):
                 continue
-            elif n == 1 and len(span_toks[0].text) == 1:
+            elif any(len(t.text) == 1 and t.text not in _ONE_LETTER_WORDS for t in span_toks):
                 continue  # a lone letter (a variable, an initial): "x" is not a spun "ten"
+            elif n == 1 and len(span_toks[0].text) == 1:
+                continue  # nor is "a" or "I" a slot alone
             if any(text[a.end:b.start] != " " for a, b in zip(span_toks, span_toks[1:])):
                 continue
             span = text[span_toks[0].start:span_toks[-1].end]
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
                 cands = [c for c in cands if c.text]
-            if _DIGIT.search(span + "".join(c.text for c in cands)):
-                value = number_value(span)  # a number never changes its value
-                cands = [c for c in cands if not _DIGIT.search(c.text + span)
-                         or (value is not None and number_value(c.text) == value)]
+            value = number_value(span)  # a number never changes its value
+            cands = [c for c in cands if number_value(c.text) == value
+                     and (value is not None or not _DIGIT.search(c.text + span))]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
     return slots
@@ -96,7 +101,7 @@ def format_source(text: str, slots: list[Slot], n_show: int = 3) -> str:
     followed by its best ``n_show`` candidates, e.g. ``a uncommon ⟨rare|few⟩ second ⟨moment⟩``.
 
     Multi-word slots are annotated after their last word with the words they cover, so the
-    model sees "in opposition to ⟨against⟩" as one unit.
+    model sees "in opposition to ⟨in opposition to=against⟩" as one unit.
     """
     if n_show <= 0 or not slots:
         return text

@@ -87,6 +87,43 @@ def test_a_lone_letter_is_never_a_slot(shipped):
     assert any(s.text == "extra" for s in build_slots("x extra", shipped.index))
 
 
+def test_a_lone_letter_is_never_inside_a_slot(shipped):
+    """The index holds phrases with a lone letter ("e book", "x ray"); none becomes a slot,
+    while "a" and "I" may sit inside one ("a couple of", "in a hurry")."""
+    assert any(" e " in f" {k} " for k in ("e book", "x ray") if shipped.index.lookup(k))
+    for letter in set(string.ascii_letters) - set("aAI"):
+        text = f"He gave the {letter} book and the {letter} ray to {letter} pupils."
+        for slot in build_slots(text, shipped.index, top_k=5):
+            assert letter not in slot.text.split(), (letter, slot.text)
+    texts = [s.text for s in build_slots("I think a couple of men came in a hurry.",
+                                         shipped.index, top_k=5)]
+    assert "a couple of" in texts and "in a hurry" in texts
+
+
+def test_no_candidate_changes_adds_or_removes_a_number(shipped, sotu_sentences):
+    """Over many sentences with numbers and number words: a span with a value keeps only
+    its same-value spellings; a span without one is offered no candidate with one."""
+    from despin.numbers import number_value
+
+    written = ["The baseball nine took the field.", "A dozen eggs lasted two weeks.",
+               "She waited nine days, then 9 more, and a couple of hours.",
+               "One team of twelve won the single prize."]
+    texts = written + [s for s in sotu_sentences if any(
+        w in s.lower().split() for w in ("one", "two", "three", "four", "five", "nine", "ten",
+                                         "dozen", "hundred"))][:150]
+    assert len(texts) >= 25
+    seen = 0
+    for text in texts:
+        for slot in build_slots(text, shipped.index, top_k=100):
+            value = number_value(slot.text)
+            seen += value is not None
+            assert all(number_value(c.text) == value for c in slot.candidates), \
+                (slot.text, [c.text for c in slot.candidates if number_value(c.text) != value])
+    assert seen >= 10
+    nine = next(s for s in build_slots(written[0], shipped.index, 100) if s.text == "nine")
+    assert [c.text for c in nine.candidates] == ["9"]
+
+
 def test_long_run_on_sentence_is_restored_to_its_end(shipped):
     unit = "the summit assembly comes at a uncommon second of mutual want "
     text = unit * 30

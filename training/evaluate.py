@@ -399,7 +399,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     ap.add_argument("--limit", type=positive_int, default=None, help="first N pairs only")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--tortured", default=None,
-                    help="tortured-phrases TSV (default: shared/eval), or 'none' to skip")
+                    help="tortured-phrases TSV (default: $DESPIN_TORTURED, else "
+                         "../shared/eval/tortured_phrases.tsv beside the checkout), or 'none' "
+                         "to skip")
     ap.add_argument("--tortured-limit", type=positive_int, default=None,
                     help="score a deterministic sample of N tortured phrases")
     ap.add_argument("--no-progress", action="store_true")
