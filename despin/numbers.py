@@ -38,15 +38,17 @@ MONTHS = frozenset("january february march april may june july august september 
 """Month names: a number beside one is a date ("12 March", "May 9"), never swapped."""
 
 
+# every number word and phrase with its value: one look-up (build_slots asks of every candidate)
+_WORD_VALUES = {**NUMBER_VALUES, **{p: v for v, p in NUMBER_PHRASES.items()}}
+
+
 def number_value(text: str) -> int | None:
     """The value of a whole number of 1–2 digits, a number word ("nine", "twenty-one", any
     case) or a :data:`NUMBER_PHRASES` phrase; None for anything else."""
     low = text.lower()
     if low.isascii() and low.isdigit() and len(low) <= 2:  # not "²" or "٣"
         return int(low)
-    if low in NUMBER_VALUES:
-        return NUMBER_VALUES[low]
-    return next((v for v, p in NUMBER_PHRASES.items() if p == low), None)
+    return _WORD_VALUES.get(low)
 
 
 def standalone_number(text: str, tokens: list[Token], i: int) -> int | None:

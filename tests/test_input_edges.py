@@ -90,7 +90,7 @@ def test_a_lone_letter_is_never_a_slot(shipped):
 def test_a_lone_letter_is_never_inside_a_slot(shipped):
     """The index holds phrases with a lone letter ("e book", "x ray"); none becomes a slot,
     while "a" and "I" may sit inside one ("a couple of", "in a hurry")."""
-    assert any(" e " in f" {k} " for k in ("e book", "x ray") if shipped.index.lookup(k))
+    assert shipped.index.lookup("e book") and shipped.index.lookup("x ray")
     for letter in set(string.ascii_letters) - set("aAI"):
         text = f"He gave the {letter} book and the {letter} ray to {letter} pupils."
         for slot in build_slots(text, shipped.index, top_k=5):
