@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fuzz install mythes clean default wheel wheel-check
+.PHONY: demo test fuzz install mythes lmplz clean default wheel wheel-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/despin seeds/nyt-putin-kim-spun.txt
 
-test: $(STAMP) mythes
+test: $(STAMP) mythes lmplz
 	$(PY) -m pytest tests
 
 # The property tests with fresh random examples (`make test` draws the same ones every run);
@@ -34,14 +34,16 @@ fuzz: $(STAMP) mythes
 	HYPOTHESIS_PROFILE=explore $(PY) -m pytest tests/test_documents.py
 
 # Rebuild the shipped default from scratch: the pairs (our content-farm spinner's, then pairs of
-# every spinner family mixed), the spin encoder (about 90 minutes on 2 CPU cores), its
-# context-free candidate keys (a warm-started continuation, about 40 minutes), its training
-# across the spinner families with the index of every family (three warm-started continuations,
-# about 30 + 30 + 35 minutes), then the fast core's weights and threshold on the mixed pairs, and
-# spin detection; the accurate profile's search core (despin/default/accurate) is kept as it is.
-default: $(STAMP)
+# every spinner family mixed), a trigram model of the training originals' prose (KenLM's lmplz,
+# seconds), the spin encoder (about 90 minutes on 2 CPU cores), its context-free candidate keys
+# (a warm-started continuation, about 40 minutes), its training across the spinner families
+# with the index of every family (three warm-started continuations, about 30 + 30 + 35
+# minutes), then the fast core's weights and threshold on the mixed pairs, and spin detection;
+# the accurate profile's search core (despin/default/accurate) is kept as it is.
+default: $(STAMP) lmplz
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
 	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed
+	$(PY) -m training.ngram --data data/pairs --out runs/ngram/prose.arpa
 	$(PY) -m training.train --config configs/train-encoder.yaml
 	$(PY) -m training.train --config configs/train-encoder-keys.yaml
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml
@@ -51,6 +53,7 @@ default: $(STAMP)
 	    out=runs/encoder-mixed3 seed=2 max_steps=1000 max_minutes=50
 	$(PY) -m training.fit_fast --encoder runs/encoder-mixed3 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
+	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 \
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
 	    --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 2.5 3.0 --lm-scales 0.75 1.0 1.25 1.5 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
@@ -58,6 +61,29 @@ default: $(STAMP)
 	$(PY) -m training.tune_fast --model despin/default --data data/pairs-mixed --val-limit 600 \
 	    --objective pooled --tolerance 0.005 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
 	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf --write
+
+# KenLM's lmplz (the n-gram estimator of `python -m training.ngram`; not a program on PyPI), built
+# from the PyPI source distribution of kenlm into .venv/bin. It needs cmake, g++ and Boost's
+# headers: as root with apt they are installed here; elsewhere the message says what to install
+# (training.ngram's tests are skipped without it; the shipped model needs only pocketsphinx).
+KENLM := kenlm==0.3.0
+BOOST_DEBS := cmake g++ libboost-program-options-dev libboost-system-dev libboost-thread-dev \
+	libboost-test-dev zlib1g-dev
+lmplz: $(STAMP)
+	@if [ -x $(VENV)/bin/lmplz ]; then echo "lmplz is built"; \
+	else \
+	  if [ ! -e /usr/include/boost/program_options.hpp ] && command -v apt-get >/dev/null \
+	     && [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BOOST_DEBS) >/dev/null; fi; \
+	  tmp=$$(mktemp -d); \
+	  if $(PY) -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
+	       $(KENLM) -d $$tmp >/dev/null && tar xzf $$tmp/kenlm-*.tar.gz -C $$tmp && \
+	     cmake -S $$tmp/kenlm-*/ -B $$tmp/build -DCMAKE_BUILD_TYPE=Release >/dev/null && \
+	     $(MAKE) -C $$tmp/build -j2 lmplz >/dev/null 2>&1 && \
+	     cp $$tmp/build/bin/lmplz $(VENV)/bin/lmplz; \
+	  then echo "built lmplz into $(VENV)/bin"; \
+	  else echo "could not build lmplz (needs: $(BOOST_DEBS)): training.ngram's tests are skipped"; fi; \
+	  rm -rf $$tmp; fi
 
 # The WordNet-derived thesaurus of Debian's mythes-en-us, for a `kind: mythes` synonym
 # source (despin.synonyms; tested, not in the default), unpacked into the cache without root

@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="fast core: turn the spin gate off, so that sentences spin detection "
                         "calls clean keep every edit too (for a few swapped phrases in "
                         "otherwise clean prose; more changes to clean text)")
+    p.add_argument("--ngram", default=None, metavar="ARPA",
+                   help="fast core: a trigram model of prose of your text's own domain (python "
+                        "-m training.ngram --text ...) in place of the shipped prose model")
     p.add_argument("--profile", default=None,
                    help="restore with this profile of the model: 'accurate' (the shipped "
                         "default's slower, surer profile); 'phrase' where a model has it")
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
                                           batch_size=args.batch_size, dtype=args.dtype,
+                                          ngram=args.ngram,
                                           **({"gate_cut": None} if args.no_gate else {}))
         model = model.profile(args.profile, margin=args.margin)
         _ = model.engine  # the fast core loads on first use: its errors belong here

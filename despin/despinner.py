@@ -146,7 +146,7 @@ class Despinner:
     @classmethod
     def from_pretrained(cls, path_or_name: str | Path | None = None, device: str = "auto",
                         batch_size: int | None = None, dtype: str | None = None,
-                        **overrides: Any) -> "Despinner":
+                        ngram: str | Path | None = None, **overrides: Any) -> "Despinner":
         """Load from a folder, a hub repository name, or (None) the shipped default.
 
         ``device``: "cpu", "cuda" (or "cuda:N") or "auto" (CUDA when torch sees a GPU).
@@ -156,7 +156,11 @@ class Despinner:
         scorers' weights (the accurate profile's searcher; the fast core's encoder always runs
         in float32), in place of each scorer's own ``dtype``; ``"auto"`` is bfloat16 only where
         ``device`` computes it natively (:func:`despin.dtypes.auto_dtype`). None: the model's
-        own settings. ``overrides`` replace settings: on the fast core those of
+        own settings. ``ngram``: a trigram model (ARPA) of prose of your text's own domain,
+        e.g. from ``python -m training.ngram --text``; it takes the place of the folder's prose
+        model in the fast core's n-gram mixture, at its weight (0.5 where the folder has none;
+        :func:`despin.ngram.with_prose`). None: the folder's own. ``overrides`` replace
+        settings: on the fast core those of
         :class:`despin.fast.FastSettings` (``threshold=2.0``, ``top_k=50``; ``copy_bonus`` is
         its ``threshold``), else those of :class:`despin.search.SearchSettings`
         (``copy_bonus=8.0``, ``top_k=4``, ...).
@@ -164,7 +168,8 @@ class Despinner:
         Raises FileNotFoundError for a missing folder (OSError for a hub name the hub does not
         give: offline, no such repository), ValueError for a config that is not a Despinner's,
         for a device this torch cannot use, a bad dtype or a ``batch_size`` below 1, or for a
-        fast core with a spin gate (``gate_cut``) but no ``detection.json``, TypeError for an
+        fast core with a spin gate (``gate_cut``) but no ``detection.json``, or for ``ngram``
+        with a search-core model (it has no n-gram model), TypeError for an
         override no settings class has (the message lists them) and TypeError/ValueError for
         a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`:
         ``threshold=float("nan")``).
@@ -208,6 +213,12 @@ class Despinner:
             if overrides:
                 raise TypeError(f"unknown setting(s) {sorted(overrides)} for this fast-core "
                                 f"model; FastSettings has {sorted(FastSettings.__dataclass_fields__)}")
+            if ngram is not None:
+                from .ngram import with_prose
+
+                fast["ngram"] = with_prose(fast.get("ngram"), ngram)
+        elif ngram is not None:
+            raise ValueError(f"ngram= needs a fast-core model; {folder} is a search-core one")
         unknown = set(overrides) - set(SearchSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; SearchSettings has "
@@ -222,15 +233,22 @@ class Despinner:
 
     @classmethod
     def fast_from_parts(cls, sources: list[dict[str, Any]], encoder: str | Path,
-                        settings: Any = None, freq_power: float | None = None) -> "Despinner":
+                        settings: Any = None, freq_power: float | None = None,
+                        ngram: None | str | list[dict[str, Any]] = None) -> "Despinner":
         """A Despinner on the fast core (:mod:`despin.fast`) from its parts: the synonym
-        ``sources`` of the candidate index, a trained spin encoder folder and
-        :class:`despin.fast.FastSettings` (None: defaults)."""
+        ``sources`` of the candidate index, a trained spin encoder folder,
+        :class:`despin.fast.FastSettings` (None: defaults) and the n-gram model
+        (:func:`despin.ngram.load_lm`'s spec; None: pocketsphinx's English model)."""
         from .fast import FastSettings
 
         settings = settings if settings is not None else FastSettings()
+        if isinstance(ngram, (str, Path)):
+            ngram = str(Path(ngram).resolve())
+        elif ngram is not None:
+            ngram = [{**c, "path": None if c["path"] is None else str(Path(c["path"]).resolve())}
+                     for c in ngram]
         spec = {"settings": settings.to_dict() if hasattr(settings, "to_dict") else dict(settings),
-                "encoder": str(Path(encoder).resolve()), "ngram": None}
+                "encoder": str(Path(encoder).resolve()), "ngram": ngram}
         return cls(sources, [], freq_power=freq_power if freq_power is not None
                    else DEFAULT_FREQ_POWER, fast=spec)
 
@@ -247,7 +265,8 @@ class Despinner:
                 raise FileNotFoundError(f"the fast core's encoder folder {where} is missing")
             fast = FastRestorer.load(self.index, encoder,
                                      self.fast_spec.get("settings"),
-                                     self.fast_spec.get("ngram"), self.device)
+                                     self.fast_spec.get("ngram"), self.device,
+                                     resolve=self._path)
             fast.detection = self.detection
             self._fast = fast
         return self._fast

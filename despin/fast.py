@@ -33,7 +33,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Hashable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
@@ -45,13 +45,14 @@ from .edits import Alternative, Edit, Restoration
 from .spelling import american
 from .encoder import EncoderOutput, SpinEncoder, encode_sentences
 from .lattice import Slot, build_slots
-from .ngram import NGramLM, pocketsphinx_lm_path
+from .ngram import MixtureLM, NGramLM, load_lm, save_lm
 from .synonyms import zipf
-from .text import Token, tokenize
+from .text import Token, match_case, tokenize
 
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
-           "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "gate_edits",
+           "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
+           "gate_edits",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -214,6 +215,31 @@ def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
     return [e for e in edits if margin is not None and e.score >= margin]
 
 
+def american_view(sentence: str, tokens: Sequence[Token], slots: Sequence[Slot]
+                  ) -> tuple[str, list[Token], list[Slot]]:
+    """The sentence as the encoder reads it: every British-spelled token in American spelling
+    (:mod:`despin.spelling`; its case kept), as the index and the n-gram model read it, so that
+    "colour" and "color" give the encoder the same input. Returns the new sentence and the
+    tokens and slots at their new character offsets (token indices unchanged); the same
+    objects when no token is British-spelled."""
+    respelled = [t.text if (us := american(t.text.lower())) == t.text.lower()
+                 else match_case(t.text, us) for t in tokens]
+    if all(w == t.text for w, t in zip(respelled, tokens)):
+        return sentence, list(tokens), list(slots)
+    parts: list[str] = []
+    moved: list[Token] = []
+    pos = shift = 0
+    for t, w in zip(tokens, respelled):
+        parts += [sentence[pos:t.start], w]
+        moved.append(Token(w, t.start + shift, t.start + shift + len(w)))
+        shift += len(w) - len(t.text)
+        pos = t.end
+    parts.append(sentence[pos:])
+    return ("".join(parts), moved,
+            [replace(x, start=moved[x.tok_start].start, end=moved[x.tok_end - 1].end)
+             for x in slots])
+
+
 def lm_words(text: str) -> tuple[str, ...]:
     """What the n-gram model reads of a token or a candidate: its lower-case words (no
     punctuation), British spellings read in American spelling (the model's own,
@@ -247,7 +273,8 @@ class FastRestorer:
     docstring). ``index``: the candidate index; ``encoder``/``tokenizer``: a
     :class:`despin.encoder.SpinEncoder` and its tokenizer; ``lm``: the n-gram model."""
 
-    def __init__(self, index: CandidateIndex, encoder: SpinEncoder, tokenizer, lm: NGramLM,
+    def __init__(self, index: CandidateIndex, encoder: SpinEncoder, tokenizer,
+                 lm: NGramLM | MixtureLM,
                  settings: FastSettings | None = None, detection: DetectionModel | None = None):
         self.index, self.encoder, self.tokenizer, self.lm = index, encoder, tokenizer, lm
         self.settings = settings or FastSettings()
@@ -274,8 +301,9 @@ class FastRestorer:
                       key=lambda k: len(out[k].sentence))
         for b in range(0, len(todo), s.batch_size):
             part = [out[k] for k in todo[b:b + s.batch_size]]
-            encoded = encode_sentences(self.tokenizer, [x.sentence for x in part],
-                                       [x.tokens for x in part], [x.slots for x in part],
+            views = [american_view(x.sentence, x.tokens, x.slots) for x in part]
+            encoded = encode_sentences(self.tokenizer, [v[0] for v in views],
+                                       [v[1] for v in views], [v[2] for v in views],
                                        s.max_length)
             results = self.encoder.predict(encoded, self.tokenizer.pad_token_id,
                                            s.ctxfree_top or None)
@@ -486,10 +514,12 @@ class FastRestorer:
     @classmethod
     def load(cls, index: CandidateIndex, encoder_folder: str | Path,
              settings: FastSettings | dict[str, Any] | None = None,
-             ngram: str | Path | None = None, device: str = "cpu") -> "FastRestorer":
+             ngram: None | str | Path | list[dict[str, Any]] = None, device: str = "cpu",
+             resolve: Callable[[str], str] = str) -> "FastRestorer":
         """A fast restorer from a saved encoder folder (:meth:`SpinEncoder.save_pretrained`),
-        the n-gram model at ``ngram`` (None: pocketsphinx's English model) and ``settings``;
-        the encoder runs on ``device`` ("auto": CUDA when there is one), in float32."""
+        the n-gram model that ``ngram`` names (:func:`despin.ngram.load_lm`: None is
+        pocketsphinx's English model; its paths go through ``resolve``) and ``settings``; the
+        encoder runs on ``device`` ("auto": CUDA when there is one), in float32."""
         import torch
 
         if isinstance(settings, dict):
@@ -499,15 +529,17 @@ class FastRestorer:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         encoder.to(device)
-        return cls(index, encoder, tokenizer, NGramLM(ngram, oov=settings.oov), settings)
+        lm = load_lm(ngram, resolve, oov=settings.oov)
+        return cls(index, encoder, tokenizer, lm, settings)
 
     def save(self, folder: str | Path) -> dict[str, Any]:
-        """Write the encoder under ``folder/encoder`` and return the ``fast`` section of
-        ``despin.json`` (settings, the encoder's folder name, the n-gram model)."""
+        """Write the encoder under ``folder/encoder`` (and the n-gram model's own files into
+        ``folder``) and return the ``fast`` section of ``despin.json`` (settings, the
+        encoder's folder name, the n-gram model: :func:`despin.ngram.save_lm`)."""
         folder = Path(folder)
         self.encoder.save_pretrained(folder / ENCODER_FOLDER)
         return {"settings": self.settings.to_dict(), "encoder": ENCODER_FOLDER,
-                "ngram": None if self.lm.path == pocketsphinx_lm_path() else str(self.lm.path)}
+                "ngram": save_lm(self.lm, folder)}
 
 
 def _with(path: list[Arc], copies: list[Arc], add: Arc | None, drop: Arc | None) -> list[Arc]:

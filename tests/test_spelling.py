@@ -1,9 +1,10 @@
-"""British and American spellings are one word to the candidate index and the n-gram model."""
+"""British and American spellings are one word to the candidate index, the n-gram model and
+the encoder."""
 from __future__ import annotations
 
 import pytest
 
-from despin.fast import lm_words
+from despin.fast import american_view, lm_words
 from despin.spelling import american, is_british
 
 
@@ -17,6 +18,30 @@ def test_british_spellings_read_as_american(uk, us):
 
 def test_the_ngram_model_reads_american_spelling():
     assert lm_words("The Colour of the centre.") == ("the", "color", "of", "the", "center")
+
+
+def test_the_encoder_reads_american_spelling_at_moved_offsets(model, sotu_sentences):
+    from despin.lattice import build_slots
+    from despin.text import tokenize
+
+    british = ["The Colour of the neighbour's CAR, organised; colour-coded.",
+               "They travelled to the city centre to analyse the programme's favourite labour rules."]
+    for sentence in british + sotu_sentences[:60]:
+        tokens, slots = tokenize(sentence), build_slots(sentence, model.index, top_k=5)
+        view, moved, moved_slots = american_view(sentence, tokens, slots)
+        assert len(moved) == len(tokens) and len(moved_slots) == len(slots)
+        for t, m in zip(tokens, moved):
+            assert view[m.start:m.end] == m.text and m.text.lower() == american(t.text.lower())
+        for a, b in zip(slots, moved_slots):
+            assert (b.tok_start, b.tok_end, b.text) == (a.tok_start, a.tok_end, a.text)
+            assert (b.start, b.end) == (moved[a.tok_start].start, moved[a.tok_end - 1].end)
+        # what lies between tokens is kept
+        gaps = lambda text, toks: [text[x.end:y.start] for x, y in zip(toks, toks[1:])]
+        assert gaps(view, moved) == gaps(sentence, tokens)
+        if not is_british(sentence.lower()):
+            assert view is sentence
+    view = american_view(british[0], tokenize(british[0]), [])[0]
+    assert view == "The Color of the neighbor's CAR, organized; color-coded."
 
 
 @pytest.fixture(scope="module")

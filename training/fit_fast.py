@@ -289,6 +289,12 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--passes", type=int, default=1, help="decoding passes")
     p.add_argument("--shortlist", type=int, default=4)
     p.add_argument("--floor", type=float, default=-6.0)
+    p.add_argument("--ngram", default=None,
+                   help="a second n-gram model (ARPA, python -m training.ngram) mixed with "
+                        "pocketsphinx's English model (despin.ngram.MixtureLM); default: "
+                        "pocketsphinx's alone")
+    p.add_argument("--ngram-weight", type=float, default=0.5,
+                   help="the --ngram model's share of the mixture (0 < w < 1)")
     p.add_argument("--ctxfree-top", type=int, default=0,
                    help="encoders with context-free keys: each slot's best N candidates by the "
                         "first key get them (0: all)")
@@ -314,8 +320,16 @@ def main(argv: list[str] | None = None) -> Path:
     from training.train import load_index_spec
 
     index = load_index_spec(args.index) if args.index else enc_cfg["index"]
+    ngram = None
+    if args.ngram:
+        if not 0 < args.ngram_weight < 1:
+            raise ValueError(f"--ngram-weight must be between 0 and 1, got {args.ngram_weight}")
+        if not Path(args.ngram).is_file():
+            raise FileNotFoundError(f"--ngram {args.ngram}: no such file")
+        ngram = [{"path": None, "weight": 1 - args.ngram_weight},
+                 {"path": args.ngram, "weight": args.ngram_weight}]
     d = Despinner.fast_from_parts(index, args.encoder, settings,
-                                  freq_power=enc_cfg.get("freq_power"))
+                                  freq_power=enc_cfg.get("freq_power"), ngram=ngram)
     restorer = d.fast
     vecs = restorer.encoder.ctxfree
     if vecs is not None and args.ctxfree_cache:

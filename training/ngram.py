@@ -1,0 +1,190 @@
+"""Estimate the fast core's second n-gram model: a trigram model of written prose, from the
+originals of a pairs dataset's training split, with KenLM's ``lmplz``.
+
+    python -m training.ngram --data data/pairs --out runs/ngram/prose.arpa
+    python -m training.ngram --text my-archive/*.txt --out my-domain.arpa   # your own prose
+
+Why: the fast decoder's base model (pocketsphinx's, :mod:`despin.ngram`) was built from speech
+transcripts. Mixed half and half with a model of the training documents' prose
+(:class:`despin.ngram.MixtureLM`), the fast core's validation F0.5 rose by about .03 in
+session 22 (the README's Training section has the table, with a test across corpora: the model
+of one corpus helps on the other).
+
+The corpus is each *distinct* original unit of the ``train`` split (the pairs repeat a unit
+once per spin), as the decoder reads it (:func:`despin.fast.lm_words`: lower-case words, no
+punctuation, British spellings in American spelling), one unit a line. Validation and test
+documents are never read, so no test sentence is in the model.
+
+The gain is a gain of *domain*: a model of one corpus helped on held-out documents of the same
+corpus and not on the other corpus (session 22: Wikipedia's prose on State of the Union pairs,
+and the reverse). So with ``--text`` (plain UTF-8 files, a paragraph a line, cut into sentences
+as restoration cuts them, :func:`despin.text.sentence_spans`) a user builds a model of their
+own domain's clean prose — a publisher's archive, a field's papers — and restores with it in
+place of the shipped one (``Despinner.from_pretrained(ngram=...)``, ``despin --ngram``).
+
+The model: modified Kneser-Ney smoothing with interpolation (Heafield et al. 2013, "Scalable
+Modified Kneser-Ney Language Model Estimation", ACL; KenLM's ``lmplz``), written as ARPA, which
+``pocketsphinx`` reads. ``--prune 0 1 1`` (the default) drops bigrams and trigrams seen once:
+on session 22's corpus (1.6M words) 10 MB of ARPA instead of 56 MB, at the same F0.5.
+``lmplz`` is not on PyPI as a program: ``make lmplz`` builds it from the PyPI source
+distribution of ``kenlm`` (cmake, a C++ compiler and Boost's development headers).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable
+
+from training.entry import positive_int
+
+__all__ = ["corpus_lines", "text_units", "find_lmplz", "estimate", "main"]
+
+LMPLZ_HELP = ("KenLM's lmplz was not found: `make lmplz` builds it into .venv/bin (it needs "
+              "cmake, a C++ compiler and Boost: apt-get install cmake g++ "
+              "libboost-program-options-dev libboost-system-dev libboost-thread-dev "
+              "libboost-test-dev zlib1g-dev), or pass --lmplz PATH")
+
+
+def corpus_lines(originals: Iterable[str]) -> Iterable[str]:
+    """Each distinct original once, in first-seen order, as the n-gram model reads it: its
+    :func:`despin.fast.lm_words` joined by spaces (units with no word are skipped)."""
+    from despin.fast import lm_words
+
+    seen: set[str] = set()
+    for text in originals:
+        if text in seen:
+            continue
+        seen.add(text)
+        words = lm_words(text)
+        if words:
+            yield " ".join(words)
+
+
+def text_units(paths: Iterable[str | Path]) -> Iterable[str]:
+    """The sentences of plain UTF-8 text files, a paragraph a line, cut as restoration cuts
+    them (:func:`despin.text.sentence_spans`). Raises FileNotFoundError for a missing file and
+    UnicodeDecodeError for a file that is not UTF-8."""
+    from despin.text import sentence_spans
+
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                for a, b in sentence_spans(line):
+                    yield line[a:b]
+
+
+def find_lmplz(explicit: str | None = None) -> str:
+    """The ``lmplz`` program: ``explicit``, else on ``PATH``, else beside this Python (where
+    ``make lmplz`` puts it). Raises FileNotFoundError with how to build it."""
+    if explicit:
+        if not Path(explicit).is_file():
+            raise FileNotFoundError(f"--lmplz {explicit}: no such file")
+        return explicit
+    found = shutil.which("lmplz") or shutil.which("lmplz", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise FileNotFoundError(LMPLZ_HELP)
+    return found
+
+
+def estimate(lines: Iterable[str], out: str | Path, order: int = 3,
+             prune: tuple[int, ...] = (0, 1, 1), memory: str = "1G",
+             lmplz: str | None = None) -> dict[str, int]:
+    """Write an ARPA model of ``lines`` (space-separated words, one sentence a line) to ``out``
+    with ``lmplz -o order --prune ...`` and return its n-gram counts (``{"1": 55641, ...}``,
+    read from the ARPA header). ``prune``: one count threshold per order (``lmplz --prune``;
+    an n-gram seen at most that often is dropped; the first must be 0). Raises
+    FileNotFoundError when lmplz is missing, ValueError for a bad order or prune, and
+    RuntimeError (with lmplz's message) when it fails."""
+    if order < 1:
+        raise ValueError(f"order must be at least 1, got {order}")
+    if len(prune) > order or (prune and prune[0] != 0) or list(prune) != sorted(prune):
+        raise ValueError(f"prune needs at most one non-decreasing threshold per order, the "
+                         f"first 0 (got {list(prune)} for order {order})")
+    program = find_lmplz(lmplz)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        text = Path(tmp) / "corpus.txt"
+        with open(text, "w", encoding="utf-8") as f:
+            for line in lines:
+                f.write(line + "\n")
+        cmd = [program, "-o", str(order), "-S", memory, "-T", tmp, "--discount_fallback"]
+        if prune:
+            cmd += ["--prune", *map(str, prune)]
+        with open(text, "rb") as src, open(out, "wb") as dst:
+            done = subprocess.run(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
+    if done.returncode != 0:
+        out.unlink(missing_ok=True)
+        raise RuntimeError(f"lmplz failed ({done.returncode}): "
+                           f"{done.stderr.decode(errors='replace')[-2000:]}")
+    counts: dict[str, int] = {}
+    with open(out, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("ngram "):
+                n, c = line[6:].strip().split("=")
+                counts[n] = int(c)
+            elif line.startswith("\\1-grams:"):
+                break
+    return counts
+
+
+def main(argv: list[str] | None = None) -> Path:
+    p = argparse.ArgumentParser(prog="python -m training.ngram",
+                                description=(__doc__ or "").split("\n\n")[0])
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
+    src.add_argument("--text", nargs="+", default=None, metavar="FILE",
+                     help="plain UTF-8 text files (a paragraph a line) instead of pairs")
+    p.add_argument("--split", default="train", help="with --data: the split whose originals "
+                                                     "are read")
+    p.add_argument("--out", required=True, help="ARPA file to write")
+    p.add_argument("--order", type=positive_int, default=3,
+                   help="n-gram order (the fast decoder reads trigrams)")
+    p.add_argument("--prune", type=int, nargs="*", default=[0, 1, 1],
+                   help="lmplz --prune: per order, drop n-grams seen at most this often")
+    p.add_argument("--memory", default="1G", help="lmplz -S: memory for sorting")
+    p.add_argument("--lmplz", default=None, help="the lmplz program (default: PATH, .venv/bin)")
+    args = p.parse_args(argv)
+
+    from datasets import load_from_disk
+
+    from despin.resources import REPO_ROOT, resolve
+
+    t0 = time.time()
+    if args.text:
+        try:
+            lines = list(corpus_lines(text_units(args.text)))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"--text: a file is not UTF-8 text ({exc.reason})") from exc
+    else:
+        data = load_from_disk(str(resolve(args.data, REPO_ROOT)))
+        if args.split not in data:
+            raise ValueError(f"{args.data} has no split {args.split!r} (has {sorted(data)})")
+        if args.split != "train":
+            print(f"warning: estimating from the {args.split} split", file=sys.stderr)
+        lines = list(corpus_lines(data[args.split]["original"]))
+    if not lines:
+        raise ValueError("no words to estimate a model from")
+    words = sum(line.count(" ") + 1 for line in lines)
+    try:
+        counts = estimate(lines, args.out, args.order, tuple(args.prune), args.memory,
+                          args.lmplz)
+    except RuntimeError as exc:
+        raise SystemExit(f"python -m training.ngram: error: {exc}") from exc
+    size = os.path.getsize(args.out) / 1e6
+    print(f"{len(lines):,} units, {words:,} words -> {args.out}: "
+          + ", ".join(f"{c:,} {n}-grams" for n, c in counts.items())
+          + f", {size:.1f} MB, {time.time() - t0:.0f} s")
+    return Path(args.out)
+
+
+if __name__ == "__main__":
+    from training.entry import run
+
+    run(main, "python -m training.ngram")
