@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             return _detect(model, args, out)
         if args.format == "json":
             header = {"despin": __version__, "model": args.model or "default",
-                      "model_version": _model_version(model), "profile": args.profile,
+                      "model_version": _model_version(model), "ngram": args.ngram,
+                      "profile": args.profile,
                       "margin": model.engine.margin  # a searcher profile's, else None
                       if isinstance(model.engine, AccurateRestorer) else None,
                       "format": "despin-json/1", "offsets": "characters into each line"}

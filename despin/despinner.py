@@ -169,7 +169,9 @@ class Despinner:
         give: offline, no such repository), ValueError for a config that is not a Despinner's,
         for a device this torch cannot use, a bad dtype or a ``batch_size`` below 1, or for a
         fast core with a spin gate (``gate_cut``) but no ``detection.json``, or for ``ngram``
-        with a search-core model (it has no n-gram model), TypeError for an
+        with a search-core model (it has no n-gram model), FileNotFoundError for an ``ngram``
+        file that is missing (an unreadable one raises ValueError when the fast core first
+        loads, at the first restore), TypeError for an
         override no settings class has (the message lists them) and TypeError/ValueError for
         a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`:
         ``threshold=float("nan")``).
@@ -218,7 +220,8 @@ class Despinner:
 
                 fast["ngram"] = with_prose(fast.get("ngram"), ngram)
         elif ngram is not None:
-            raise ValueError(f"ngram= needs a fast-core model; {folder} is a search-core one")
+            raise ValueError(f"an n-gram model (ngram=, --ngram) needs a fast-core model; "
+                             f"{folder} is a search-core one")
         unknown = set(overrides) - set(SearchSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; SearchSettings has "
@@ -266,10 +269,17 @@ class Despinner:
             fast = FastRestorer.load(self.index, encoder,
                                      self.fast_spec.get("settings"),
                                      self.fast_spec.get("ngram"), self.device,
-                                     resolve=self._path)
+                                     resolve=self._own_file)
             fast.detection = self.detection
             self._fast = fast
         return self._fast
+
+    def _own_file(self, name: str) -> str:
+        """A file the folder's ``despin.json`` names: in the folder (an absolute path as it is;
+        never a same-named file elsewhere)."""
+        if self.base_dir is None or Path(name).is_absolute():
+            return name
+        return str(self.base_dir / name)
 
     def _path(self, name: str) -> str:
         """A source table or model path: the Despinner folder first, then configs/."""

@@ -220,8 +220,8 @@ def american_view(sentence: str, tokens: Sequence[Token], slots: Sequence[Slot]
     """The sentence as the encoder reads it: every British-spelled token in American spelling
     (:mod:`despin.spelling`; its case kept), as the index and the n-gram model read it, so that
     "colour" and "color" give the encoder the same input. Returns the new sentence and the
-    tokens and slots at their new character offsets (token indices unchanged); the same
-    objects when no token is British-spelled."""
+    tokens and slots at their new character offsets (token indices unchanged); the sentence
+    itself and copies of the lists when no token is British-spelled."""
     respelled = [t.text if (us := american(t.text.lower())) == t.text.lower()
                  else match_case(t.text, us) for t in tokens]
     if all(w == t.text for w, t in zip(respelled, tokens)):

@@ -114,8 +114,8 @@ class MixtureLM(_TrigramScorer):
         if not models or len(models) != len(weights):
             raise ValueError(f"a mixture needs one weight per model (got {len(models)} models "
                              f"and {len(weights)} weights)")
-        if any(not w > 0 for w in weights):
-            raise ValueError(f"mixture weights must be positive, got {list(weights)}")
+        if any(not (w > 0 and math.isfinite(w)) for w in weights):
+            raise ValueError(f"mixture weights must be positive and finite, got {list(weights)}")
         total = float(sum(weights))
         self.models = list(models)
         self.weights = [w / total for w in weights]
@@ -142,14 +142,24 @@ def load_lm(spec: None | str | Sequence[dict[str, Any]], resolve: Callable[[str]
     Raises FileNotFoundError for a missing file and ValueError for a malformed entry."""
     if spec is None or isinstance(spec, (str, Path)):
         return NGramLM(None if spec is None else resolve(str(spec)), oov=oov)
+    parts = _components(spec)
+    models = [NGramLM(None if path is None else resolve(path), oov=oov, memo=0)
+              for path, _ in parts]
+    return MixtureLM(models, [w for _, w in parts])
+
+
+def _components(spec: Any) -> list[tuple[str | None, float]]:
+    """``(path, weight)`` of each entry of a ``fast.ngram`` list; ValueError when it is not a
+    non-empty list of ``{"path": str | None, "weight": number}``."""
     try:
-        parts = [(c["path"], float(c["weight"])) for c in spec]
+        if isinstance(spec, (str, bytes, dict)) or not spec:
+            raise TypeError
+        parts = [(None if c["path"] is None else str(c["path"]), float(c["weight"]))
+                 for c in spec]
     except (TypeError, KeyError, ValueError) as exc:
         raise ValueError(f"fast.ngram: expected null, a path or a list of "
                          f"{{'path', 'weight'}} entries, got {spec!r}") from exc
-    models = [NGramLM(None if path is None else resolve(str(path)), oov=oov, memo=0)
-              for path, _ in parts]
-    return MixtureLM(models, [w for _, w in parts])
+    return parts
 
 
 def with_prose(spec: None | str | Sequence[dict[str, Any]], path: str | Path,
@@ -159,7 +169,7 @@ def with_prose(spec: None | str | Sequence[dict[str, Any]], path: str | Path,
     summed weight of the others; with no other component (a folder without a prose model)
     ``path`` comes in at ``weight``, and with no pocketsphinx component it is the whole model.
     ``path`` is made absolute. Raises FileNotFoundError for a missing file and ValueError for
-    a ``weight`` outside (0, 1)."""
+    a ``weight`` outside (0, 1) or a malformed ``spec``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no n-gram model at {path}")
@@ -167,8 +177,9 @@ def with_prose(spec: None | str | Sequence[dict[str, Any]], path: str | Path,
         raise ValueError(f"the prose model's weight must be between 0 and 1, got {weight}")
     if spec is None or isinstance(spec, (str, Path)):
         spec = [{"path": None if spec is None else str(spec), "weight": 1.0}]
-    base = sum(float(c["weight"]) for c in spec if c["path"] is None)
-    other = sum(float(c["weight"]) for c in spec if c["path"] is not None)
+    parts = _components(spec)
+    base = sum(w for path, w in parts if path is None)
+    other = sum(w for path, w in parts if path is not None)
     mine = str(path.resolve())
     if base == 0:
         return [{"path": mine, "weight": 1.0}]
@@ -179,15 +190,22 @@ def with_prose(spec: None | str | Sequence[dict[str, Any]], path: str | Path,
 
 def save_lm(lm: NGramLM | MixtureLM, folder: str | Path) -> None | str | list[dict[str, Any]]:
     """Copy ``lm``'s own files (every one but pocketsphinx's) into ``folder`` and return the
-    ``fast.ngram`` entry that :func:`load_lm` reads back from there."""
+    ``fast.ngram`` entry that :func:`load_lm` reads back from there. Two files of one name
+    (``a/prose.arpa``, ``b/prose.arpa``) are stored as ``prose.arpa`` and ``prose-2.arpa``."""
     folder = Path(folder)
+    taken: dict[str, Path] = {}  # stored name -> the file it holds
 
     def local(model: NGramLM) -> str | None:
         if model.path == pocketsphinx_lm_path():
             return None
-        if model.path.resolve() != (folder / model.path.name).resolve():
-            shutil.copyfile(model.path, folder / model.path.name)
-        return model.path.name
+        src, name, k = model.path.resolve(), model.path.name, 1
+        while name in taken and taken[name] != src:
+            k += 1
+            name = f"{model.path.stem}-{k}{model.path.suffix}"
+        taken[name] = src
+        if src != (folder / name).resolve():
+            shutil.copyfile(src, folder / name)
+        return name
 
     if isinstance(lm, MixtureLM):
         return [{"path": local(m), "weight": w} for m, w in zip(lm.models, lm.weights)]

@@ -235,9 +235,86 @@ def test_training_ngram_reads_plain_text_files(tmp_path):
     assert lm.logprob("budget", "the") > lm.logprob("council", "budget")
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe caf\xe9\n")
-    with pytest.raises(ValueError, match="UTF-8"):
+    with pytest.raises(ValueError, match="bad.txt: not UTF-8"):
         main(["--text", str(bad), "--out", str(tmp_path / "x.arpa")])
     empty = tmp_path / "empty.txt"
     empty.write_text("\n—\n")
     with pytest.raises(ValueError, match="no words"):
         main(["--text", str(empty), "--out", str(tmp_path / "y.arpa")])
+
+
+def test_save_lm_keeps_two_files_of_one_name_apart(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "prose.arpa").write_text(TINY_ARPA)
+    (b / "prose.arpa").write_text(TINY_ARPA.replace("-1.0\tcat\t0", "-0.5\tcat\t0"))
+    mix = load_lm([{"path": None, "weight": 0.5}, {"path": str(a / "prose.arpa"), "weight": 0.25},
+                   {"path": str(b / "prose.arpa"), "weight": 0.25}])
+    folder = tmp_path / "model"
+    folder.mkdir()
+    spec = save_lm(mix, folder)
+    assert [c["path"] for c in spec] == [None, "prose.arpa", "prose-2.arpa"]
+    back = load_lm(spec, resolve=lambda p: str(folder / p))
+    for w, h in [("cat", "sat"), ("cat", "the"), ("the", BOS)]:
+        assert back.logprob(w, h) == pytest.approx(mix.logprob(w, h))
+
+
+@pytest.mark.parametrize("spec", [[{"weight": 1}], {"path": None, "weight": 1}, [], "",
+                                  [{"path": None, "weight": "x"}]])
+def test_malformed_ngram_entries_are_refused_alike(tiny_arpa, spec):
+    from despin.ngram import with_prose
+
+    with pytest.raises(ValueError, match="fast.ngram"):
+        with_prose(spec or [], tiny_arpa)
+    if spec != "":
+        with pytest.raises(ValueError, match="fast.ngram"):
+            load_lm(spec)
+    with pytest.raises(ValueError):
+        MixtureLM([NGramLM(tiny_arpa)], [float("inf")])
+
+
+def test_a_folder_reads_its_own_ngram_file_never_one_beside_the_caller(tiny_arpa, tmp_path,
+                                                                      monkeypatch):
+    import json
+
+    from despin import Despinner
+
+    folder = tmp_path / "saved"
+    Despinner.from_pretrained(ngram=tiny_arpa).save_pretrained(folder)
+    cfg = json.loads((folder / "despin.json").read_text())
+    assert cfg["fast"]["ngram"][1]["path"] == "tiny.arpa" and (folder / "tiny.arpa").exists()
+    monkeypatch.chdir(tmp_path)  # tiny.arpa lies here too, beside the caller
+    assert Despinner.from_pretrained(folder).fast.lm.models[1].path == folder / "tiny.arpa"
+    (folder / "tiny.arpa").unlink()
+    with pytest.raises(FileNotFoundError, match=str(folder)):
+        Despinner.from_pretrained(folder).fast
+
+
+def test_small_corpora_are_not_pruned_by_default():
+    from training.ngram import PRUNE_FROM_WORDS, default_prune
+
+    assert default_prune(40_000, 3) == ()
+    assert default_prune(PRUNE_FROM_WORDS, 3) == (0, 1, 1)
+    assert default_prune(2 * PRUNE_FROM_WORDS, 2) == (0, 1)
+
+
+def test_a_failed_estimate_leaves_the_old_model_in_place(tmp_path):
+    out = tmp_path / "good.arpa"
+    out.write_text(TINY_ARPA)
+    not_a_program = tmp_path / "lmplz"
+    not_a_program.write_text("no")
+    with pytest.raises(RuntimeError, match="cannot run lmplz"):
+        estimate(["a b c"], out, lmplz=str(not_a_program))
+    assert out.read_text() == TINY_ARPA
+
+
+@needs_lmplz
+def test_lmplz_errors_end_in_one_line(tmp_path):
+    from training.ngram import main
+
+    f = tmp_path / "t.txt"
+    f.write_text("The council met.\n")
+    with pytest.raises(ValueError, match="lmplz failed") as err:
+        main(["--text", str(f), "--out", str(tmp_path / "x.arpa"), "--memory", "1Q"])
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "x.arpa").exists()

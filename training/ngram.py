@@ -7,8 +7,8 @@ originals of a pairs dataset's training split, with KenLM's ``lmplz``.
 Why: the fast decoder's base model (pocketsphinx's, :mod:`despin.ngram`) was built from speech
 transcripts. Mixed half and half with a model of the training documents' prose
 (:class:`despin.ngram.MixtureLM`), the fast core's validation F0.5 rose by about .03 in
-session 22 (the README's Training section has the table, with a test across corpora: the model
-of one corpus helps on the other).
+session 22 (the README's Training section has the tables, with a test across corpora: the
+model of one corpus does not help on the other).
 
 The corpus is each *distinct* original unit of the ``train`` split (the pairs repeat a unit
 once per spin), as the decoder reads it (:func:`despin.fast.lm_words`: lower-case words, no
@@ -24,8 +24,10 @@ place of the shipped one (``Despinner.from_pretrained(ngram=...)``, ``despin --n
 
 The model: modified Kneser-Ney smoothing with interpolation (Heafield et al. 2013, "Scalable
 Modified Kneser-Ney Language Model Estimation", ACL; KenLM's ``lmplz``), written as ARPA, which
-``pocketsphinx`` reads. ``--prune 0 1 1`` (the default) drops bigrams and trigrams seen once:
-on session 22's corpus (1.6M words) 10 MB of ARPA instead of 56 MB, at the same F0.5.
+``pocketsphinx`` reads. For a corpus of at least :data:`PRUNE_FROM_WORDS` words the default
+drops bigrams and trigrams seen once (``--prune 0 1 1``): on session 22's corpus (1.6M words)
+10 MB of ARPA instead of 56 MB, at the same F0.5. A smaller corpus is not pruned by default
+(pruning singletons would leave little more than its unigrams).
 ``lmplz`` is not on PyPI as a program: ``make lmplz`` builds it from the PyPI source
 distribution of ``kenlm`` (cmake, a C++ compiler and Boost's development headers).
 """
@@ -43,7 +45,11 @@ from typing import Iterable
 
 from training.entry import positive_int
 
-__all__ = ["corpus_lines", "text_units", "find_lmplz", "estimate", "main"]
+__all__ = ["corpus_lines", "text_units", "find_lmplz", "estimate", "default_prune",
+           "PRUNE_FROM_WORDS", "main"]
+
+PRUNE_FROM_WORDS = 1_000_000
+"""Corpus size (words) from which singleton bigrams and trigrams are pruned by default."""
 
 LMPLZ_HELP = ("KenLM's lmplz was not found: `make lmplz` builds it into .venv/bin (it needs "
               "cmake, a C++ compiler and Boost: apt-get install cmake g++ "
@@ -68,15 +74,25 @@ def corpus_lines(originals: Iterable[str]) -> Iterable[str]:
 
 def text_units(paths: Iterable[str | Path]) -> Iterable[str]:
     """The sentences of plain UTF-8 text files, a paragraph a line, cut as restoration cuts
-    them (:func:`despin.text.sentence_spans`). Raises FileNotFoundError for a missing file and
-    UnicodeDecodeError for a file that is not UTF-8."""
+    them (:func:`despin.text.sentence_spans`). Raises OSError for a file that cannot be read
+    (FileNotFoundError, IsADirectoryError) and ValueError, naming the file, for one that is
+    not UTF-8."""
     from despin.text import sentence_spans
 
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                for a, b in sentence_spans(line):
-                    yield line[a:b]
+        with open(path, encoding="utf-8-sig") as f:
+            try:
+                for line in f:
+                    for a, b in sentence_spans(line):
+                        yield line[a:b]
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def default_prune(words: int, order: int) -> tuple[int, ...]:
+    """The default ``prune`` of :func:`estimate`: none below :data:`PRUNE_FROM_WORDS` words,
+    else 0 for unigrams and 1 for every higher order (singletons dropped)."""
+    return () if words < PRUNE_FROM_WORDS else (0,) + (1,) * (order - 1)
 
 
 def find_lmplz(explicit: str | None = None) -> str:
@@ -100,7 +116,8 @@ def estimate(lines: Iterable[str], out: str | Path, order: int = 3,
     read from the ARPA header). ``prune``: one count threshold per order (``lmplz --prune``;
     an n-gram seen at most that often is dropped; the first must be 0). Raises
     FileNotFoundError when lmplz is missing, ValueError for a bad order or prune, and
-    RuntimeError (with lmplz's message) when it fails."""
+    RuntimeError (with the last line of lmplz's message) when it fails or cannot run; ``out``
+    is replaced only when lmplz succeeds."""
     if order < 1:
         raise ValueError(f"order must be at least 1, got {order}")
     if len(prune) > order or (prune and prune[0] != 0) or list(prune) != sorted(prune):
@@ -110,19 +127,23 @@ def estimate(lines: Iterable[str], out: str | Path, order: int = 3,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        text = Path(tmp) / "corpus.txt"
+        text, model = Path(tmp) / "corpus.txt", Path(tmp) / "model.arpa"
         with open(text, "w", encoding="utf-8") as f:
             for line in lines:
                 f.write(line + "\n")
         cmd = [program, "-o", str(order), "-S", memory, "-T", tmp, "--discount_fallback"]
         if prune:
             cmd += ["--prune", *map(str, prune)]
-        with open(text, "rb") as src, open(out, "wb") as dst:
-            done = subprocess.run(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
-    if done.returncode != 0:
-        out.unlink(missing_ok=True)
-        raise RuntimeError(f"lmplz failed ({done.returncode}): "
-                           f"{done.stderr.decode(errors='replace')[-2000:]}")
+        with open(text, "rb") as src, open(model, "wb") as dst:
+            try:
+                done = subprocess.run(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
+            except OSError as exc:  # not executable, not a program
+                raise RuntimeError(f"cannot run lmplz {program}: {exc.strerror or exc}") from exc
+        if done.returncode != 0:
+            said = [x for x in done.stderr.decode(errors="replace").splitlines() if x.strip()]
+            raise RuntimeError(f"lmplz failed (exit {done.returncode})"
+                               + (f": {said[-1].strip()}" if said else ""))
+        shutil.move(str(model), str(out))
     counts: dict[str, int] = {}
     with open(out, encoding="utf-8") as f:
         for line in f:
@@ -146,23 +167,21 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--out", required=True, help="ARPA file to write")
     p.add_argument("--order", type=positive_int, default=3,
                    help="n-gram order (the fast decoder reads trigrams)")
-    p.add_argument("--prune", type=int, nargs="*", default=[0, 1, 1],
-                   help="lmplz --prune: per order, drop n-grams seen at most this often")
+    p.add_argument("--prune", type=int, nargs="*", default=None,
+                   help="lmplz --prune: per order, drop n-grams seen at most this often "
+                        "(default: 0 1 1 from 1M words of corpus, else no pruning)")
     p.add_argument("--memory", default="1G", help="lmplz -S: memory for sorting")
     p.add_argument("--lmplz", default=None, help="the lmplz program (default: PATH, .venv/bin)")
     args = p.parse_args(argv)
 
-    from datasets import load_from_disk
-
-    from despin.resources import REPO_ROOT, resolve
-
     t0 = time.time()
     if args.text:
-        try:
-            lines = list(corpus_lines(text_units(args.text)))
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"--text: a file is not UTF-8 text ({exc.reason})") from exc
+        lines = list(corpus_lines(text_units(args.text)))
     else:
+        from datasets import load_from_disk
+
+        from despin.resources import REPO_ROOT, resolve
+
         data = load_from_disk(str(resolve(args.data, REPO_ROOT)))
         if args.split not in data:
             raise ValueError(f"{args.data} has no split {args.split!r} (has {sorted(data)})")
@@ -172,15 +191,16 @@ def main(argv: list[str] | None = None) -> Path:
     if not lines:
         raise ValueError("no words to estimate a model from")
     words = sum(line.count(" ") + 1 for line in lines)
+    prune = default_prune(words, args.order) if args.prune is None else tuple(args.prune)
     try:
-        counts = estimate(lines, args.out, args.order, tuple(args.prune), args.memory,
-                          args.lmplz)
-    except RuntimeError as exc:
-        raise SystemExit(f"python -m training.ngram: error: {exc}") from exc
+        counts = estimate(lines, args.out, args.order, prune, args.memory, args.lmplz)
+    except RuntimeError as exc:  # one line and exit 2, as for the other user errors
+        raise ValueError(str(exc)) from exc
     size = os.path.getsize(args.out) / 1e6
     print(f"{len(lines):,} units, {words:,} words -> {args.out}: "
           + ", ".join(f"{c:,} {n}-grams" for n, c in counts.items())
-          + f", {size:.1f} MB, {time.time() - t0:.0f} s")
+          + f", {size:.1f} MB, pruned {' '.join(map(str, prune)) or 'nothing'}, "
+          f"{time.time() - t0:.0f} s")
     return Path(args.out)
 
 
