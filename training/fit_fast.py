@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     from despin.despinner import Despinner
     from despin.fast import FastSettings
+    from despin.ngram import with_prose
     from despin.resources import REPO_ROOT, resolve
 
     t0 = time.time()
@@ -320,14 +321,8 @@ def main(argv: list[str] | None = None) -> Path:
     from training.train import load_index_spec
 
     index = load_index_spec(args.index) if args.index else enc_cfg["index"]
-    ngram = None
-    if args.ngram:
-        if not 0 < args.ngram_weight < 1:
-            raise ValueError(f"--ngram-weight must be between 0 and 1, got {args.ngram_weight}")
-        if not Path(args.ngram).is_file():
-            raise FileNotFoundError(f"--ngram {args.ngram}: no such file")
-        ngram = [{"path": None, "weight": 1 - args.ngram_weight},
-                 {"path": args.ngram, "weight": args.ngram_weight}]
+    # pocketsphinx's model at 1 - w and --ngram at w (checks the file and 0 < w < 1)
+    ngram = with_prose(None, args.ngram, args.ngram_weight) if args.ngram else None
     d = Despinner.fast_from_parts(index, args.encoder, settings,
                                   freq_power=enc_cfg.get("freq_power"), ngram=ngram)
     restorer = d.fast
