@@ -7,7 +7,8 @@ an original ``o`` for a spun span ``s`` follows Bayes over the spinner's own cho
     P(o | s)  ∝  Σ_source  weight_source · P_source(s | o) · freq(o)
 
 where ``P_source(s | o)`` is the spinner's frequency-weighted choice among the replacements of
-``o`` (:func:`despin.synonyms.choice_weights`). Each candidate also keeps its *channel*
+``o`` (:func:`despin.synonyms.choice_weights`, at the source's own ``freq_power`` when it sets
+one: 0 for a uniform choice). Each candidate also keeps its *channel*
 ``Σ_source weight_source · P_source(s | o)``: how likely the spinner, given ``o``, writes ``s``.
 The prior is normalised over a span's candidates; the channel is not, so it tells an original
 with three synonyms (the spinner often writes each) from one with two hundred (it seldom writes
@@ -79,11 +80,12 @@ class CandidateIndex:
         self._memo: dict[tuple[str, int | None], tuple[Candidate, ...]] = {}
         self._inverse = []
         for src in sources:
+            power = src.choice_power(freq_power)
             key = ("inverse", src.name, len(src.table), sum(map(len, src.table.values())),
-                   freq_power, src.settings.get("path"),
+                   power, src.settings.get("path"),
                    file_key(moby_path()) if src.settings.get("kind") == "moby" else
                    sorted(src.table.items())[:50])
-            build = (lambda s=src: _invert(s, freq_power))
+            build = (lambda s=src, p=power: _invert(s, p))
             inv = cached(f"inverse-{src.name}", key, build) if src.settings.get("kind") == "moby" \
                 else build()
             self._inverse.append(inv)

