@@ -178,8 +178,8 @@ def with_prose(spec: None | str | Sequence[dict[str, Any]], path: str | Path,
     if spec is None or isinstance(spec, (str, Path)):
         spec = [{"path": None if spec is None else str(spec), "weight": 1.0}]
     parts = _components(spec)
-    base = sum(w for path, w in parts if path is None)
-    other = sum(w for path, w in parts if path is not None)
+    base = sum(w for stored, w in parts if stored is None)
+    other = sum(w for stored, w in parts if stored is not None)
     mine = str(path.resolve())
     if base == 0:
         return [{"path": mine, "weight": 1.0}]

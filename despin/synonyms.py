@@ -420,6 +420,11 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
     """Load one source from its description (see the module docstring); cached on disk."""
     kind = spec.get("kind", "tsv")
     name = spec.get("name", kind)
+    power = spec.get("freq_power")  # checked before any table is read
+    if power is not None and (isinstance(power, bool) or not isinstance(power, (int, float))
+                              or not math.isfinite(power) or power < 0):
+        raise ValueError(f"synonym source {name!r}: freq_power must be a finite number >= 0 "
+                         f"or absent, got {power!r}")
     if kind == "moby":
         path = Path(spec["path"]) if spec.get("path") else moby_path()
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
@@ -462,11 +467,6 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         raise ValueError(f"unknown synonym source kind {kind!r} "
                          "(expected 'moby', 'mythes', 'wordnet', 'tsv', 'insertions' or "
                          "'numbers')")
-    power = spec.get("freq_power")
-    if power is not None and (isinstance(power, bool) or not isinstance(power, (int, float))
-                              or not math.isfinite(power) or power < 0):
-        raise ValueError(f"synonym source {name!r}: freq_power must be a finite number >= 0 "
-                         f"or absent, got {power!r}")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 
