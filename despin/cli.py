@@ -132,10 +132,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --profile accurate: nats of the fast decoder's objective below "
                         "which a decision goes to the slower language-model search (default: "
                         "the profile's, 2.0; smaller is faster and less accurate)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="restore in this many processes, each with its own copy of the model "
+                        "(about 1.4 GB each for the shipped default) and its share of the "
+                        "cores; the same output, faster on many cores (default: 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.batch_size is not None and args.batch_size < 1:
         p.error("--batch-size must be at least 1")
+    if args.workers < 1:
+        p.error("--workers must be at least 1")
+    if args.workers > 1 and args.detect:
+        p.error("--workers restores; --detect runs in one process")
     if args.detect and args.format == "diff":
         p.error("--detect writes text or json, not diff")
     if args.copy_bonus is not None and not math.isfinite(args.copy_bonus):
@@ -208,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.files:
             total = os.path.getsize(name) if name != "-" and Path(name).is_file() else None
             lines, more_ready = _input(name)
-            for number, r in enumerate(model.restore_lines(lines, total, more_ready), 1):
+            restored = model.restore_lines(lines, total, more_ready, workers=args.workers)
+            for number, r in enumerate(restored, 1):
                 if args.format == "json":
                     record = {"file": name, "line": number, "input": _strip_break(r.input),
                               "output": _strip_break(r.text), "edits": r.matches()}

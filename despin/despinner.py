@@ -135,6 +135,9 @@ class Despinner:
         self._fast = None
         self._engine = None
         self._derived: dict[str, Despinner] = {}
+        # how from_pretrained loaded it (its arguments; with a profile, "profile" and
+        # "margin"), so that worker processes can load the same model (despin.workers)
+        self.recipe: dict[str, Any] | None = None
         self._index: CandidateIndex | None = index
         self._scorers: list[_Loaded] | None = None
         if models is not None:
@@ -178,6 +181,9 @@ class Despinner:
         """
         check_dtype(dtype)
         check_device(device)
+        recipe = {"path_or_name": None if path_or_name is None else str(path_or_name),
+                  "device": device, "batch_size": batch_size, "dtype": dtype,
+                  "ngram": None if ngram is None else str(ngram), **overrides}
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
@@ -228,11 +234,13 @@ class Despinner:
                             f"{sorted(SearchSettings.__dataclass_fields__)}")
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
-        return cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
-                   cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
-                   32 if batch_size is None else batch_size, base_dir=folder,
-                   calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
-                   fast=fast)
+        model = cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
+                    cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
+                    32 if batch_size is None else batch_size, base_dir=folder,
+                    calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
+                    fast=fast)
+        model.recipe = recipe
+        return model
 
     @classmethod
     def fast_from_parts(cls, sources: list[dict[str, Any]], encoder: str | Path,
@@ -363,6 +371,13 @@ class Despinner:
             if margin is not None:
                 raise ValueError("margin applies to a searcher profile such as 'accurate'")
             return self
+        derived = self._profile(name, margin)
+        if self.recipe is not None:  # worker processes load it the same way
+            derived.recipe = {**self.recipe, "profile": name, "margin": margin}
+        return derived
+
+    def _profile(self, name: str, margin: float | None) -> "Despinner":
+        """:meth:`profile` of a name (built once, kept in ``_derived``)."""
         if name not in self.profiles:
             raise KeyError(f"no {name!r} profile: this Despinner has "
                            f"{sorted(self.profiles) or 'none'}")
@@ -621,11 +636,12 @@ class Despinner:
         return kept
 
     @overload
-    def restore_with_edits(self, text: str) -> Restoration: ...
+    def restore_with_edits(self, text: str, *, workers: int = 1) -> Restoration: ...
     @overload
-    def restore_with_edits(self, text: list[str]) -> list[Restoration]: ...
+    def restore_with_edits(self, text: list[str], *, workers: int = 1) -> list[Restoration]: ...
 
-    def restore_with_edits(self, text: str | Iterable[str]) -> Restoration | list[Restoration]:
+    def restore_with_edits(self, text: str | Iterable[str], *, workers: int = 1
+                           ) -> Restoration | list[Restoration]:
         """Restore a whole document (→ :class:`Restoration`), or several (a list or any
         iterable of str → one Restoration each, in order); the edits carry offsets into each
         document (characters).
@@ -633,21 +649,23 @@ class Despinner:
         Lines, then sentences, are restored (:meth:`restore_lines`); every character outside
         an edit is returned unchanged. Several documents are restored together, their
         sentences batched across documents (one encoder pass per batch on the fast core), with
-        the same result as one by one. Raises TypeError when ``text`` is neither a str nor an
-        iterable of str.
+        the same result as one by one. ``workers`` > 1: restored in that many processes, with
+        the same result (:mod:`despin.workers`: for corpora on many cores). Raises TypeError
+        when ``text`` is neither a str nor an iterable of str, ValueError for ``workers`` that
+        is not an int ≥ 1, or > 1 for a model that ``from_pretrained`` did not load.
         """
         if isinstance(text, str):
-            return self._restore_documents([text])[0]
-        return self._restore_documents(_documents(text, "restore_with_edits"))
+            return self._restore_documents([text], workers)[0]
+        return self._restore_documents(_documents(text, "restore_with_edits"), workers)
 
-    def _restore_documents(self, texts: list[str]) -> list[Restoration]:
+    def _restore_documents(self, texts: list[str], workers: int = 1) -> list[Restoration]:
         """Each of ``texts`` (checked str) restored, their lines streamed through one
         :meth:`_restore_stream`."""
         lines = [(k, line) for k, t in enumerate(texts) for line in t.splitlines(keepends=True)]
         edits: list[list[Edit]] = [[] for _ in texts]
         offsets = [0] * len(texts)
         total = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
-        for (k, _), r in zip(lines, self._restore_stream(iter(lines), total)):
+        for (k, _), r in zip(lines, self._restore_stream(iter(lines), total, workers=workers)):
             edits[k] += [e.shifted(offsets[k]) for e in r.edits]
             offsets[k] += len(r.input)
         return [Restoration(t, es) for t, es in zip(texts, edits)]
@@ -659,7 +677,8 @@ class Despinner:
         return 8 * self.fast.settings.batch_size if self.fast_spec is not None else 1
 
     def restore_lines(self, lines: Iterable[str], total: int | None = None,
-                      more_ready: Callable[[], bool] | None = None) -> Iterator[Restoration]:
+                      more_ready: Callable[[], bool] | None = None, *, workers: int = 1
+                      ) -> Iterator[Restoration]:
         """Restore a document given line by line; yield one :class:`Restoration` per line, in
         order, as soon as that line is done (edit offsets: characters into the line).
 
@@ -678,43 +697,71 @@ class Despinner:
         ``more_ready``: for input that arrives over time (a pipe, a terminal), tells whether
         another line can be read without waiting; when it says no, the lines read so far are
         restored and yielded at once instead of waiting to fill a batch.
-        Raises TypeError for ``lines`` that is a str or yields anything but str."""
+        ``workers`` > 1: the batches are restored in that many processes, each with its own
+        copy of the model, with the same result (:mod:`despin.workers`).
+        Raises TypeError for ``lines`` that is a str or yields anything but str, ValueError
+        for ``workers`` that is not an int ≥ 1, or > 1 for a model that ``from_pretrained``
+        did not load."""
         if isinstance(lines, (str, bytes)):
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
                             "text.splitlines(keepends=True) or an open file), not one "
                             f"{type(lines).__name__}")
-        yield from self._restore_stream(((0, line) for line in lines), total, more_ready)
+        yield from self._restore_stream(((0, line) for line in lines), total, more_ready,
+                                        workers)
 
     def _restore_stream(self, lines: Iterator[tuple[int, str]], total: int | None = None,
-                        more_ready: Callable[[], bool] | None = None
+                        more_ready: Callable[[], bool] | None = None, workers: int = 1
                         ) -> Iterator[Restoration]:
         """:meth:`restore_lines` of ``(document number, line)`` pairs: code fences and
-        verbatim blocks are tracked per document (one left open ends with its document)."""
+        verbatim blocks are tracked per document (one left open ends with its document).
+        ``workers`` > 1: the batches are restored in that many processes
+        (:func:`despin.workers.restore_batches`), the same batches as in this one."""
+        from .workers import check_workers, restore_batches
+
+        check_workers(workers)
         budget = self._sentence_budget
+        batches = self._batches(lines, budget, more_ready)
         with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
                   disable=not self.progress) as bar:
-            pending: list[tuple[str, list[tuple[int, int]]]] = []
-            count = 0
-            verbatim, doc = VerbatimBlocks(), None  # code fences, <pre>/<script>/… pass through
-            for k, line in lines:
-                _check_text(line, "restore_lines")
-                if k != doc:
-                    verbatim, doc = VerbatimBlocks(), k
-                spans = [] if verbatim.inside(line) else sentence_spans(line)
-                pending.append((line, spans))
-                count += len(spans)
-                if count >= budget or (more_ready is not None and not more_ready()):
+            if workers == 1:
+                for pending, _ in batches:
                     yield from self._restore_batch(pending, budget, bar)
-                    pending, count = [], 0
-            if pending:
-                yield from self._restore_batch(pending, budget, bar)
+                return
+            for pending, restored in restore_batches(self, batches, budget, workers):
+                bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending))
+                yield from restored
+
+    @staticmethod
+    def _batches(lines: Iterator[tuple[int, str]], budget: int,
+                 more_ready: Callable[[], bool] | None
+                 ) -> Iterator[tuple[list[tuple[str, list[tuple[int, int]]]], bool]]:
+        """The lines as the engine restores them: batches of ``(line, its sentence spans)``
+        of about ``budget`` sentences (a verbatim line has none), each with whether the input
+        had to wait (``more_ready`` said no: restore it now rather than fill a batch)."""
+        pending: list[tuple[str, list[tuple[int, int]]]] = []
+        count = 0
+        verbatim, doc = VerbatimBlocks(), None  # code fences, <pre>/<script>/… pass through
+        for k, line in lines:
+            _check_text(line, "restore_lines")
+            if k != doc:
+                verbatim, doc = VerbatimBlocks(), k
+            spans = [] if verbatim.inside(line) else sentence_spans(line)
+            pending.append((line, spans))
+            count += len(spans)
+            waits = count < budget and more_ready is not None and not more_ready()
+            if count >= budget or waits:
+                yield pending, waits
+                pending, count = [], 0
+        if pending:
+            yield pending, True
 
     def _restore_batch(self, pending: list[tuple[str, list[tuple[int, int]]]], budget: int,
-                       bar) -> Iterator[Restoration]:
+                       bar=None) -> Iterator[Restoration]:
         """Restore the sentences of ``pending`` lines, at most ``budget`` sentences per engine
         call; yield each line's Restoration. A call holds whole lines (a line of more than
         ``budget`` sentences goes in calls of its own), so that the spin gate reads each line
-        whole, whatever lines come before it."""
+        whole, whatever lines come before it. ``bar``: a tqdm bar to advance by the bytes
+        done, or None."""
         sentences = [(i, a, line[a:b]) for i, (line, spans) in enumerate(pending)
                      for a, b in spans]
         edits: list[list[Edit]] = [[] for _ in pending]
@@ -731,9 +778,12 @@ class Despinner:
                     es = [_recased(t, e) for e in es]
                 edits[i] += [e.shifted(a) for e in es]
             size = sum(len(t.encode("utf-8", "surrogatepass")) for _, _, t in part)
-            bar.update(size)
+            if bar is not None:
+                bar.update(size)
             done += size
-        bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending) - done)
+        if bar is not None:
+            bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending)
+                       - done)
         for (line, _), es in zip(pending, edits):
             if es:  # the line's protected spans, seen whole (a sentence sees only its part)
                 keep = protected_spans(line)
@@ -760,16 +810,17 @@ class Despinner:
         return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 
     @overload
-    def restore(self, text: str) -> str: ...
+    def restore(self, text: str, *, workers: int = 1) -> str: ...
     @overload
-    def restore(self, text: list[str]) -> list[str]: ...
+    def restore(self, text: list[str], *, workers: int = 1) -> list[str]: ...
 
-    def restore(self, text: str | Iterable[str]) -> str | list[str]:
+    def restore(self, text: str | Iterable[str], *, workers: int = 1) -> str | list[str]:
         """Restore one text (→ str) or several (a list or any iterable of str → list of str,
-        restored together: see :meth:`restore_with_edits`); deterministic."""
+        restored together: see :meth:`restore_with_edits`, also for ``workers``);
+        deterministic."""
         if isinstance(text, str):
-            return self.restore_with_edits(text).text
-        return [r.text for r in self._restore_documents(_documents(text, "restore"))]
+            return self.restore_with_edits(text, workers=workers).text
+        return [r.text for r in self._restore_documents(_documents(text, "restore"), workers)]
 
     __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
 

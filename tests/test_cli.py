@@ -157,9 +157,9 @@ def test_profile_and_copy_bonus_reach_the_restorer(tmp_path, capsys, monkeypatch
     (tmp_path / "t.txt").write_text("navy know-how\n")
     seen = []
     real = Despinner.restore_lines
-    monkeypatch.setattr(Despinner, "restore_lines", lambda self, lines, *args: (
+    monkeypatch.setattr(Despinner, "restore_lines", lambda self, lines, *args, **kwargs: (
         seen.append((self.settings.top_k, self.settings.copy_bonus)),
-        real(self, lines, *args))[1])
+        real(self, lines, *args, **kwargs))[1])
     assert main(["--model", str(folder), "--profile", "phrase", "--copy-bonus", "7",
                  "--quiet", str(tmp_path / "t.txt")]) == 0
     assert capsys.readouterr().out == "navy know-how\n"
