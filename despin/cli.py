@@ -17,10 +17,15 @@ import os
 import queue
 import sys
 import threading
+from collections import deque
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Callable, Iterator
 
 from .dtypes import DTYPES
+
+if TYPE_CHECKING:
+    from .edits import Restoration
 
 FORMATS = ("text", "json", "diff")
 
@@ -213,20 +218,16 @@ def main(argv: list[str] | None = None) -> int:
                       if isinstance(model.engine, AccurateRestorer) else None,
                       "format": "despin-json/1", "offsets": "characters into each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
-        for name in args.files:
-            total = os.path.getsize(name) if name != "-" and Path(name).is_file() else None
-            lines, more_ready = _input(name)
-            restored = model.restore_lines(lines, total, more_ready, workers=args.workers)
-            for number, r in enumerate(restored, 1):
-                if args.format == "json":
-                    record = {"file": name, "line": number, "input": _strip_break(r.input),
-                              "output": _strip_break(r.text), "edits": r.matches()}
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                elif args.format == "diff":
-                    out.write(r.diff())
-                else:
-                    out.write(r.text)
-                out.flush()
+        for name, number, r in _restore_files(model, args.files, args.workers):
+            if args.format == "json":
+                record = {"file": name, "line": number, "input": _strip_break(r.input),
+                          "output": _strip_break(r.text), "edits": r.matches()}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            elif args.format == "diff":
+                out.write(r.diff())
+            else:
+                out.write(r.text)
+            out.flush()
     except UnicodeDecodeError as exc:  # stdin or a pipe (regular files were checked first)
         print(f"despin: cannot read input: not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 2
@@ -236,7 +237,43 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("despin: interrupted", file=sys.stderr)
         return 130
+    except BrokenProcessPool as exc:  # a worker could not start or died (memory?)
+        print(f"despin: a worker process failed: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _restore_files(model, names: list[str], workers: int
+                   ) -> Iterator[tuple[str, int, Restoration]]:
+    """Each file's lines restored, in order: ``(file, line number, Restoration)``. With
+    ``workers`` > 1 every file goes through one pool of workers (a document a file), so that
+    the workers load their models once."""
+    def sized(name: str) -> int | None:
+        return os.path.getsize(name) if name != "-" and Path(name).is_file() else None
+
+    if workers == 1:
+        for name in names:
+            lines, more_ready = _input(name)
+            for number, r in enumerate(model.restore_lines(lines, sized(name), more_ready), 1):
+                yield name, number, r
+        return
+    where: deque[tuple[str, int]] = deque()  # each line read, until its restoration is out
+    ready: list[Callable[[], bool] | None] = [None]
+
+    def numbered() -> Iterator[tuple[int, str]]:
+        for k, name in enumerate(names):
+            lines, ready[0] = _input(name)
+            for number, line in enumerate(lines, 1):
+                where.append((name, number))
+                yield k, line
+
+    sizes = [sized(name) for name in names]
+    total = None if None in sizes else sum(sizes)
+    stream = model._restore_stream(numbered(), total, lambda: ready[0] is None or ready[0](),
+                                   workers)
+    for r in stream:
+        name, number = where.popleft()
+        yield name, number, r
 
 
 def _model_version(model) -> str | None:

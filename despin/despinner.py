@@ -239,7 +239,8 @@ class Despinner:
                     32 if batch_size is None else batch_size, base_dir=folder,
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
                     fast=fast)
-        model.recipe = recipe
+        # workers load the folder itself: a hub name's downloaded one, a path made absolute
+        model.recipe = {**recipe, "path_or_name": str(folder.resolve())}
         return model
 
     @classmethod
@@ -654,6 +655,7 @@ class Despinner:
         when ``text`` is neither a str nor an iterable of str, ValueError for ``workers`` that
         is not an int ≥ 1, or > 1 for a model that ``from_pretrained`` did not load.
         """
+        self._check_workers(workers)
         if isinstance(text, str):
             return self._restore_documents([text], workers)[0]
         return self._restore_documents(_documents(text, "restore_with_edits"), workers)
@@ -706,6 +708,7 @@ class Despinner:
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
                             "text.splitlines(keepends=True) or an open file), not one "
                             f"{type(lines).__name__}")
+        self._check_workers(workers)
         yield from self._restore_stream(((0, line) for line in lines), total, more_ready,
                                         workers)
 
@@ -716,9 +719,9 @@ class Despinner:
         verbatim blocks are tracked per document (one left open ends with its document).
         ``workers`` > 1: the batches are restored in that many processes
         (:func:`despin.workers.restore_batches`), the same batches as in this one."""
-        from .workers import check_workers, restore_batches
+        from .workers import restore_batches
 
-        check_workers(workers)
+        self._check_workers(workers)
         budget = self._sentence_budget
         batches = self._batches(lines, budget, more_ready)
         with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
@@ -730,6 +733,15 @@ class Despinner:
             for pending, restored in restore_batches(self, batches, budget, workers):
                 bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending))
                 yield from restored
+
+    def _check_workers(self, workers: Any) -> None:
+        """ValueError unless ``workers`` is an int ≥ 1, and 1 for a model without a recipe."""
+        from .workers import check_workers
+
+        if check_workers(workers) > 1 and self.recipe is None:
+            raise ValueError("workers load the model again, as from_pretrained loaded it; this "
+                             "one was not loaded by from_pretrained: save it (save_pretrained) "
+                             "and load that folder")
 
     @staticmethod
     def _batches(lines: Iterator[tuple[int, str]], budget: int,
@@ -818,6 +830,7 @@ class Despinner:
         """Restore one text (→ str) or several (a list or any iterable of str → list of str,
         restored together: see :meth:`restore_with_edits`, also for ``workers``);
         deterministic."""
+        self._check_workers(workers)
         if isinstance(text, str):
             return self.restore_with_edits(text, workers=workers).text
         return [r.text for r in self._restore_documents(_documents(text, "restore"), workers)]

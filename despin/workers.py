@@ -10,10 +10,13 @@ one process of 2 threads 28.2 s, two processes of 1 thread each, half the text e
 --workers N`` run. The parent process reads the lines and cuts them into the batches that one
 process would restore (:meth:`despin.despinner.Despinner._batches`: the same sentence spans,
 the same code fences, the same batch boundaries), so the output is the same, edit for edit, as
-with one process. Each worker loads its own copy of the model as ``from_pretrained`` loaded the
-parent's (:attr:`despin.despinner.Despinner.recipe`: folder, device, batch size, dtype, prose
-model, setting overrides, profile and margin) and takes the parent's fast-core settings as they
-are now (a threshold changed after loading included); it costs that model's memory again
+with one process (edit scores to float rounding: a worker's torch runs on fewer threads). Each
+worker loads its own copy of the model as ``from_pretrained`` loaded the parent's
+(:attr:`despin.despinner.Despinner.recipe`: folder, device, batch size, dtype, prose model,
+setting overrides, profile and margin) and takes the parent's search and fast-core settings as
+they are now (a threshold changed after loading included); a profile added in memory
+(``set_profile``) or another calibration is not seen: save the model and load that folder. A
+call starts its own pool: restore many documents in one call. It costs that model's memory again
 (about 1.4 GB for the shipped default's fast core). Workers start with ``spawn``, as torch
 needs, so a script that uses them must guard its top level with ``if __name__ == "__main__":``.
 """
@@ -53,19 +56,26 @@ def threads_per_worker(workers: int) -> int:
     return max(1, cores // workers)
 
 
-def _start(recipe: dict[str, Any], fast_settings: dict[str, Any] | None, threads: int) -> None:
-    """A worker's initializer: ``threads`` torch threads, the model loaded from ``recipe``."""
+def _start(recipe: dict[str, Any], settings: dict[str, Any],
+           fast_settings: dict[str, Any] | None, threads: int) -> None:
+    """A worker's initializer: ``threads`` torch threads, the model loaded from ``recipe``
+    with the parent's current search and fast settings; Ctrl-C is left to the parent."""
+    import signal
+
     import torch
     from transformers.utils import logging as hf_logging
 
     from .despinner import Despinner
 
     global _MODEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool
     torch.set_num_threads(threads)
     hf_logging.disable_progress_bar()  # N workers' "Loading weights" bars say nothing
     args = dict(recipe)
     profile, margin = args.pop("profile", None), args.pop("margin", None)
     model = Despinner.from_pretrained(args.pop("path_or_name"), **args).profile(profile, margin)
+    for name, value in settings.items():  # e.g. the CLI's --copy-bonus on a search core
+        setattr(model.settings, name, value)
     if fast_settings is not None:
         for name, value in fast_settings.items():
             setattr(model.fast.settings, name, value)
@@ -84,24 +94,32 @@ def restore_batches(model: "Despinner", batches: Iterator[tuple[Batch, bool]], b
     lines' Restorations, in input order.
 
     At most ``2 × workers`` batches are in flight, so a document of any length streams in
-    bounded memory. A batch whose input waits (a pipe) is yielded as soon as it is done.
-    Raises ValueError when ``model`` was not loaded by ``from_pretrained`` (workers load it
-    again: save it with ``save_pretrained`` and load that folder) or ``workers`` is not an
-    int ≥ 1; an error in a worker is raised here, with the batch it was restoring."""
+    bounded memory. A batch whose input waits (a pipe) is yielded as soon as it is done; an
+    error in reading the input (``batches``) is raised after the batches before it are
+    yielded. Raises ValueError when ``model`` was not loaded by ``from_pretrained`` (workers
+    load it again: save it with ``save_pretrained`` and load that folder) or ``workers`` is
+    not an int ≥ 1; an error in a worker is raised here when its batch's turn comes
+    (:class:`concurrent.futures.process.BrokenProcessPool` when a worker could not start)."""
     import multiprocessing
 
-    check_workers(workers)
-    if model.recipe is None:
-        raise ValueError("workers load the model again, as from_pretrained loaded it; this one "
-                         "was not loaded by from_pretrained: save it (save_pretrained) and "
-                         "load that folder")
+    model._check_workers(workers)
     fast = asdict(model.fast.settings) if model.fast_spec is not None else None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start,
-                               initargs=(model.recipe, fast, threads_per_worker(workers)))
+                               initargs=(model.recipe, asdict(model.settings), fast,
+                                         threads_per_worker(workers)))
     window: deque[tuple[Batch, Future]] = deque()
     try:
-        for pending, waits in batches:
+        while True:
+            try:
+                pending, waits = next(batches)
+            except StopIteration:
+                break
+            except Exception:  # bad input: what was read before it is still restored
+                while window:
+                    done, future = window.popleft()
+                    yield done, future.result()
+                raise
             window.append((pending, pool.submit(_restore, pending, budget)))
             while window and (len(window) > 2 * workers or waits or window[0][1].done()):
                 done, future = window.popleft()

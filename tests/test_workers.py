@@ -18,7 +18,7 @@ FENCE = "```\nThe scholars had been requested to go away.\n```\n"
 
 def _documents() -> list[str]:
     """Several documents whose lines make many batches at batch_size 1 (8 sentences a batch),
-    with a code fence that a batch boundary falls inside."""
+    with a code fence between prose lines."""
     spun = [s for s, _ in HELD]
     docs = [" ".join(spun[:4]) + "\n" + spun[4] + "\n" + FENCE + " ".join(spun[5:]) + "\n",
             "\n".join(CLEAN + spun[:3]) + "\n",
@@ -33,7 +33,7 @@ def small_batches() -> Despinner:
 
 
 def _edits(results) -> list[list[tuple]]:
-    return [[(e.start, e.end, e.spun, e.restored, round(e.score, 6)) for e in r.edits]
+    return [[(e.start, e.end, e.spun, e.restored, round(e.score, 4)) for e in r.edits]
             for r in results]
 
 
@@ -50,6 +50,9 @@ def test_workers_restore_as_one_process(small_batches):
     assert [r.input for r in streamed] == lines
     assert _edits(streamed) == _edits(small_batches.restore_lines(lines))
     assert FENCE.splitlines(keepends=True)[1] in [r.text for r in streamed]  # fence kept
+    # input that waits (a pipe): every batch is restored as soon as it is read
+    waiting = list(small_batches.restore_lines(lines, more_ready=lambda: False, workers=2))
+    assert _edits(waiting) == _edits(streamed)
 
 
 def test_workers_take_the_parents_settings_as_they_are_now():
@@ -84,10 +87,37 @@ def test_workers_need_a_model_that_from_pretrained_loaded(tmp_path, small_batche
         built.restore(["One text.", "Another text."], workers=2)
 
 
+def test_search_core_settings_reach_the_workers(tmp_path):
+    """A worker's initializer, run here: the model from the recipe, with the parent's search
+    settings as they are now (the CLI's --copy-bonus on a search core)."""
+    import signal
+    from dataclasses import asdict
+
+    import torch
+
+    from despin import workers
+    from despin.synonyms import DEFAULT_SOURCES
+
+    folder = Despinner(DEFAULT_SOURCES, []).save_pretrained(tmp_path / "search")
+    model = Despinner.from_pretrained(folder, top_k=3)
+    model.settings.copy_bonus = 3.5
+    handler, threads = signal.getsignal(signal.SIGINT), torch.get_num_threads()
+    try:
+        workers._start(model.recipe, asdict(model.settings), None, 1)
+        assert workers._MODEL is not None and workers._MODEL is not model
+        assert workers._MODEL.settings == model.settings
+        assert workers._MODEL.settings.copy_bonus == 3.5 and workers._MODEL.settings.top_k == 3
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        torch.set_num_threads(threads)
+        workers._MODEL = None
+
+
 def test_cli_workers(tmp_path):
-    doc = tmp_path / "doc.txt"
+    doc, other = tmp_path / "doc.txt", tmp_path / "other.txt"
     doc.write_text("".join(_documents()[:2]))
-    cmd = [sys.executable, "-m", "despin", "--quiet", "--format", "json", str(doc)]
+    other.write_text(_documents()[0].upper())
+    cmd = [sys.executable, "-m", "despin", "--quiet", "--format", "json", str(doc), str(other)]
     one = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     two = subprocess.run(cmd + ["--workers", "2"], capture_output=True, text=True, cwd=REPO)
     assert one.returncode == 0 and two.returncode == 0, two.stderr
