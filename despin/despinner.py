@@ -181,8 +181,7 @@ class Despinner:
         """
         check_dtype(dtype)
         check_device(device)
-        recipe = {"path_or_name": None if path_or_name is None else str(path_or_name),
-                  "device": device, "batch_size": batch_size, "dtype": dtype,
+        recipe = {"device": device, "batch_size": batch_size, "dtype": dtype,
                   "ngram": None if ngram is None else str(ngram), **overrides}
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
@@ -666,7 +665,7 @@ class Despinner:
         lines = [(k, line) for k, t in enumerate(texts) for line in t.splitlines(keepends=True)]
         edits: list[list[Edit]] = [[] for _ in texts]
         offsets = [0] * len(texts)
-        total = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+        total = _utf8_size(texts)
         for (k, _), r in zip(lines, self._restore_stream(iter(lines), total, workers=workers)):
             edits[k] += [e.shifted(offsets[k]) for e in r.edits]
             offsets[k] += len(r.input)
@@ -717,11 +716,10 @@ class Despinner:
                         ) -> Iterator[Restoration]:
         """:meth:`restore_lines` of ``(document number, line)`` pairs: code fences and
         verbatim blocks are tracked per document (one left open ends with its document).
-        ``workers`` > 1: the batches are restored in that many processes
-        (:func:`despin.workers.restore_batches`), the same batches as in this one."""
+        ``workers`` > 1 (checked by the callers): the batches are restored in that many
+        processes (:func:`despin.workers.restore_batches`), the same batches as in this one."""
         from .workers import restore_batches
 
-        self._check_workers(workers)
         budget = self._sentence_budget
         batches = self._batches(lines, budget, more_ready)
         with tqdm(total=total, desc="restoring", unit="B", unit_scale=True,
@@ -731,7 +729,7 @@ class Despinner:
                     yield from self._restore_batch(pending, budget, bar)
                 return
             for pending, restored in restore_batches(self, batches, budget, workers):
-                bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending))
+                bar.update(_utf8_size(line for line, _ in pending))
                 yield from restored
 
     def _check_workers(self, workers: Any) -> None:
@@ -789,13 +787,12 @@ class Despinner:
                 if view is not t:
                     es = [_recased(t, e) for e in es]
                 edits[i] += [e.shifted(a) for e in es]
-            size = sum(len(t.encode("utf-8", "surrogatepass")) for _, _, t in part)
+            size = _utf8_size(t for _, _, t in part)
             if bar is not None:
                 bar.update(size)
             done += size
         if bar is not None:
-            bar.update(sum(len(line.encode("utf-8", "surrogatepass")) for line, _ in pending)
-                       - done)
+            bar.update(_utf8_size(line for line, _ in pending) - done)
         for (line, _), es in zip(pending, edits):
             if es:  # the line's protected spans, seen whole (a sentence sees only its part)
                 keep = protected_spans(line)
@@ -832,7 +829,7 @@ class Despinner:
         deterministic."""
         self._check_workers(workers)
         if isinstance(text, str):
-            return self.restore_with_edits(text, workers=workers).text
+            return self._restore_documents([text], workers)[0].text
         return [r.text for r in self._restore_documents(_documents(text, "restore"), workers)]
 
     __call__ = restore  # a Despinner is a restorer: list[str] -> list[str]
@@ -921,6 +918,12 @@ def _line_parts(sentences: list[tuple[int, int, str]], budget: int
             part += line
     if part:
         yield part
+
+
+def _utf8_size(texts: Iterable[str]) -> int:
+    """Bytes of ``texts`` in UTF-8 (lone surrogates counted as written): the progress bars'
+    unit."""
+    return sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
 
 
 def _check_text(text: Any, caller: str) -> None:
