@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ngram", default=None, metavar="ARPA",
                    help="fast core: a trigram model of prose of your text's own domain (python "
                         "-m training.ngram --text ...) in place of the shipped prose model")
+    p.add_argument("--truecase", default=None, metavar="TABLE",
+                   help="a case table of such prose (python -m training.truecase --text ...) "
+                        "in place of the model's, for the capitals of restored names")
     p.add_argument("--profile", default=None,
                    help="restore with this profile of the model: 'accurate' (the shipped "
                         "default's slower, surer profile); 'phrase' where a model has it")
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
                                           batch_size=args.batch_size, dtype=args.dtype,
-                                          ngram=args.ngram,
+                                          ngram=args.ngram, truecase=args.truecase,
                                           **({"gate_cut": None} if args.no_gate else {}))
         model = model.profile(args.profile, margin=args.margin)
         _ = model.engine  # the fast core loads on first use: its errors belong here
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "json":
             header = {"despin": __version__, "model": args.model or "default",
                       "model_version": _model_version(model), "ngram": args.ngram,
+                      "truecase": args.truecase,
                       "profile": args.profile,
                       "margin": model.engine.margin  # a searcher profile's, else None
                       if isinstance(model.engine, AccurateRestorer) else None,

@@ -34,6 +34,7 @@ from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import (VerbatimBlocks, match_case, protected_spans, sentence_spans, tokenize,
                    uncased)
+from .truecase import TRUECASE_FILE, CaseTable, truecase_edits, wordnet_proper_forms
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
@@ -122,6 +123,11 @@ class Despinner:
         self.detection: DetectionModel | None = None
         if base_dir is not None and (base_dir / DETECTION_FILE).exists():
             self.detection = DetectionModel.load(base_dir / DETECTION_FILE)
+        # capitals for restored names (despin.truecase), read from the folder when present
+        self.truecase: CaseTable | None = None
+        if base_dir is not None and (base_dir / TRUECASE_FILE).exists():
+            self.truecase = CaseTable.load(base_dir / TRUECASE_FILE,
+                                           proper=wordnet_proper_forms())
         # the fast core (despin.fast): its section of despin.json; loaded on first use
         self.fast_spec: dict[str, Any] | None = dict(fast) if fast else None
         if self.fast_spec is not None:
@@ -149,7 +155,8 @@ class Despinner:
     @classmethod
     def from_pretrained(cls, path_or_name: str | Path | None = None, device: str = "auto",
                         batch_size: int | None = None, dtype: str | None = None,
-                        ngram: str | Path | None = None, **overrides: Any) -> "Despinner":
+                        ngram: str | Path | None = None, truecase: str | Path | None = None,
+                        **overrides: Any) -> "Despinner":
         """Load from a folder, a hub repository name, or (None) the shipped default.
 
         ``device``: "cpu", "cuda" (or "cuda:N") or "auto" (CUDA when torch sees a GPU).
@@ -162,7 +169,11 @@ class Despinner:
         own settings. ``ngram``: a trigram model (ARPA) of prose of your text's own domain,
         e.g. from ``python -m training.ngram --text``; it takes the place of the folder's prose
         model in the fast core's n-gram mixture, at its weight (0.5 where the folder has none;
-        :func:`despin.ngram.with_prose`). None: the folder's own. ``overrides`` replace
+        :func:`despin.ngram.with_prose`). None: the folder's own. ``truecase``: a case table of
+        such prose (``python -m training.truecase --text``, :class:`despin.truecase.CaseTable`)
+        in place of the folder's ``truecase.tsv.gz``, which spells restored names with their
+        capitals; None: the folder's own (a folder without one leaves restored words in the
+        spun words' case). ``overrides`` replace
         settings: on the fast core those of
         :class:`despin.fast.FastSettings` (``threshold=2.0``, ``top_k=50``; ``copy_bonus`` is
         its ``threshold``), else those of :class:`despin.search.SearchSettings`
@@ -174,7 +185,8 @@ class Despinner:
         fast core with a spin gate (``gate_cut``) but no ``detection.json``, or for ``ngram``
         with a search-core model (it has no n-gram model), FileNotFoundError for an ``ngram``
         file that is missing (an unreadable one raises ValueError when the fast core first
-        loads, at the first restore), TypeError for an
+        loads, at the first restore), FileNotFoundError or ValueError for a ``truecase`` file
+        that is missing or not a case table, TypeError for an
         override no settings class has (the message lists them) and TypeError/ValueError for
         a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`:
         ``threshold=float("nan")``).
@@ -182,7 +194,8 @@ class Despinner:
         check_dtype(dtype)
         check_device(device)
         recipe = {"device": device, "batch_size": batch_size, "dtype": dtype,
-                  "ngram": None if ngram is None else str(ngram), **overrides}
+                  "ngram": None if ngram is None else str(ngram),
+                  "truecase": None if truecase is None else str(truecase), **overrides}
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
@@ -238,6 +251,8 @@ class Despinner:
                     32 if batch_size is None else batch_size, base_dir=folder,
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
                     fast=fast)
+        if truecase is not None:
+            model.truecase = CaseTable.load(truecase, proper=wordnet_proper_forms())
         # workers load the folder itself: a hub name's downloaded one, a path made absolute
         model.recipe = {**recipe, "path_or_name": str(folder.resolve())}
         return model
@@ -797,6 +812,8 @@ class Despinner:
             if es:  # the line's protected spans, seen whole (a sentence sees only its part)
                 keep = protected_spans(line)
                 es = [e for e in es if not any(a < e.end and e.start < b for a, b in keep)]
+                if self.truecase is not None:  # "the U.S. [sexual intercourse→Congress]"
+                    es = truecase_edits(line, es, self.truecase)
                 es += article_edits(line, es)  # "an big" → "a big"
             yield Restoration(line, es)
 
@@ -872,6 +889,8 @@ class Despinner:
             self.detector.save(folder)
         if self.detection is not None:
             self.detection.save(folder)
+        if self.truecase is not None:
+            self.truecase.save(folder / TRUECASE_FILE)
         cfg: dict[str, Any] = {"format": 1, "sources": sources, "freq_power": self.freq_power}
         if self.fast_spec is None or scorers:  # the search core's settings
             cfg.update(search=self.settings.to_dict(), scorers=scorers)

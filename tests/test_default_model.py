@@ -111,6 +111,38 @@ def test_restoration_kinds(model):
     assert model.restore(KINDS_CLEAN) == KINDS_CLEAN
 
 
+# Names and abbreviations that a sense-blind spinner looked up as words and wrote in lower
+# case (issue 15 §1.4), written here: restored with their capitals by the case table
+# (despin.truecase, despin/default/truecase.tsv.gz).
+NAMES = [
+    ("The bill now goes to sexual intercourse for a final vote.",
+     "The bill now goes to Congress for a final vote."),
+    ("President shrub visited the factory on Monday.",
+     "President Bush visited the factory on Monday."),
+    ("An three-toed sloth research lab opened in Boston.", "An AI research lab opened in Boston."),
+    ("The team flew from italian republic to Spain last week.",
+     "The team flew from Italy to Spain last week."),
+    ("The museum is in the heart of bharat and draws many visitors.",
+     "The museum is in the heart of India and draws many visitors."),
+    ("She studied ancient united arab republic at the university.",
+     "She studied ancient Egypt at the university."),
+]
+
+
+def test_names_restored_with_their_capitals(model):
+    assert model.truecase is not None
+    assert model.restore([s for s, _ in NAMES]) == [o for _, o in NAMES]
+    # the same edits without the table: the names in the spun words' lower case
+    import copy
+
+    plain = copy.copy(model)
+    plain.truecase = None
+    assert plain.restore([s for s, _ in NAMES]) == [
+        o.replace("Congress", "congress").replace("Bush", "bush").replace("AI", "ai")
+        .replace("Italy", "italy").replace("India", "india").replace("Egypt", "egypt")
+        for _, o in NAMES]
+
+
 def test_a_rare_long_rewrite(model):
     """A SpinBot-style rewrite of four words that word frequency would make a rare choice: its
     channel is uniform over the phrase table's rewrites of "because" (the source's own

@@ -45,8 +45,8 @@ from typing import Iterable
 
 from training.entry import positive_int
 
-__all__ = ["corpus_lines", "text_units", "find_lmplz", "estimate", "default_prune",
-           "PRUNE_FROM_WORDS", "main"]
+__all__ = ["corpus_lines", "split_originals", "text_units", "find_lmplz", "estimate",
+           "default_prune", "PRUNE_FROM_WORDS", "main"]
 
 PRUNE_FROM_WORDS = 1_000_000
 """Corpus size (words) from which singleton bigrams and trigrams are pruned by default."""
@@ -70,6 +70,27 @@ def corpus_lines(originals: Iterable[str]) -> Iterable[str]:
         words = lm_words(text)
         if words:
             yield " ".join(words)
+
+
+def split_originals(data: str | Path, split: str = "train") -> list[str]:
+    """The ``original`` column of split ``split`` of a pairs folder (``training.pairs``; a
+    relative path is read from the repository root when it is not in the working folder),
+    one entry per pair (a unit repeats once per spin). Raises FileNotFoundError for a missing
+    folder, ValueError for a missing split; warns on stderr for a split other than ``train``
+    (validation and test documents must not become a model's training text)."""
+    from datasets import load_from_disk
+
+    from despin.resources import REPO_ROOT, resolve
+
+    folder = resolve(data, REPO_ROOT)
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"no pairs folder at {data}")
+    pairs = load_from_disk(str(folder))
+    if split not in pairs:
+        raise ValueError(f"{data} has no split {split!r} (has {sorted(pairs)})")
+    if split != "train":
+        print(f"warning: reading the {split} split's originals", file=sys.stderr)
+    return list(pairs[split]["original"])
 
 
 def text_units(paths: Iterable[str | Path]) -> Iterable[str]:
@@ -175,19 +196,8 @@ def main(argv: list[str] | None = None) -> Path:
     args = p.parse_args(argv)
 
     t0 = time.time()
-    if args.text:
-        lines = list(corpus_lines(text_units(args.text)))
-    else:
-        from datasets import load_from_disk
-
-        from despin.resources import REPO_ROOT, resolve
-
-        data = load_from_disk(str(resolve(args.data, REPO_ROOT)))
-        if args.split not in data:
-            raise ValueError(f"{args.data} has no split {args.split!r} (has {sorted(data)})")
-        if args.split != "train":
-            print(f"warning: estimating from the {args.split} split", file=sys.stderr)
-        lines = list(corpus_lines(data[args.split]["original"]))
+    lines = list(corpus_lines(text_units(args.text) if args.text
+                              else split_originals(args.data, args.split)))
     if not lines:
         raise ValueError("no words to estimate a model from")
     words = sum(line.count(" ") + 1 for line in lines)
