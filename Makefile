@@ -38,9 +38,10 @@ fuzz: $(STAMP) mythes
 # seconds), the spin encoder (about 90 minutes on 2 CPU cores), its context-free candidate keys
 # (a warm-started continuation, about 40 minutes), its training across the spinner families
 # with the index of every family (three warm-started continuations, about 30 + 30 + 35
-# minutes), then the fast core's weights and threshold on the mixed pairs, spin detection, and
-# the case table that spells restored names with capitals (seconds); the accurate profile's
-# search core (despin/default/accurate) is kept as it is.
+# minutes), then the fast core's weights on the mixed pairs, the case table that spells
+# restored names with capitals (seconds), spin detection, and the threshold and spin gate
+# chosen on what restoring returns; the accurate profile's search core
+# (despin/default/accurate) is kept as it is.
 default: $(STAMP) lmplz
 	$(PY) -m training.pairs --config configs/pairs.yaml --out data/pairs
 	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed
@@ -58,11 +59,11 @@ default: $(STAMP) lmplz
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
 	    --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 2.5 3.0 --lm-scales 0.75 1.0 1.25 1.5 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
+	$(PY) -m training.truecase --data data/pairs --out despin/default/truecase.tsv.gz
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 	$(PY) -m training.tune_fast --model despin/default --data data/pairs-mixed --val-limit 600 \
-	    --objective pooled --tolerance 0.005 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
+	    --objective pooled --tolerance 0.002 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
 	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf --write
-	$(PY) -m training.truecase --data data/pairs --out despin/default/truecase.tsv.gz
 
 # KenLM's lmplz (the n-gram estimator of `python -m training.ngram`; not a program on PyPI), built
 # from the PyPI source distribution of kenlm into .venv/bin. It needs cmake, g++ and Boost's

@@ -195,7 +195,8 @@ class Despinner:
         check_device(device)
         recipe = {"device": device, "batch_size": batch_size, "dtype": dtype,
                   "ngram": None if ngram is None else str(ngram),
-                  "truecase": None if truecase is None else str(truecase), **overrides}
+                  "truecase": None if truecase is None else str(Path(truecase).resolve()),
+                  **overrides}
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
@@ -352,11 +353,13 @@ class Despinner:
         specs = [replace(s) for s in (specs or self.scorer_specs)]
         if [s.model for s in specs] != [s.model for s in self.scorer_specs]:
             raise ValueError("a derived Despinner must keep the same scorer models")
-        return Despinner(self.sources_spec, specs, replace(settings or self.settings),
-                         self.freq_power, self.device, self.batch_size, self.base_dir,
-                         self.progress, self.index, [s.model for s in self.scorers],
-                         self.spunness, calibration or self.calibration, self.detector,
-                         dtype=self.dtype)
+        derived = Despinner(self.sources_spec, specs, replace(settings or self.settings),
+                            self.freq_power, self.device, self.batch_size, self.base_dir,
+                            self.progress, self.index, [s.model for s in self.scorers],
+                            self.spunness, calibration or self.calibration, self.detector,
+                            dtype=self.dtype)
+        derived.truecase = self.truecase  # e.g. from_pretrained(truecase=...)'s, not the folder's
+        return derived
 
     def profile(self, name: str | None, margin: float | None = None) -> "Despinner":
         """This restorer as fitted for another kind of input (None: itself).
@@ -809,13 +812,22 @@ class Despinner:
         if bar is not None:
             bar.update(_utf8_size(line for line, _ in pending) - done)
         for (line, _), es in zip(pending, edits):
-            if es:  # the line's protected spans, seen whole (a sentence sees only its part)
-                keep = protected_spans(line)
-                es = [e for e in es if not any(a < e.end and e.start < b for a, b in keep)]
-                if self.truecase is not None:  # "the U.S. [sexual intercourse→Congress]"
-                    es = truecase_edits(line, es, self.truecase)
-                es += article_edits(line, es)  # "an big" → "a big"
-            yield Restoration(line, es)
+            yield Restoration(line, self.finish_edits(line, es))
+
+    def finish_edits(self, line: str, edits: list[Edit]) -> list[Edit]:
+        """A line's edits as the engine found them (offsets into ``line``) → as restoring
+        returns them: edits that touch the line's protected spans dropped (seen in the whole
+        line; a sentence sees only its part), restored words spelt by the case table
+        (:mod:`despin.truecase`, when the model has one) and the articles before them made to
+        agree (:func:`despin.articles.article_edits`). ``training.tune_fast`` scores what this
+        returns, so the settings are chosen on what users get."""
+        if not edits:
+            return list(edits)
+        keep = protected_spans(line)
+        es = [e for e in edits if not any(a < e.end and e.start < b for a, b in keep)]
+        if self.truecase is not None:  # "the U.S. [sexual intercourse→Congress]"
+            es = truecase_edits(line, es, self.truecase)
+        return es + article_edits(line, es)  # "an big" → "a big"
 
     def detect(self, text: str) -> Detection:
         """How likely ``text`` is spinner output: each sentence's probability and log-odds

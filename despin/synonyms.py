@@ -38,7 +38,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .resources import cache_dir, cached, file_key, resolve
 
@@ -278,6 +278,18 @@ def _wordnet_lemma(word: str) -> str:
     return _ADJ_MARKER.sub("", word).replace("_", " ").lower()
 
 
+def wordnet_synset_fields(folder: Path) -> Iterator[list[str]]:
+    """The fields of every synset line of WordNet's ``data.<pos>`` files in ``folder`` (the
+    part before the gloss, split on whitespace: offset, lexicographer file, type, member
+    count in hex, then the members as written — with their capitals and ``_`` for spaces —
+    and the pointers; see wndb(5WN)); the licence header skipped, CRLF or LF endings."""
+    for pos in WORDNET_POS:
+        with (folder / f"data.{pos}").open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.startswith(" "):
+                    yield line.split(" | ", 1)[0].split()
+
+
 def read_wordnet(folder: Path, relations: tuple[str, ...] = ("synonym",),
                  instances: bool = True) -> dict[str, list[str]]:
     """Every lemma of WordNet (lower case, ``_`` → space) → the words of *all* its senses, in
@@ -297,25 +309,20 @@ def read_wordnet(folder: Path, relations: tuple[str, ...] = ("synonym",),
                          f"{sorted(WORDNET_RELATIONS)}")
     symbols = {sym for r in relations for sym in WORDNET_RELATIONS.get(r, ())}
     synsets: dict[tuple[str, str], tuple[list[str], list[tuple[str, str]], bool]] = {}
-    for pos in WORDNET_POS:
-        with (folder / f"data.{pos}").open(encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith(" "):
-                    continue
-                fields = line.split(" | ", 1)[0].split()
-                offset, ss_type, n = fields[0], fields[2], int(fields[3], 16)
-                members = [_wordnet_lemma(w) for w in fields[4:4 + 2 * n:2]]
-                k = 4 + 2 * n
-                n_ptr, k = int(fields[k]), k + 1
-                ptrs, is_instance = [], False
-                for _ in range(n_ptr):
-                    sym, target, tpos = fields[k], fields[k + 1], fields[k + 2]
-                    k += 4
-                    is_instance |= sym == "@i"
-                    if sym in symbols:
-                        ptrs.append(("a" if tpos == "s" else tpos, target))
-                key_pos = "a" if ss_type == "s" else ss_type
-                synsets[(key_pos, offset)] = (members, ptrs, is_instance)
+    for fields in wordnet_synset_fields(folder):
+        offset, ss_type, n = fields[0], fields[2], int(fields[3], 16)
+        members = [_wordnet_lemma(w) for w in fields[4:4 + 2 * n:2]]
+        k = 4 + 2 * n
+        n_ptr, k = int(fields[k]), k + 1
+        ptrs, is_instance = [], False
+        for _ in range(n_ptr):
+            sym, target, tpos = fields[k], fields[k + 1], fields[k + 2]
+            k += 4
+            is_instance |= sym == "@i"
+            if sym in symbols:
+                ptrs.append(("a" if tpos == "s" else tpos, target))
+        key_pos = "a" if ss_type == "s" else ss_type
+        synsets[(key_pos, offset)] = (members, ptrs, is_instance)
     table: dict[str, list[str]] = {}
     for pos in WORDNET_POS:
         with (folder / f"index.{pos}").open(encoding="utf-8", errors="replace") as f:

@@ -17,21 +17,23 @@ user's own prose, as the prose n-gram model is) and shipped as ``truecase.tsv.gz
 Despinner folder. The method is a unigram truecaser with a bigram context vote (after Lita et
 al., 2003, "tRuEcasIng", ACL, whose case model is an n-gram model over the words' forms):
 
-1. a word that the corpus never writes with capitals takes WordNet's spelling where WordNet
-   writes the lemma only with capitals ("Antarctica", "New Mexico";
-   :func:`wordnet_proper_forms`), else stays as it is;
-2. the word's counts after the preceding output word and before the following one, where
-   the corpus has either pair, with its own counts;
-3. where the corpus has neither pair and the preceding word is nearly always followed by a
-   capital ("Mr.", "Sir"), the capitals;
-4. else the word's own counts.
+1. a word that the corpus never writes with capitals in mid-sentence takes WordNet's spelling
+   where WordNet writes the lemma only with capitals, is not an acronym there and is rare in
+   English ("Antarctica", "New Mexico"; not "who", which WordNet also knows as WHO;
+   :func:`wordnet_proper_forms`); else it stays as it is;
+2. else the odds of its capitals: its own counts (where the word before it has no capital,
+   so that "states" of "United States" does not count), times the
+   evidence of the pair it makes with the preceding output word and with the following one,
+   where the corpus has them, and, with no pair on the left, of a preceding word that
+   capitals nearly always follow ("Mr", "Sir"; as written, so "a united front" is not
+   "United").
 
 Each piece of evidence gives smoothed odds of the capitalised form against the lower-case
 one (a pair's counts are pulled toward the word's own share, so that a rare pair says little);
 the pieces are combined as a naive Bayes classifier combines them, and the capitals are taken
-when the odds are at least ``min_ratio`` (2). So "government", written
-"Government" 63 % of the time in the State of the Union addresses, stays in lower case without
-context, and a pair seen twice in capitals and once not does not decide alone.
+when the odds are at least ``min_ratio`` (2). So "government", written "Government" in the
+State of the Union addresses more often than not, stays in lower case without context, and a
+pair seen twice in capitals and once not does not decide alone.
 
 Only words that an edit restores are ever recased, never the text around them, and only when
 the spun span is all lower case (a capitalised spun word already gives its capitals,
@@ -40,76 +42,191 @@ the spun span is all lower case (a capitalised spun word already gives its capit
 from __future__ import annotations
 
 import gzip
+import hashlib
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
 
 from .edits import Edit, Restoration
 from .text import is_word, sentence_spans, tokenize
 
-__all__ = ["CaseTable", "TRUECASE_FILE", "truecase_edits", "wordnet_proper_forms"]
+__all__ = ["CaseTable", "PackedStrings", "PackedTable", "PackedWords", "TRUECASE_FILE",
+           "truecase_edits", "wordnet_proper_forms"]
 
 TRUECASE_FILE = "truecase.tsv.gz"
 """The file name of a :class:`CaseTable` in a Despinner folder."""
 
 _HEADER = "#despin-truecase"
-_FORMAT = 1
+_FORMAT = 3
+_TOLERANCE = 1e-9  # odds of exactly min_ratio count as reaching it, despite rounding
 
 
 def _cased(form: str) -> bool:
     return form != form.lower()
 
 
-def _counts(text: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for item in text.split(" "):
-        form, _, n = item.rpartition(":")
-        out[form] = int(n)
-    return out
+def _hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def _format(counts: Mapping[str, int]) -> str:
-    return " ".join(f"{f}:{n}" for f, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+class PackedTable:
+    """A read-only map from strings (without line breaks) to rows of ``width`` integers,
+    packed for hundreds of thousands of entries: the keys' 64-bit BLAKE2b hashes sorted in a
+    numpy array, the rows an int32 matrix, the keys in one string (for :meth:`items`). About
+    30 bytes an entry, where a dict of tuples costs hundreds. ``get`` is a binary search (a
+    hash collision between two keys, at 64 bits, is not guarded against). Raises ValueError
+    for a key with a line break or a key given twice."""
+
+    def __init__(self, items: Iterable[tuple[str, Sequence[int]]], width: int = 2):
+        keys: list[str] = []
+        rows: list[Sequence[int]] = []
+        for k, r in items:
+            if "\n" in k:
+                raise ValueError(f"a PackedTable key cannot hold a line break: {k!r}")
+            keys.append(k)
+            rows.append(r)
+        if len(set(keys)) != len(keys):
+            raise ValueError("a PackedTable key is given twice")
+        hashes = np.fromiter((_hash(k) for k in keys), dtype=np.uint64, count=len(keys))
+        order = np.argsort(hashes, kind="stable")
+        self.width = width
+        self._hashes = hashes[order]
+        self._rows = np.asarray(rows, dtype=np.int32).reshape(len(keys), width)[order]
+        self._keys = "\n".join(keys[i] for i in order)
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def get(self, key: str) -> tuple[int, ...] | None:
+        """The row of ``key`` (a tuple of ``width`` ints), or None."""
+        h = np.uint64(_hash(key))
+        i = int(np.searchsorted(self._hashes, h))
+        if i < len(self._hashes) and self._hashes[i] == h:
+            return tuple(int(x) for x in self._rows[i])
+        return None
+
+    def items(self) -> Iterator[tuple[str, tuple[int, ...]]]:
+        """Every (key, row), in hash order."""
+        if not len(self):
+            return iter(())
+        return ((k, tuple(int(x) for x in r)) for k, r in zip(self._keys.split("\n"), self._rows))
+
+
+class PackedStrings:
+    """A read-only map from strings to strings (neither with line breaks), packed as
+    :class:`PackedTable` is: each value a (start, end) row into one string."""
+
+    def __init__(self, mapping: Mapping[str, str]):
+        values, rows, pos = [], [], 0
+        for v in mapping.values():
+            values.append(v)
+            rows.append((pos, pos + len(v)))
+            pos += len(v) + 1
+        self._values = "\n".join(values)
+        self._table = PackedTable(zip(mapping.keys(), rows))
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The value of ``key``, or ``default``."""
+        row = self._table.get(key)
+        return default if row is None else self._values[row[0]:row[1]]
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._table.get(key) is not None
+
+
+class PackedWords:
+    """Lower-case word → ``(capitalised form, its count, the lower-case form's count)``, packed
+    (:class:`PackedStrings` and :class:`PackedTable`: about 50 bytes a word, where a dict of
+    tuples costs hundreds); ``get``, ``[]``, ``in``, ``len`` and ``items`` as a dict's."""
+
+    def __init__(self, words: Mapping[str, tuple[str, int, int]]):
+        self._forms = PackedStrings({w: f for w, (f, _, _) in words.items()})
+        self._counts = PackedTable((w, (c, n)) for w, (_, c, n) in words.items())
+
+    def get(self, word: str, default: Any = None) -> Any:
+        """``word``'s entry, or ``default``."""
+        row = self._counts.get(word)
+        return default if row is None else (self._forms[word], row[0], row[1])
+
+    def __getitem__(self, word: str) -> tuple[str, int, int]:
+        entry = self.get(word)
+        if entry is None:
+            raise KeyError(word)
+        return entry
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._counts.get(word) is not None
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def items(self) -> Iterator[tuple[str, tuple[str, int, int]]]:
+        """Every (word, entry), in hash order."""
+        return ((w, (self._forms[w], c, n)) for w, (c, n) in self._counts.items())
 
 
 @dataclass
 class CaseTable:
-    """Mid-sentence counts of the forms of words that prose writes with capitals.
+    """Mid-sentence counts of the capitalised and lower-case forms of words that prose writes
+    with capitals.
 
-    ``words``: lower-case word → ``{form: count}`` for every word with at least one form that
-    is not all lower case, counted where the word before it has no capital (its lower-case
-    count included; its commonest capitalised form present, with 0 if never seen there). ``left``: ``(preceding word, word)``
-    (both lower case) → the word's form counts after it; ``right``: ``(word, following word)``
-    → its form counts before it; both kept for pairs seen at least ``min_pair_count`` times at
-    build time. ``after``: lower-case word → ``(followers in capitals, followers)``, for words
-    followed at least 20 times, over every word that follows them. ``min_ratio``: the odds
-    that the capitals need (:meth:`form`); ``pair_weight``: the pseudo-counts that pull a
-    pair's odds toward the word's own. ``after_rate``: the share of
-    capitalised followers from which the preceding word alone calls for a capital. ``proper``:
-    lower-case lemma → the only spelling WordNet gives it (:func:`wordnet_proper_forms`; not
-    saved, filled in at load time where WordNet is installed)."""
+    ``words``: lower-case word → ``(its commonest capitalised form, that form's count, the
+    lower-case form's count)`` (a dict when built, :class:`PackedWords` when loaded), for
+    every word written with a capital somewhere after a
+    sentence's first word, counted only where the word before it has no capital (not inside a
+    name: "United States"), so the counts may be 0. ``left``: ``"preceding
+    word\\tword"`` (lower case) → ``(capitalised, lower-case)`` counts of the word after it;
+    ``right``: ``"word\\tfollowing word"`` → the same before it (:class:`PackedTable`; pairs
+    seen at least ``min_pair_count`` times at build time, of the words some pair can decide).
+    ``after``: a word as written ("Mr", "Robert"; not the first of a sentence) → ``(followers
+    in capitals, followers)``, for words followed at least 20 times with capitals at least
+    ``after_rate`` of the time; ``base_rate``: the share of capitalised followers over all
+    words. ``min_ratio``: the odds that the capitals need (:meth:`form`); ``pair_weight``: the
+    pseudo-counts that pull a pair's odds toward the word's own. ``proper``: lower-case lemma
+    → the only spelling WordNet gives it (anything with ``get``: a dict, or
+    :func:`wordnet_proper_forms`' :class:`PackedStrings`; not saved, given at load time)."""
 
-    words: dict[str, dict[str, int]] = field(default_factory=dict)
-    left: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
-    right: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    words: Any = field(default_factory=dict)  # a dict, or PackedWords once loaded
+    left: PackedTable = field(default_factory=lambda: PackedTable(()))
+    right: PackedTable = field(default_factory=lambda: PackedTable(()))
     after: dict[str, tuple[int, int]] = field(default_factory=dict)
     min_ratio: float = 2.0
     after_rate: float = 0.9
     pair_weight: float = 1.0
-    proper: Mapping[str, str] = field(default_factory=dict)
+    base_rate: float = 0.15
+    proper: Any = field(default_factory=dict)
 
     # -- building --------------------------------------------------------------------------
     @classmethod
     def build(cls, units: Iterable[str], min_pair_count: int = 2, min_followers: int = 20,
-              min_ratio: float = 2.0, after_rate: float = 0.9) -> "CaseTable":
+              min_ratio: float = 2.0, after_rate: float = 0.9, prune: bool = True
+              ) -> "CaseTable":
         """Count the forms of every word after the first of each sentence of ``units`` (plain
-        text, cut with :func:`despin.text.sentence_spans`; words are
-        :func:`despin.text.tokenize` tokens with a letter or digit). A word's own counts
-        (``words``) leave out the places where the word before it has a capital: inside a
-        name ("United States") the capitals are the name's, which the pair counts carry, so
-        "states" alone stays in lower case. Sentences mostly in capitals (headlines) are
-        skipped. Raises ValueError when ``units`` hold no such word."""
+        text, cut with :func:`despin.text.sentence_spans`; words are the
+        :func:`despin.text.tokenize` tokens that :func:`despin.text.is_word` accepts). A word's
+        own counts (``words``) leave out the places where the word before it has a capital:
+        inside a name ("United States") the capitals are the name's, which the pair counts
+        carry, so "states" alone stays in lower case. (Leaving out the places before a
+        capital too, "Middle East", capitalised more words wrongly on the test pairs: the pair
+        counts still hold those places, so against a lower prior they weigh more.) Sentences
+        mostly in
+        capitals (headlines) are skipped. ``prune``: keep the pairs only of words that some
+        pair can decide (one whose decision alone differs from the word's own), and every
+        pair after a word of ``after``; the other words' pairs change nothing. Raises
+        ValueError when ``units`` hold no such word."""
         if not min_pair_count >= 1 or not min_followers >= 1:
             raise ValueError("min_pair_count and min_followers must be ≥ 1")
         uni: dict[str, Counter] = defaultdict(Counter)
@@ -130,119 +247,177 @@ class CaseTable:
                     left[(low[i - 1], low[i])][toks[i]] += 1
                     if i + 1 < len(toks):
                         right[(low[i], low[i + 1])][toks[i]] += 1
-                    f = follow[low[i - 1]]
-                    f[0] += toks[i][:1].isupper()
-                    f[1] += 1
+                    if i > 1:  # a sentence's first word has a capital by convention
+                        f = follow[toks[i - 1]]
+                        f[0] += toks[i][:1].isupper()
+                        f[1] += 1
         if not uni:
             raise ValueError("no mid-sentence words to count case from")
-        capped = {w for w, c in uni.items() if any(_cased(f) for f in c)}
         words = {}
-        for w in sorted(capped):  # the commonest capitalised form, counted alone (maybe 0)
-            top = max((f for f in uni[w] if _cased(f)), key=lambda f: (uni[w][f], f))
-            words[w] = {top: 0, **alone[w]}
-        return cls(
-            words=words,
-            left={k: dict(c) for k, c in sorted(left.items())
-                  if k[1] in capped and sum(c.values()) >= min_pair_count},
-            right={k: dict(c) for k, c in sorted(right.items())
-                   if k[0] in capped and sum(c.values()) >= min_pair_count},
-            after={w: (c, n) for w, (c, n) in sorted(follow.items()) if n >= min_followers
-                   and c >= after_rate * n},
-            min_ratio=min_ratio, after_rate=after_rate)
+        for w in sorted(uni):
+            top = max((f for f in uni[w] if _cased(f)), key=lambda f: (uni[w][f], f), default=None)
+            if top is not None:
+                words[w] = (top, alone[w][top], alone[w][w])
+        n_cap, n_all = sum(c for c, _ in follow.values()), sum(n for _, n in follow.values())
+        table = cls(words=words, after={w: (c, n) for w, (c, n) in sorted(follow.items())
+                                        if n >= min_followers and c >= after_rate * n},
+                    min_ratio=min_ratio, after_rate=after_rate,
+                    base_rate=(n_cap + 1) / (n_all + 2))
+        rows = {side: {k: (c[words[k[1 - side]][0]], c[k[1 - side]])
+                       for k, c in counts.items()
+                       if k[1 - side] in words and sum(c.values()) >= min_pair_count}
+                for side, counts in ((0, left), (1, right))}
+        decided = set()  # words whose decision some pair turns
+        for side in rows:
+            for k, row in rows[side].items():
+                w = k[1 - side]
+                if w not in decided and table._decide(w, [row]) != table._decide(w, []):
+                    decided.add(w)
+        after_low = {w.lower() for w in table.after}
+        table.left = PackedTable(
+            (f"{p}\t{w}", row) for (p, w), row in sorted(rows[0].items())
+            if not prune or w in decided or p in after_low)
+        table.right = PackedTable(
+            (f"{w}\t{q}", row) for (w, q), row in sorted(rows[1].items())
+            if not prune or w in decided)
+        return table
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the table as gzipped UTF-8 lines (``w``/``<``/``>``/``a`` records, tab-
-        separated); ``proper`` is not written. Returns the path."""
+        separated, each kind sorted), through a temporary file renamed into place; ``proper``
+        is not written. The same table gives the same bytes. Returns the path."""
         path = Path(path)
         lines = [f"{_HEADER}\t{_FORMAT}\t{self.min_ratio!r}\t{self.after_rate!r}\t"
-                 f"{self.pair_weight!r}"]
-        lines += [f"w\t{w}\t{_format(c)}" for w, c in self.words.items()]
-        lines += [f"<\t{p}\t{w}\t{_format(c)}" for (p, w), c in self.left.items()]
-        lines += [f">\t{w}\t{q}\t{_format(c)}" for (w, q), c in self.right.items()]
-        lines += [f"a\t{w}\t{c}\t{n}" for w, (c, n) in self.after.items()]
-        # mtime 0: the same table gives the same bytes
-        with open(path, "wb") as raw, \
+                 f"{self.pair_weight!r}\t{self.base_rate!r}"]
+        lines += [f"w\t{w}\t{f}\t{c}\t{n}" for w, (f, c, n) in sorted(self.words.items())]
+        lines += sorted(f"<\t{k}\t{c}\t{n}" for k, (c, n) in self.left.items())
+        lines += sorted(f">\t{k}\t{c}\t{n}" for k, (c, n) in self.right.items())
+        lines += [f"a\t{w}\t{c}\t{n}" for w, (c, n) in sorted(self.after.items())]
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as raw, \
                 gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(("\n".join(lines) + "\n").encode("utf-8"))
+        tmp.replace(path)
         return path
 
     @classmethod
-    def load(cls, path: str | Path, proper: Mapping[str, str] | None = None) -> "CaseTable":
-        """Read a table that :meth:`save` wrote. Raises FileNotFoundError, or ValueError for a
-        file that is not one."""
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            head = f.readline().rstrip("\n").split("\t")
-            if head[0] != _HEADER or len(head) != 5 or head[1] != str(_FORMAT):
-                raise ValueError(f"{path}: not a despin truecase table (format {_FORMAT})")
-            table = cls(min_ratio=float(head[2]), after_rate=float(head[3]),
-                        pair_weight=float(head[4]), proper=dict(proper or {}))
-            for n, line in enumerate(f, 2):
-                r = line.rstrip("\n").split("\t")
-                try:
-                    if r[0] == "w":
-                        table.words[r[1]] = _counts(r[2])
-                    elif r[0] == "<":
-                        table.left[(r[1], r[2])] = _counts(r[3])
-                    elif r[0] == ">":
-                        table.right[(r[1], r[2])] = _counts(r[3])
-                    elif r[0] == "a":
-                        table.after[r[1]] = (int(r[2]), int(r[3]))
-                    else:
-                        raise ValueError(r[0])
-                except (IndexError, ValueError) as exc:
-                    raise ValueError(f"{path}, line {n}: not a truecase record") from exc
-        return table
+    def load(cls, path: str | Path, proper: Any = None) -> "CaseTable":
+        """Read a table that :meth:`save` wrote; ``proper`` as the field. The parsed parts are
+        cached on disk (:func:`despin.resources.cached`, keyed by a digest of the file's
+        bytes), so later loads skip parsing and its passing memory. Raises FileNotFoundError,
+        or ValueError for a file that is not one (not gzip, truncated, another format)."""
+        from .resources import cached
+
+        path = Path(path)
+        digest = hashlib.sha1(path.read_bytes()).hexdigest()
+        parts = cached("truecase", ("truecase", _FORMAT, digest), lambda: cls._parse(path))
+        return cls(*parts, proper={} if proper is None else proper)
+
+    @staticmethod
+    def _parse(path: Path) -> tuple:
+        words: dict[str, tuple[str, int, int]] = {}
+        left: list[tuple[str, tuple[int, int]]] = []
+        right: list[tuple[str, tuple[int, int]]] = []
+        after: dict[str, tuple[int, int]] = {}
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                head = f.readline().rstrip("\n").split("\t")
+                if head[0] != _HEADER or len(head) != 6 or head[1] != str(_FORMAT):
+                    raise ValueError(f"{path}: not a despin truecase table (format {_FORMAT})")
+                for n, line in enumerate(f, 2):
+                    r = line.rstrip("\n").split("\t")
+                    try:
+                        if r[0] == "w" and len(r) == 5:
+                            words[r[1]] = (r[2], int(r[3]), int(r[4]))
+                        elif r[0] in ("<", ">") and len(r) == 5:
+                            (left if r[0] == "<" else right).append(
+                                (f"{r[1]}\t{r[2]}", (int(r[3]), int(r[4]))))
+                        elif r[0] == "a" and len(r) == 4:
+                            after[r[1]] = (int(r[2]), int(r[3]))
+                        else:
+                            raise ValueError(r[0])
+                    except ValueError as exc:
+                        raise ValueError(f"{path}, line {n}: not a truecase record") from exc
+        except (OSError, EOFError, UnicodeDecodeError) as exc:  # not gzip, truncated
+            raise ValueError(f"{path}: not a readable truecase table ({exc})") from exc
+        return (PackedWords(words), PackedTable(left), PackedTable(right), after, float(head[2]),
+                float(head[3]), float(head[4]), float(head[5]))
 
     # -- casing ----------------------------------------------------------------------------
     def form(self, word: str, prev: str | None = None, following: str | None = None) -> str:
         """The spelling of lower-case ``word`` between ``prev`` and ``following`` (the
-        neighbouring words of the output, any case; None at a sentence's edge). ``word`` itself
-        when it is not all lower case or the evidence does not call for capitals.
+        neighbouring words of the output as written; None at a sentence's edge). ``word``
+        itself when it is not all lower case or the evidence does not call for capitals.
 
-        The odds of the word's commonest capitalised form against its lower-case form: from
-        its own counts (add-one smoothed), times, for each side whose pair the table has, that
-        pair's odds (smoothed toward the word's own share with ``pair_weight`` pseudo-counts)
-        over the word's own, as a naive Bayes classifier combines evidence; the capitals when
-        those odds are at least ``min_ratio``."""
+        - A word the table does not hold takes ``proper``'s spelling (WordNet's) when that is
+          not all capitals (an acronym: "who" is also WHO) and the word is rare in English
+          (wordfreq's Zipf frequency below 4: not "led", "us"); else it stays as it is.
+        - Else the odds of the word's commonest capitalised form against its lower-case form:
+          its own counts (add-one smoothed), times, for each side whose pair the table has,
+          that pair's odds (smoothed toward the word's own share with ``pair_weight``
+          pseudo-counts) over the word's own, as a naive Bayes classifier combines evidence;
+          with no pair on the left, a preceding word of ``after`` ("Mr") counts as evidence
+          too, its followers' odds of a capital over ``base_rate``'s. The capitals when the
+          odds are at least ``min_ratio``."""
         if not word or word != word.lower():
             return word
         known = self.words.get(word)
         if known is None:
-            return self.proper.get(word, word)
-        capital = max((f for f in known if _cased(f)), key=lambda f: (known[f], f))
-        p = prev.lower() if prev else None
-        q = following.lower() if following else None
-        sides = [c for c in (self.left.get((p, word)) if p is not None else None,
-                             self.right.get((word, q)) if q is not None else None) if c]
-        if not sides and p is not None and p in self.after:
-            return capital  # "Mr. [chef→Cook]"
+            spelt = self.proper.get(word)
+            if spelt is None or spelt.isupper() or _common(word):
+                return word
+            return spelt
+        left = self.left.get(f"{prev.lower()}\t{word}") if prev else None
+        right = self.right.get(f"{word}\t{following.lower()}") if following else None
+        sides = [c for c in (left, right) if c is not None]
+        cue = self.after.get(prev) if prev and left is None else None  # "Mr. [chef→Cook]"
+        return known[0] if self._decide(word, sides, cue) else word
 
-        n_cap, n_low = known.get(capital, 0), known.get(word, 0)
+    def _decide(self, word: str, sides: Sequence[tuple[int, int]],
+                cue: tuple[int, int] | None = None) -> bool:
+        """Whether the odds of ``word``'s capitals (it must be in ``words``), from its own
+        counts, the ``(capitalised, lower-case)`` counts of the pairs in ``sides`` and the
+        ``(capitalised, all)`` followers of a preceding word (``cue``), reach ``min_ratio``
+        (:meth:`form`)."""
+        _, n_cap, n_low = self.words[word]
         share = (n_cap + 1) / (n_cap + n_low + 2)  # the word's own, add-one smoothed
         prior = share / (1 - share)
         post = prior
-        for c in sides:  # a pair's counts, smoothed toward the word's own share
-            a = self.pair_weight
-            post *= (c.get(capital, 0) + a * share) / (c.get(word, 0) + a * (1 - share)) / prior
-        return capital if post >= self.min_ratio else word
+        a = self.pair_weight
+        for c_cap, c_low in sides:  # a pair's counts, smoothed toward the word's own share
+            post *= (c_cap + a * share) / (c_low + a * (1 - share)) / prior
+        if cue is not None:
+            rate = (cue[0] + 1) / (cue[1] + 2)
+            post *= (rate / (1 - rate)) / (self.base_rate / (1 - self.base_rate))
+        return post >= self.min_ratio * (1 - _TOLERANCE)
 
     def phrase(self, text: str, prev: str | None = None, following: str | None = None) -> str:
-        """:meth:`form` of each space-separated word of ``text`` (a restored word or phrase),
-        each between its neighbours; a phrase that WordNet writes only with capitals as a
-        whole ("new mexico") takes WordNet's spelling. Unchanged when ``text`` is not all
-        lower case."""
+        """:meth:`form` of each word of ``text`` (a restored word or phrase; whitespace kept
+        as it is), each between the words beside it; a phrase that WordNet writes only with
+        capitals as a whole ("new mexico") takes WordNet's spelling. Unchanged when ``text``
+        is not all lower case."""
         if not text or text != text.lower():
             return text
-        if text in self.proper and " " in text:
-            return self.proper[text]
-        parts = text.split(" ")
-        out = []
-        for i, w in enumerate(parts):
-            before = parts[i - 1] if i else prev
-            beyond = parts[i + 1] if i + 1 < len(parts) else following
-            out.append(self.form(w, before, beyond) if is_word(w) else w)
-        return " ".join(out)
+        whole = self.proper.get(text) if " " in text.strip() else None
+        if whole is not None and not whole.isupper():
+            return whole
+        parts = re.split(r"(\s+)", text)
+        words = [i for i, x in enumerate(parts) if x and not x.isspace()]
+        out = list(parts)
+        for k, i in enumerate(words):
+            before = parts[words[k - 1]] if k else prev
+            beyond = parts[words[k + 1]] if k + 1 < len(words) else following
+            if is_word(parts[i]):
+                out[i] = self.form(parts[i], before, beyond)
+        return "".join(out)
+
+
+def _common(word: str) -> bool:
+    """Whether ``word`` is common English (wordfreq's Zipf frequency ≥ 4)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= 4.0
 
 
 def truecase_edits(text: str, edits: list[Edit], table: CaseTable) -> list[Edit]:
@@ -280,34 +455,29 @@ def truecase_edits(text: str, edits: list[Edit], table: CaseTable) -> list[Edit]
     return out
 
 
-def wordnet_proper_forms() -> dict[str, str]:
+def wordnet_proper_forms() -> PackedStrings:
     """Lower-case lemma → its spelling, for every lemma of Princeton WordNet 3.0 that WordNet
     writes only with capitals in all of its synsets ("antarctica" → "Antarctica", "new mexico"
     → "New Mexico"; not "bush", which is also a shrub). Read from the installed WordNet
     (:func:`despin.synonyms.wordnet_dir`) and cached on disk; empty when WordNet is not
-    installed."""
+    installed. About 39,000 lemmas, packed (:class:`PackedStrings`: 2 MB where a dict takes
+    12)."""
     from .resources import cached, file_key
-    from .synonyms import WORDNET_POS, wordnet_dir
+    from .synonyms import WORDNET_POS, wordnet_dir, wordnet_synset_fields
 
     try:
         folder = wordnet_dir()
     except FileNotFoundError:
-        return {}
-    key = ("wordnet-proper", 1) + tuple(file_key(folder / f"data.{p}") for p in WORDNET_POS)
+        return PackedStrings({})
+    key = ("wordnet-proper", 2) + tuple(file_key(folder / f"data.{p}") for p in WORDNET_POS)
 
-    def build() -> dict[str, str]:
+    def build() -> PackedStrings:
         forms: dict[str, set[str]] = defaultdict(set)
-        for pos in WORDNET_POS:
-            with (folder / f"data.{pos}").open(encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    if line.startswith(" "):
-                        continue
-                    fields = line.split(" | ", 1)[0].split()
-                    n = int(fields[3], 16)
-                    for w in fields[4:4 + 2 * n:2]:
-                        w = w.split("(")[0].replace("_", " ")
-                        forms[w.lower()].add(w)
-        return {low: next(iter(fs)) for low, fs in forms.items()
-                if len(fs) == 1 and _cased(next(iter(fs)))}
+        for fields in wordnet_synset_fields(folder):
+            for w in fields[4:4 + 2 * int(fields[3], 16):2]:
+                w = w.split("(")[0].replace("_", " ")
+                forms[w.lower()].add(w)
+        return PackedStrings({low: next(iter(fs)) for low, fs in sorted(forms.items())
+                              if len(fs) == 1 and _cased(next(iter(fs)))})
 
     return cached("wordnet-proper", key, build)

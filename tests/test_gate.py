@@ -268,3 +268,33 @@ def test_cli_no_gate_turns_the_gate_off(tmp_path, capsys, monkeypatch):
     assert main(["--quiet", "--no-gate", str(tmp_path / "t.txt")]) == 0
     assert capsys.readouterr().out == gated  # a spun sentence is not gated
     assert seen[0] is not None and seen[-1] is None
+
+
+def test_tuning_scores_what_restoring_returns(model):
+    """``training.tune_fast`` with ``finish=Despinner.finish_edits`` (as its command runs it)
+    scores, at the model's own settings, exactly the texts that ``restore`` returns: names in
+    capitals (the case table), articles agreeing, protected spans kept."""
+    from despin.truecase import CaseTable
+    from training.evaluate import score
+
+    spun = SPUN + ["The bill now goes to sexual intercourse for a final vote.",
+                   "An three-toed sloth research lab opened in Boston.",
+                   'He said "the hearth" was in a uncommon kitchen.'] + CLEAN
+    original = ["Officials said the fire started in the kitchen.",
+                "The firm reported a decline in revenue last year.",
+                "Police said the car was stolen last night.",
+                "The bill now goes to Congress for a final vote.",
+                "An AI research lab opened in Boston.",
+                'He said "the hearth" was in a rare kitchen.'] + CLEAN
+    s = model.fast.settings
+    gate = [(s.gate_cut, s.gate_margin)]
+    best, _ = tune(model.fast, spun, original, [s.threshold], [1.0], 1.0, gates=gate,
+                   finish=model.finish_edits)
+    restored = model.restore(spun)
+    assert any("Congress" in r for r in restored) and any("An AI" in r for r in restored)
+    want = score(spun, restored, original)
+    assert (best["precision"], best["recall"], best["f05"]) == \
+        (want["precision"], want["recall"], want["f05"])
+    raw, _ = tune(model.fast, spun, original, [s.threshold], [1.0], 1.0, gates=gate)
+    assert raw["f05"] < best["f05"]  # without it, "congress" and "ai" count as wrong
+    assert isinstance(model.truecase, CaseTable)

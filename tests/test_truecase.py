@@ -12,7 +12,8 @@ import pytest
 
 from despin.edits import Alternative, Edit, Restoration
 from despin.synonyms import wordnet_dir
-from despin.truecase import CaseTable, truecase_edits, wordnet_proper_forms
+from despin.truecase import (CaseTable, PackedStrings, PackedTable, truecase_edits,
+                             wordnet_proper_forms)
 
 from .conftest import REPO
 
@@ -46,16 +47,35 @@ def table() -> CaseTable:
     return CaseTable.build(CORPUS, min_pair_count=1, min_followers=5)
 
 
-def test_counts_skip_sentence_starts_and_capital_headlines(table):
-    assert table.words["congress"] == {"Congress": 2}  # the headline's CONGRESS not counted
-    assert "the" not in table.words and "people" not in table.words  # first words only
-    assert table.words["government"] == {"Government": 2, "government": 3}
-    assert table.left[("of", "congress")] == {"Congress": 1}
+@pytest.fixture(scope="module")
+def full() -> CaseTable:
+    return CaseTable.build(CORPUS, min_pair_count=1, min_followers=5, prune=False)
+
+
+def test_counts_skip_sentence_starts_and_capital_headlines(full):
+    # (commonest capitalised form, its count, the lower-case count)
+    assert full.words["congress"] == ("Congress", 2, 0)  # the headline's CONGRESS not counted
+    assert "the" not in full.words and "people" not in full.words  # first words only
+    assert full.words["government"] == ("Government", 2, 3)
+    assert full.left.get("of\tcongress") == (1, 0)
     # a word's own counts leave out its places inside a name; the pairs keep them
-    assert table.words["states"] == {"States": 0, "states": 1}
-    assert table.left[("united", "states")] == {"States": 2}
-    assert table.right[("government", "of")] == {"Government": 2}
-    assert table.after == {"mr": (7, 7)}  # followed 7 times, always by a capital
+    assert full.words["states"] == ("States", 0, 1)
+    assert full.left.get("united\tstates") == (2, 0)
+    assert full.right.get("government\tof") == (2, 0)
+    assert full.left.get("nowhere\tstates") is None
+    assert full.after == {"Mr": (7, 7)}  # as written, never a sentence's first word
+
+
+def test_pruning_keeps_every_pair_that_decides_alone(table, full):
+    """The pruned table keeps only the pairs that turn a word's own decision, and decides as
+    the full one wherever a single neighbour is known."""
+    assert 0 < len(table.left) < len(full.left) and 0 < len(table.right) < len(full.right)
+    for key, _ in full.left.items():
+        p, w = key.split("\t")
+        assert table.form(w, p, None) == full.form(w, p, None), key
+    for key, _ in full.right.items():
+        w, q = key.split("\t")
+        assert table.form(w, "x", q) == full.form(w, "x", q), key
 
 
 def test_decisions(table):
@@ -82,6 +102,26 @@ def test_ratio_is_a_setting(table):
                      min_ratio=0.1).form("government") == "Government"
 
 
+def test_packed_maps_answer_as_dicts():
+    """PackedTable and PackedStrings give what a dict of the same items gives, on random
+    keys (accents and tabs included), for present and absent keys."""
+    rng = random.Random(1)
+    alphabet = "abcdeé\t ü"
+    for size in (0, 1, 7, 300):
+        keys = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+                for _ in range(size)}
+        rows = {k: (rng.randint(0, 9), rng.randint(0, 9)) for k in keys}
+        table = PackedTable(rows.items())
+        assert len(table) == len(rows) and dict(table.items()) == rows
+        strings = PackedStrings({k: k.upper() for k in keys})
+        for k in list(keys) + ["zz", "", "a\tb\tc"]:
+            assert table.get(k) == rows.get(k)
+            assert strings.get(k) == (k.upper() if k in keys else None)
+            assert (k in strings) == (k in keys)
+    with pytest.raises(KeyError):
+        PackedStrings({"a": "A"})["b"]
+
+
 def test_wordnet_fallback():
     t = CaseTable(proper={"antarctica": "Antarctica", "new mexico": "New Mexico"})
     assert t.form("antarctica") == "Antarctica"
@@ -89,18 +129,29 @@ def test_wordnet_fallback():
     assert t.form("bush") == "bush"
 
 
-def test_file_round_trip_is_exact(table, tmp_path):
+@pytest.mark.parametrize("name", ["table", "full"])
+def test_file_round_trip_is_exact(name, request, tmp_path):
+    table = request.getfixturevalue(name)
     a = table.save(tmp_path / "a.tsv.gz")
     back = CaseTable.load(a)
-    assert (back.words, back.left, back.right, back.after, back.min_ratio, back.after_rate) == \
-        (table.words, table.left, table.right, table.after, table.min_ratio, table.after_rate)
+    assert (dict(back.words.items()), dict(back.left.items()), dict(back.right.items()), back.after,
+            back.min_ratio, back.after_rate, back.pair_weight) == \
+        (dict(table.words.items()), dict(table.left.items()), dict(table.right.items()),
+         table.after,
+         table.min_ratio, table.after_rate, table.pair_weight)
     assert back.save(tmp_path / "b.tsv.gz").read_bytes() == a.read_bytes()  # reproducible
     bad = tmp_path / "bad.tsv.gz"
-    bad.write_bytes(gzip.compress(b"w\tcongress\tCongress:2\n"))
+    bad.write_bytes(gzip.compress(b"w\tcongress\tCongress\t2\t0\n"))
     with pytest.raises(ValueError, match="not a despin truecase table"):
         CaseTable.load(bad)
-    bad.write_bytes(gzip.compress(b"#despin-truecase\t1\t2.0\t0.9\t1.0\nw\tcongress\n"))
+    bad.write_bytes(gzip.compress(b"#despin-truecase\t3\t2.0\t0.9\t1.0\t0.1\nw\tcongress\n"))
     with pytest.raises(ValueError, match="line 2"):
+        CaseTable.load(bad)
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="not a readable truecase table"):
+        CaseTable.load(bad)
+    bad.write_bytes(a.read_bytes()[:-20])  # truncated
+    with pytest.raises(ValueError, match="not a readable truecase table"):
         CaseTable.load(bad)
     with pytest.raises(FileNotFoundError):
         CaseTable.load(tmp_path / "none.tsv.gz")
@@ -170,7 +221,7 @@ def test_command_builds_a_table_from_text(tmp_path):
                        capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr
     t = CaseTable.load(out)
-    assert t.words["congress"] == {"Congress": 2} and t.form("congress") == "Congress"
+    assert t.words["congress"] == ("Congress", 2, 0) and t.form("congress") == "Congress"
     r = subprocess.run([sys.executable, "-m", "training.truecase", "--data",
                         str(tmp_path / "missing"), "--out", str(out)],
                        capture_output=True, text=True, cwd=REPO, timeout=300)
@@ -183,7 +234,7 @@ def test_a_table_of_ones_own_in_place_of_the_folders(table, tmp_path):
     from despin.despinner import Despinner
 
     spun = "The bill now goes to sexual intercourse for a final vote."
-    never = CaseTable(table.words, min_ratio=1e9).save(tmp_path / "never.tsv.gz")
+    never = CaseTable(dict(table.words), min_ratio=1e9).save(tmp_path / "never.tsv.gz")
     model = Despinner.from_pretrained(truecase=never)
     assert model.truecase.min_ratio == 1e9 and model.recipe["truecase"] == str(never)
     assert model.restore(spun) == "The bill now goes to congress for a final vote."

@@ -45,7 +45,8 @@ from typing import Iterable
 
 from training.entry import positive_int
 
-__all__ = ["corpus_lines", "split_originals", "text_units", "find_lmplz", "estimate",
+__all__ = ["add_corpus_arguments", "corpus_lines", "corpus_units", "split_originals",
+           "text_units", "find_lmplz", "estimate",
            "default_prune", "PRUNE_FROM_WORDS", "main"]
 
 PRUNE_FROM_WORDS = 1_000_000
@@ -91,6 +92,27 @@ def split_originals(data: str | Path, split: str = "train") -> list[str]:
     if split != "train":
         print(f"warning: reading the {split} split's originals", file=sys.stderr)
     return list(pairs[split]["original"])
+
+
+def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    """The clean-prose corpus options of the commands that estimate from it (this one,
+    ``training.truecase``): ``--data`` (a pairs folder) or ``--text FILE…``, and ``--split``;
+    read with :func:`corpus_units`."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
+    src.add_argument("--text", nargs="+", default=None, metavar="FILE",
+                     help="plain UTF-8 text files (a paragraph a line) instead of pairs")
+    p.add_argument("--split", default="train", help="with --data: the split whose originals "
+                                                     "are read")
+
+
+def corpus_units(args: argparse.Namespace) -> Iterable[str]:
+    """The units of :func:`add_corpus_arguments`' corpus: the sentences of ``--text`` files
+    (:func:`text_units`), else each distinct original of the pairs' split once
+    (:func:`split_originals`)."""
+    if args.text:
+        return text_units(args.text)
+    return dict.fromkeys(split_originals(args.data, args.split))
 
 
 def text_units(paths: Iterable[str | Path]) -> Iterable[str]:
@@ -179,12 +201,7 @@ def estimate(lines: Iterable[str], out: str | Path, order: int = 3,
 def main(argv: list[str] | None = None) -> Path:
     p = argparse.ArgumentParser(prog="python -m training.ngram",
                                 description=(__doc__ or "").split("\n\n")[0])
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
-    src.add_argument("--text", nargs="+", default=None, metavar="FILE",
-                     help="plain UTF-8 text files (a paragraph a line) instead of pairs")
-    p.add_argument("--split", default="train", help="with --data: the split whose originals "
-                                                     "are read")
+    add_corpus_arguments(p)
     p.add_argument("--out", required=True, help="ARPA file to write")
     p.add_argument("--order", type=positive_int, default=3,
                    help="n-gram order (the fast decoder reads trigrams)")
@@ -196,8 +213,7 @@ def main(argv: list[str] | None = None) -> Path:
     args = p.parse_args(argv)
 
     t0 = time.time()
-    lines = list(corpus_lines(text_units(args.text) if args.text
-                              else split_originals(args.data, args.split)))
+    lines = list(corpus_lines(corpus_units(args)))
     if not lines:
         raise ValueError("no words to estimate a model from")
     words = sum(line.count(" ") + 1 for line in lines)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from training.entry import positive_int
-from training.ngram import split_originals, text_units
+from training.ngram import add_corpus_arguments, corpus_units
 
 __all__ = ["main"]
 
@@ -30,12 +30,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     p = argparse.ArgumentParser(prog="python -m training.truecase",
                                 description=(__doc__ or "").split("\n\n")[0])
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--data", default="data/pairs", help="pairs folder from training.pairs")
-    src.add_argument("--text", nargs="+", default=None, metavar="FILE",
-                     help="plain UTF-8 text files (a paragraph a line) instead of pairs")
-    p.add_argument("--split", default="train", help="with --data: the split whose originals "
-                                                     "are read")
+    add_corpus_arguments(p)
     p.add_argument("--out", required=True, help="table to write (.tsv.gz)")
     p.add_argument("--min-pair-count", type=positive_int, default=2,
                    help="keep a word pair's counts when seen at least this often (smaller "
@@ -47,9 +42,7 @@ def main(argv: list[str] | None = None) -> Path:
         raise ValueError(f"--min-ratio must be > 0, got {args.min_ratio}")
 
     t0 = time.time()
-    units = text_units(args.text) if args.text else dict.fromkeys(
-        split_originals(args.data, args.split))
-    table = CaseTable.build(units, min_pair_count=args.min_pair_count,
+    table = CaseTable.build(corpus_units(args), min_pair_count=args.min_pair_count,
                             min_ratio=args.min_ratio)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

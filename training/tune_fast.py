@@ -12,9 +12,13 @@ in the model's ``despin.json``. The gate reads the model's spin detection
 (``detection.json``, ``python -m training.fit_detect``): gates are tried only when the model
 has one. Each threshold and scale is decoded once; the gates filter its edits
 (:func:`despin.fast.gate_edits`), so trying them costs little.
+Each setting is scored on what restoring returns
+(:meth:`despin.despinner.Despinner.finish_edits`: the model's case table spells restored names,
+articles agree), so build the case table (``python -m training.truecase``) before tuning.
 
 :mod:`training.fit_fast` calls :func:`tune` for the threshold and scale of a fresh fit (no
-gate: its detection is fitted afterwards).
+gate: its detection is fitted afterwards; no finishing: the folder and its case table are
+written afterwards), which this command then chooses again.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = ["sentences_of", "tune", "chosen_line", "main"]
 
@@ -32,6 +36,9 @@ Gate = tuple[float | None, float | None]
 """A spin gate: (cut on the spin log-odds of a sentence's line, margin in nats); (None, None):
 none."""
 NO_GATE: Gate = (None, None)
+Finish = Callable[[str, list], list]
+"""``(text, edits) -> edits``: what restoring does to a text's decoded edits
+(:meth:`despin.despinner.Despinner.finish_edits`)."""
 
 
 def sentences_of(texts: Sequence[str]) -> list[tuple[int, int, int]]:
@@ -57,7 +64,7 @@ class _Side:
         self.log_odds = (restorer.spin_log_odds(self.lattices, self.found, self.lines)
                          if gated else None)
 
-    def texts_with(self, gate: Gate) -> list[str]:
+    def texts_with(self, gate: Gate, finish: Finish | None = None) -> list[str]:
         from despin.edits import apply_edits
         from despin.fast import gate_edits
 
@@ -66,13 +73,27 @@ class _Side:
             if gate[0] is not None:
                 es = gate_edits(es, self.log_odds[k], *gate)
             edits[t] += [e.shifted(a) for e in es]
+        if finish is not None:  # line by line, as restoring finishes them
+            edits = [_finish_lines(finish, text, e) for text, e in zip(self.texts, edits)]
         return [apply_edits(text, e) for text, e in zip(self.texts, edits)]
+
+
+def _finish_lines(finish: Finish, text: str, edits: list) -> list:
+    """``finish`` applied to each line of ``text`` (with its line break) and the edits inside
+    it, the results shifted back to offsets into ``text``."""
+    out, start = [], 0
+    for line in text.splitlines(keepends=True):
+        end = start + len(line)
+        mine = [e.shifted(-start) for e in edits if start <= e.start < end]
+        out += [e.shifted(start) for e in finish(line, mine)]
+        start = end
+    return out
 
 
 def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[float],
          lm_scales: Sequence[float], max_clean: float, bound: str = "text",
          gates: Sequence[Gate] = (NO_GATE,), families: Sequence[str] | None = None,
-         tolerance: float = 0.0) -> tuple[dict[str, Any], str]:
+         tolerance: float = 0.0, finish: Finish | None = None) -> tuple[dict[str, Any], str]:
     """The threshold, lm_weight scale and spin gate with the best validation F0.5 whose clean
     words changed stay ≤ ``max_clean`` (every setting when none does), and the table of every
     setting tried. ``tolerance``: of the settings whose F0.5 is within it of the best, the
@@ -93,7 +114,10 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
     spun texts' words outside every gold edit that an edit touches (``clean in spun``; those
     edits already cost precision, so this bound counts them twice: the session-14/15 fits used
     it). Both are printed. Ties keep the earlier setting (the lower scale and threshold, no
-    gate before a gate). Raises ValueError for another ``bound``."""
+    gate before a gate). ``finish``: ``(text, edits) -> edits``, applied to each text's edits
+    before scoring (:meth:`despin.despinner.Despinner.finish_edits`: protected spans, the case
+    table, articles), so that the settings are scored on what restoring returns; None: the
+    decoder's edits as they are. Raises ValueError for another ``bound``."""
     from training.evaluate import changed_share, score
 
     if bound not in ("text", "spun"):
@@ -115,13 +139,13 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
                 for side in sides:
                     side.decode(restorer, gated)
                 for gate in gates:
-                    out = sides[0].texts_with(gate)
+                    out = sides[0].texts_with(gate, finish)
                     m = score(spun, out, original)
                     m["f05_pooled"] = m["f05"]
                     if families is not None:
                         m["f05"] = sum(score(*[[t[i] for i in ix] for t in (spun, out, original)]
                                              )["f05"] for ix in groups) / len(groups)
-                    m["clean_text"] = changed_share(original, sides[1].texts_with(gate))
+                    m["clean_text"] = changed_share(original, sides[1].texts_with(gate, finish))
                     results.append((scale, th, gate, m))
     finally:
         s.lm_weight, s.threshold = base_lm, base_th
@@ -228,7 +252,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.objective == "pooled":
         families = None
     best, table = tune(restorer, spun, original, args.thresholds, args.lm_scales,
-                       args.max_clean, args.clean_bound, gates, families, args.tolerance)
+                       args.max_clean, args.clean_bound, gates, families, args.tolerance,
+                       finish=model.finish_edits)
     print(table)
     print(chosen_line(best))
     if args.write:
