@@ -85,7 +85,7 @@ class Despinner:
                  models: list[Any] | None = None, spunness: SpunnessTable | None = None,
                  calibration: Calibration | None = None, detector: SpunDetector | None = None,
                  profiles: dict[str, dict] | None = None, dtype: str | None = None,
-                 fast: dict[str, Any] | None = None):
+                 fast: dict[str, Any] | None = None, truecase: CaseTable | None = None):
         """``index`` and ``models`` (RestorationModels, one per scorer) may be given already
         loaded — e.g. the model being trained — instead of being loaded on first use.
         ``calibration``: the fitted edit score (:mod:`despin.calibration`); without it the
@@ -97,7 +97,9 @@ class Despinner:
         ``dtype``: one of :data:`despin.dtypes.DTYPES` that every scorer loads in instead of its
         own (the scorers' own settings are what :meth:`save_pretrained` writes).
         ``fast``: the ``fast`` section of a ``despin.json`` (settings, encoder folder, n-gram
-        model): restore with the fast core (:mod:`despin.fast`) instead of the search."""
+        model): restore with the fast core (:mod:`despin.fast`) instead of the search.
+        ``truecase``: the case table that spells restored names (:mod:`despin.truecase`); a
+        folder's ``truecase.tsv.gz`` is loaded when none is given."""
         self.sources_spec = [dict(s) for s in sources]
         self.scorer_specs = list(scorers or [])
         self.settings = settings or SearchSettings()
@@ -124,8 +126,8 @@ class Despinner:
         if base_dir is not None and (base_dir / DETECTION_FILE).exists():
             self.detection = DetectionModel.load(base_dir / DETECTION_FILE)
         # capitals for restored names (despin.truecase), read from the folder when present
-        self.truecase: CaseTable | None = None
-        if base_dir is not None and (base_dir / TRUECASE_FILE).exists():
+        self.truecase: CaseTable | None = truecase
+        if truecase is None and base_dir is not None and (base_dir / TRUECASE_FILE).exists():
             self.truecase = CaseTable.load(base_dir / TRUECASE_FILE,
                                            proper=wordnet_proper_forms())
         # the fast core (despin.fast): its section of despin.json; loaded on first use
@@ -251,9 +253,8 @@ class Despinner:
                     cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
                     32 if batch_size is None else batch_size, base_dir=folder,
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
-                    fast=fast)
-        if truecase is not None:
-            model.truecase = CaseTable.load(truecase, proper=wordnet_proper_forms())
+                    fast=fast, truecase=None if truecase is None else
+                    CaseTable.load(truecase, proper=wordnet_proper_forms()))
         # workers load the folder itself: a hub name's downloaded one, a path made absolute
         model.recipe = {**recipe, "path_or_name": str(folder.resolve())}
         return model
@@ -357,8 +358,8 @@ class Despinner:
                             self.freq_power, self.device, self.batch_size, self.base_dir,
                             self.progress, self.index, [s.model for s in self.scorers],
                             self.spunness, calibration or self.calibration, self.detector,
-                            dtype=self.dtype)
-        derived.truecase = self.truecase  # e.g. from_pretrained(truecase=...)'s, not the folder's
+                            dtype=self.dtype, truecase=self.truecase)
+        derived.truecase = self.truecase  # also None where this one has none
         return derived
 
     def profile(self, name: str | None, margin: float | None = None) -> "Despinner":

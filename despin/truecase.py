@@ -47,7 +47,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,13 +74,13 @@ def _hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-class PackedTable:
-    """A read-only map from strings (without line breaks) to rows of ``width`` integers,
-    packed for hundreds of thousands of entries: the keys' 64-bit BLAKE2b hashes sorted in a
-    numpy array, the rows an int32 matrix, the keys in one string (for :meth:`items`). About
-    30 bytes an entry, where a dict of tuples costs hundreds. ``get`` is a binary search (a
-    hash collision between two keys, at 64 bits, is not guarded against). Raises ValueError
-    for a key with a line break or a key given twice."""
+class PackedTable(Mapping[str, tuple[int, ...]]):
+    """A read-only map (a :class:`collections.abc.Mapping`) from strings without line breaks
+    to rows of ``width`` integers, packed for hundreds of thousands of entries: the keys'
+    64-bit BLAKE2b hashes sorted in a numpy array, the rows an int32 matrix, the keys in one
+    string (for iterating). About 30 bytes an entry, where a dict of tuples costs hundreds. A
+    look-up is a binary search (a hash collision between two keys, at 64 bits, is not guarded
+    against). Raises ValueError for a key with a line break or a key given twice."""
 
     def __init__(self, items: Iterable[tuple[str, Sequence[int]]], width: int = 2):
         keys: list[str] = []
@@ -98,84 +99,64 @@ class PackedTable:
         self._rows = np.asarray(rows, dtype=np.int32).reshape(len(keys), width)[order]
         self._keys = "\n".join(keys[i] for i in order)
 
-    def __len__(self) -> int:
-        return len(self._hashes)
-
-    def get(self, key: str) -> tuple[int, ...] | None:
-        """The row of ``key`` (a tuple of ``width`` ints), or None."""
+    def __getitem__(self, key: str) -> tuple[int, ...]:
         h = np.uint64(_hash(key))
         i = int(np.searchsorted(self._hashes, h))
         if i < len(self._hashes) and self._hashes[i] == h:
             return tuple(int(x) for x in self._rows[i])
-        return None
+        raise KeyError(key)
 
-    def items(self) -> Iterator[tuple[str, tuple[int, ...]]]:
-        """Every (key, row), in hash order."""
-        if not len(self):
-            return iter(())
-        return ((k, tuple(int(x) for x in r)) for k, r in zip(self._keys.split("\n"), self._rows))
+    def __iter__(self) -> Iterator[str]:
+        """The keys, in hash order."""
+        return iter(self._keys.split("\n") if len(self) else ())
+
+    def __len__(self) -> int:
+        return len(self._hashes)
 
 
-class PackedStrings:
+class PackedStrings(Mapping[str, str]):
     """A read-only map from strings to strings (neither with line breaks), packed as
     :class:`PackedTable` is: each value a (start, end) row into one string."""
 
+    _EXTRA = 0  # integer columns after (start, end), for a subclass's values
+
     def __init__(self, mapping: Mapping[str, str]):
-        values, rows, pos = [], [], 0
-        for v in mapping.values():
-            values.append(v)
-            rows.append((pos, pos + len(v)))
-            pos += len(v) + 1
-        self._values = "\n".join(values)
-        self._table = PackedTable(zip(mapping.keys(), rows))
+        self._pack((k, v, ()) for k, v in mapping.items())
+
+    def _pack(self, items: Iterable[tuple[str, str, Sequence[int]]]) -> None:
+        texts, rows, pos = [], [], 0
+        for key, text, extra in items:
+            texts.append(text)
+            rows.append((key, (pos, pos + len(text), *extra)))
+            pos += len(text) + 1
+        self._values = "\n".join(texts)
+        self._table = PackedTable(rows, width=2 + self._EXTRA)
+
+    def _value(self, row: tuple[int, ...]) -> Any:
+        return self._values[row[0]:row[1]]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._value(self._table[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
 
     def __len__(self) -> int:
         return len(self._table)
 
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """The value of ``key``, or ``default``."""
-        row = self._table.get(key)
-        return default if row is None else self._values[row[0]:row[1]]
 
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
+class PackedWords(PackedStrings):
+    """Lower-case word → ``(capitalised form, its count, the lower-case form's count)``,
+    packed as :class:`PackedStrings` is, the two counts as two more columns of the same row
+    (one look-up a word)."""
 
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._table.get(key) is not None
-
-
-class PackedWords:
-    """Lower-case word → ``(capitalised form, its count, the lower-case form's count)``, packed
-    (:class:`PackedStrings` and :class:`PackedTable`: about 50 bytes a word, where a dict of
-    tuples costs hundreds); ``get``, ``[]``, ``in``, ``len`` and ``items`` as a dict's."""
+    _EXTRA = 2
 
     def __init__(self, words: Mapping[str, tuple[str, int, int]]):
-        self._forms = PackedStrings({w: f for w, (f, _, _) in words.items()})
-        self._counts = PackedTable((w, (c, n)) for w, (_, c, n) in words.items())
+        self._pack((w, f, (c, n)) for w, (f, c, n) in words.items())
 
-    def get(self, word: str, default: Any = None) -> Any:
-        """``word``'s entry, or ``default``."""
-        row = self._counts.get(word)
-        return default if row is None else (self._forms[word], row[0], row[1])
-
-    def __getitem__(self, word: str) -> tuple[str, int, int]:
-        entry = self.get(word)
-        if entry is None:
-            raise KeyError(word)
-        return entry
-
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and self._counts.get(word) is not None
-
-    def __len__(self) -> int:
-        return len(self._counts)
-
-    def items(self) -> Iterator[tuple[str, tuple[str, int, int]]]:
-        """Every (word, entry), in hash order."""
-        return ((w, (self._forms[w], c, n)) for w, (c, n) in self._counts.items())
+    def _value(self, row: tuple[int, ...]) -> tuple[str, int, int]:
+        return self._values[row[0]:row[1]], row[2], row[3]
 
 
 @dataclass
@@ -311,7 +292,7 @@ class CaseTable:
 
         path = Path(path)
         digest = hashlib.sha1(path.read_bytes()).hexdigest()
-        parts = cached("truecase", ("truecase", _FORMAT, digest), lambda: cls._parse(path))
+        parts = cached("truecase", ("truecase", _FORMAT, 2, digest), lambda: cls._parse(path))
         return cls(*parts, proper={} if proper is None else proper)
 
     @staticmethod
@@ -414,10 +395,11 @@ class CaseTable:
 
 
 def _common(word: str) -> bool:
-    """Whether ``word`` is common English (wordfreq's Zipf frequency ≥ 4)."""
-    from wordfreq import zipf_frequency
+    """Whether ``word`` is common English (wordfreq's Zipf frequency ≥ 4,
+    :func:`despin.synonyms.zipf`)."""
+    from .synonyms import zipf
 
-    return zipf_frequency(word, "en") >= 4.0
+    return zipf(word) >= 4.0
 
 
 def truecase_edits(text: str, edits: list[Edit], table: CaseTable) -> list[Edit]:
@@ -469,7 +451,7 @@ def wordnet_proper_forms() -> PackedStrings:
         folder = wordnet_dir()
     except FileNotFoundError:
         return PackedStrings({})
-    key = ("wordnet-proper", 2) + tuple(file_key(folder / f"data.{p}") for p in WORDNET_POS)
+    key = ("wordnet-proper", 3) + tuple(file_key(folder / f"data.{p}") for p in WORDNET_POS)
 
     def build() -> PackedStrings:
         forms: dict[str, set[str]] = defaultdict(set)

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> Path:
                    help="keep a word pair's counts when seen at least this often (smaller "
                         "file; singletons decide little)")
     p.add_argument("--min-ratio", type=float, default=2.0,
-                   help="how many times the lower-case form's count a capitalised form needs")
+                   help="the odds of a word's capitals against its lower-case form that the "
+                        "capitals need (despin.truecase.CaseTable.form)")
     args = p.parse_args(argv)
     if not args.min_ratio > 0:
         raise ValueError(f"--min-ratio must be > 0, got {args.min_ratio}")
