@@ -8,8 +8,9 @@ Every model (``NAME=FOLDER``, a Despinner folder) restores the first ``--limit``
 (evenly spaced) of each test set: today's content-farm pairs (``--today``, the 100 pairs of
 every earlier table) and each family's test split of ``--families``
 (``configs/pairs-families.yaml``: every family spins the same test windows). Columns per test
-set: edit P / R / F0.5 and the share of words changed when the clean originals are fed in
-(:func:`training.evaluate.evaluate_restorer`). ``--clean-limit N`` adds rows of that share
+set: edit P / R / F0.5 on diff edits, the same on the spinner's recorded swaps (swap edits:
+:mod:`training.evaluate`'s docstring says how the two differ) and the share of words changed
+when the clean originals are fed in (:func:`training.evaluate.evaluate_restorer`). ``--clean-limit N`` adds rows of that share
 on N originals of each source of originals (100 originals hold about 4,300 words: one word
 changed moves the column by .02 %).
 
@@ -27,25 +28,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.evaluate import evaluate_restorer, load_pairs  # noqa: E402
+from training.evaluate import evaluate_restorer, load_pairs, load_swaps  # noqa: E402
+
+TestSet = tuple[list[str], list[str], list | None]
+"""(spun, original, each pair's recorded swaps or None) of one test set."""
 
 
 def load_test_sets(today: str | None, families: str | None, limit: int,
-              also: list[str] = ()) -> dict[str, tuple[list[str], list[str]]]:
-    """Name → (spun, original) of every test set (see the module docstring); ``also``:
+              also: list[str] = ()) -> dict[str, TestSet]:
+    """Name → (spun, original, swaps) of every test set (see the module docstring); ``also``:
     ``NAME=FOLDER`` pairs folders whose test splits are further sets."""
     import datasets
 
+    def load(folder: str, family: str | None = None) -> TestSet:
+        return (*load_pairs(folder, "test", limit, family),
+                load_swaps(folder, "test", limit, family))
+
     out = {}
     if today:
-        out["content-farm (today)"] = load_pairs(today, "test", limit)
+        out["content-farm (today)"] = load(today)
     for spec in also:
         name, _, folder = spec.partition("=")
-        out[name] = load_pairs(folder, "test", limit)
+        out[name] = load(folder)
     if families:
         names = dict.fromkeys(datasets.load_from_disk(families)["test"]["family"])
         for fam in names:
-            out[fam] = load_pairs(families, "test", limit, family=fam)
+            out[fam] = load(families, fam)
     return out
 
 
@@ -56,14 +64,14 @@ def load_clean_sets(today: str | None, families: str | None, limit: int,
     folder — the clean text of :func:`load_test_sets`' sets, in a larger sample."""
     import datasets
 
-    out = {name: orig for name, (_, orig) in load_test_sets(today, None, limit, also).items()}
+    out = {name: orig for name, (_, orig, _) in load_test_sets(today, None, limit, also).items()}
     if families:
         first = datasets.load_from_disk(families)["test"][0]["family"]
         out["families' windows"] = load_pairs(families, "test", limit, family=first)[1]
     return out
 
 
-def measure(folder: str, sets: dict[str, tuple[list[str], list[str]]],
+def measure(folder: str, sets: dict[str, TestSet],
             clean: dict[str, list[str]] | None = None) -> dict[str, dict]:
     """The Despinner in ``folder`` on each test set (metrics of evaluate_restorer), and with
     ``clean`` (name → texts) the share of words it changes in each (``"clean " + name`` →
@@ -72,8 +80,8 @@ def measure(folder: str, sets: dict[str, tuple[list[str], list[str]]],
     from training.evaluate import changed_share
 
     restorer = Despinner.from_pretrained(folder)
-    out = {name: evaluate_restorer(restorer, spun, orig, name=name, progress=False)
-           for name, (spun, orig) in sets.items()}
+    out = {name: evaluate_restorer(restorer, spun, orig, name=name, progress=False, swaps=swaps)
+           for name, (spun, orig, swaps) in sets.items()}
     for name, texts in (clean or {}).items():
         out[f"clean {name}"] = {"clean_text_changed": changed_share(texts,
                                                                     restorer.restore(texts)),
@@ -82,17 +90,20 @@ def measure(folder: str, sets: dict[str, tuple[list[str], list[str]]],
 
 
 def table(results: dict[str, dict[str, dict]]) -> str:
-    """Markdown: one row per (model, test set)."""
-    lines = ["| model | test set | pairs | P | R | F0.5 | clean words changed |",
-             "|---|---|---|---|---|---|---|"]
+    """Markdown: one row per (model, test set): P / R / F0.5 on diff edits and on swap edits
+    (– where the pairs recorded no swaps), and clean words changed."""
+    lines = ["| model | test set | pairs | P | R | F0.5 | swaps: P | R | F0.5 | "
+             "clean words changed |", "|---|---|---|---|---|---|---|---|---|---|"]
     for model, per in results.items():
         for name, m in per.items():
             if "f05" not in m:  # a clean-text sample alone
-                lines.append(f"| {model} | {name} | {m['n']} | – | – | – | "
+                lines.append(f"| {model} | {name} | {m['n']} | – | – | – | – | – | – | "
                              f"{m['clean_text_changed']:.2%} |")
                 continue
+            swap = (f"{m['swap_precision']:.3f} | {m['swap_recall']:.3f} | "
+                    f"**{m['swap_f05']:.3f}**" if "swap_f05" in m else "– | – | –")
             lines.append(f"| {model} | {name} | {m['n']} | {m['precision']:.3f} | "
-                         f"{m['recall']:.3f} | **{m['f05']:.3f}** | "
+                         f"{m['recall']:.3f} | **{m['f05']:.3f}** | {swap} | "
                          f"{m['clean_text_changed']:.2%} |")
     return "\n".join(lines)
 

@@ -32,7 +32,7 @@ from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
 from benchmarks.coverage import main as coverage_main  # noqa: E402
 from benchmarks.families import table as family_table, load_test_sets  # noqa: E402
-from training.evaluate import (evaluate_restorer, format_table, load_pairs,  # noqa: E402
+from training.evaluate import (evaluate_restorer, format_table, load_pairs, load_swaps,  # noqa: E402
                                load_tortured, score_tortured)
 
 
@@ -106,20 +106,22 @@ def main(argv: list[str] | None = None) -> None:
     fam_rows: dict[str, dict] = {}
 
     spun, original = load_pairs(args.data, args.split, args.limit)
+    swaps = load_swaps(args.data, args.split, args.limit)
     tortured = load_tortured()
     rows: dict[str, dict] = {}
     for name, make in restorers(args.t5, args.default, args.lora).items():
         if args.only and name not in args.only:
             continue
         restorer = make()
-        m = evaluate_restorer(restorer, spun, original, name=name)  # progress bars: stderr
+        m = evaluate_restorer(restorer, spun, original, name=name, swaps=swaps)  # progress bars: stderr
         profile = None if args.phrase_profile == "none" else args.phrase_profile
         m.update(score_tortured(phrase_restorer(restorer, profile), tortured,
                                 limit=args.tortured_limit, clean=True))
         rows[name] = m
         if fam_sets:
-            fam_rows[name] = {fam: evaluate_restorer(restorer, s, o, name=f"{name} {fam}")
-                              for fam, (s, o) in fam_sets.items()}
+            fam_rows[name] = {fam: evaluate_restorer(restorer, s, o, name=f"{name} {fam}",
+                                                     swaps=sw)
+                              for fam, (s, o, sw) in fam_sets.items()}
         words = sum(len(s.split()) for s in spun)
         print(f"{name}: {m['seconds']:.0f} s for {len(spun)} pairs ({words / m['seconds']:.1f} "
               f"words/s)", file=sys.stderr, flush=True)

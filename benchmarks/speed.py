@@ -16,7 +16,8 @@ float32 unless the row says otherwise:
   same with margin ``M`` nats (``profile("accurate", margin=M)``);
 - any ``NAME=FOLDER`` given to ``--extra``: another Despinner folder.
 
-Columns: edit P / R / F0.5 on the first ``--limit`` test pairs (evenly spaced), clean-text words
+Columns: edit P / R / F0.5 on the first ``--limit`` test pairs (evenly spaced), F0.5 on the
+spinner's recorded swaps (``swap F0.5``: :mod:`training.evaluate`; – for pairs without them), clean-text words
 changed (the pairs' originals fed in), words/s restoring (spun side only, loading excluded),
 load time, the process's peak memory (resident). Then the command line on a
 ``--document-words`` document (test pairs' spun side, one pair per line): wall seconds for
@@ -62,10 +63,11 @@ def child(args) -> None:
     """Measure one row; print its numbers as one JSON line."""
     import torch
 
-    from training.evaluate import load_pairs, score
+    from training.evaluate import load_pairs, load_swaps, score
 
     torch.set_num_threads(args.threads)
     spun, original = load_pairs(args.data, args.split, args.limit, args.family)
+    swaps = load_swaps(args.data, args.split, args.limit, args.family)
     t0 = time.perf_counter()
     restorer = _load(args.row, args.folder)
     if not callable(restorer):
@@ -80,11 +82,12 @@ def child(args) -> None:
     t0 = time.perf_counter()
     out = restorer(list(spun))
     seconds = time.perf_counter() - t0
-    m = score(spun, out, original)
+    m = score(spun, out, original, swaps)
     clean = score(original, restorer(list(original)), original)
     words = sum(len(s.split()) for s in spun)
     print(json.dumps({
         "row": args.row, "precision": m["precision"], "recall": m["recall"], "f05": m["f05"],
+        "swap_f05": m.get("swap_f05"),
         "clean_changed": clean["clean_changed"],  # originals fed in: every word is clean
         "words_per_s": words / seconds, "load_s": load,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         r["row"] = name
         results.append(r)
     cap = next((r["capability"] for r in results if "capability" in r), "?")
-    head = (f"{'row':<20}{'P':>7}{'R':>7}{'F0.5':>7}{'clean chg':>11}{'words/s':>10}"
+    head = (f"{'row':<20}{'P':>7}{'R':>7}{'F0.5':>7}{'swap F0.5':>10}{'clean chg':>11}{'words/s':>10}"
             f"{'load s':>8}{'peak MB':>9}")
     print(f"CPU capability: {cap} (torch.backends.cpu.get_cpu_capability()), float32 unless "
           f"named; {args.threads} threads; {args.limit} {args.split} pairs of {args.data}"
@@ -180,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{r['row']:<20}{r['error']}")
             continue
         speed = "-" if r["row"] == "identity" else f"{r['words_per_s']:.1f}"
-        print(f"{r['row']:<20}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f05']:>7.3f}"
+        swap = "-" if r.get("swap_f05") is None else f"{r['swap_f05']:.3f}"
+        print(f"{r['row']:<20}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f05']:>7.3f}{swap:>10}"
               f"{r['clean_changed']:>11.2%}{speed:>10}{r['load_s']:>8.1f}{r['peak_mb']:>9.0f}")
     if args.document_words:
         d = document_run(args, env)

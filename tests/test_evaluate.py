@@ -15,11 +15,15 @@ from training.evaluate import (
     evaluate_restorer,
     format_table,
     load_pairs,
+    load_swaps,
     load_tortured,
+    match_swaps,
     resolve_restorer,
     score,
     score_tortured,
+    swap_edits,
 )
+from despin.text import words
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,6 +102,77 @@ def test_score_conventions_nothing_predicted_and_identical():
 def test_score_length_mismatch():
     with pytest.raises(ValueError):
         score(["a"], ["a", "b"], ["a"])
+    with pytest.raises(ValueError):
+        score(["a"], ["a"], ["a"], swaps=[[], []])
+
+
+# -- swap edits ---------------------------------------------------------------------------------
+# original: "the men said if big crowds came in the truck"
+MERGED = "the men these days said in the event that large crowds came in the motor truck"
+
+
+def _swap(text: str, spun: str, original: str) -> dict:
+    start = text.index(spun)
+    return {"start": start, "end": start + len(spun), "original": original}
+
+
+MERGED_SWAPS = [_swap(MERGED, "these days ", ""), _swap(MERGED, "in the event that", "if"),
+                _swap(MERGED, "large", "big"), _swap(MERGED, "the motor truck", "the truck")]
+
+
+def test_swap_edits_tokens_trimmed_and_whitespace_left_out():
+    assert words(MERGED)[2:4] == ["these", "days"]
+    assert swap_edits(MERGED, MERGED_SWAPS) == [
+        (2, 4, ()), (5, 9, ("if",)), (9, 10, ("big",)), (14, 15, ())]
+    # an insertion (empty span) sits before the next token; a swap that changes nothing drops
+    assert swap_edits("we met", [{"start": 3, "end": 3, "original": "then "},
+                                 {"start": 0, "end": 2, "original": "we"}]) == [(1, 1, ("then",))]
+    with pytest.raises(ValueError, match="token boundaries"):
+        swap_edits("we met", [{"start": 1, "end": 2, "original": "x"}])
+
+
+def test_swap_edits_credit_what_diff_edits_merge():
+    orig = "the men said if big crowds came in the truck"
+    half = "the men said if large crowds came in the truck"  # all but large -> big
+    m = score([MERGED], [half], [orig], swaps=[MERGED_SWAPS])
+    # the diff merges "in the event that large" -> "if big" into one gold edit: half of it
+    # restored is one wrong edit and one missed
+    assert (m["tp"], m["n_pred"], m["n_gold"]) == (2, 3, 3)
+    # three of the four swaps are reproduced, each one edit, none wrong
+    assert (m["swap_tp"], m["swap_n_pred"], m["swap_n_gold"]) == (3, 3, 4)
+    assert m["swap_precision"] == 1.0 and m["swap_recall"] == pytest.approx(3 / 4)
+    full = score([MERGED], [orig], [orig], swaps=[MERGED_SWAPS])
+    assert (full["swap_tp"], full["swap_n_pred"]) == (4, 4) and full["swap_f05"] == 1.0
+
+
+def test_match_swaps_counts_wrong_and_invented_edits():
+    src = words(MERGED)
+    gold = swap_edits(MERGED, MERGED_SWAPS)
+    assert match_swaps(src, src, gold) == (0, 0)  # nothing predicted
+    # "large" -> "huge" is one wrong edit, "came" -> "went" an invented one; "these days"
+    # deleted is right
+    out = words("the men said in the event that huge crowds went in the motor truck")
+    assert match_swaps(src, out, gold) == (1, 3)
+    # a wrong rewrite of a whole stretch is one predicted edit, whatever its length
+    out = words("the men these days said lots of folk came in the motor truck")
+    assert match_swaps(src, out, gold) == (0, 1)
+
+
+def test_load_swaps_follows_load_pairs(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    rows = {"spun": [f"s{i}" for i in range(5)], "original": [f"o{i}" for i in range(5)],
+            "swaps": [[{"start": 0, "end": 2, "original": f"o{i}"}] for i in range(5)]}
+    DatasetDict({"test": Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "p"))
+    spun, _ = load_pairs(tmp_path / "p", "test", 2)
+    assert [s[0]["original"] for s in load_swaps(tmp_path / "p", "test", 2)] == [
+        "o" + x[1:] for x in spun]
+    no_swaps = {k: v for k, v in rows.items() if k != "swaps"}
+    DatasetDict({"test": Dataset.from_dict(no_swaps)}).save_to_disk(str(tmp_path / "q"))
+    assert load_swaps(tmp_path / "q") is None
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("spun\toriginal\na\tb\n")
+    assert load_swaps(tsv) is None
 
 
 def test_evaluate_restorer_identity_and_clean_text_changed():
