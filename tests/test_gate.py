@@ -118,6 +118,27 @@ def test_tune_can_average_the_families_f05():
         tune(_GatedStandIn(), spun, original, [-0.5], [1.0], max_clean=1.0, families=["a"])
 
 
+def test_tune_can_score_the_recorded_swaps():
+    """``swaps``: P/R/F0.5 of the swap edits. Restoring "in the event that" alone is one
+    right swap (swap P 1, R .5) but, as a diff, half of the merged gold edit "in the event
+    that large" -> "if big": wrong."""
+    rules = [("in the event that", "if", 1.0), ("large", "big", 0.0), ("crowds", "mobs", 0.0)]
+    spun = ["He left in the event that large crowds came."]
+    original = ["He left if big crowds came."]
+    swaps = [[{"start": 8, "end": 25, "original": "if"}, {"start": 26, "end": 31,
+                                                          "original": "big"}]]
+    assert spun[0][8:25] == "in the event that" and spun[0][26:31] == "large"
+    best, _ = tune(_GatedStandIn(rules), spun, original, [-0.5, 0.5], [1.0], max_clean=1.0)
+    assert best["f05"] == 0.0  # every diff edit is wrong at either threshold
+    best, table = tune(_GatedStandIn(rules), spun, original, [-0.5, 0.5], [1.0],
+                       max_clean=1.0, swaps=swaps)
+    # at -0.5: 2 right swaps and "mobs" wrong (P 2/3, R 1, F0.5 .714); at 0.5: P 1, R .5
+    assert best["threshold"] == 0.5 and best["precision"] == 1.0 and best["recall"] == 0.5
+    assert best["f05"] == pytest.approx(1.25 * 0.5 / (0.25 + 0.5))
+    with pytest.raises(ValueError, match="swap lists"):
+        tune(_GatedStandIn(rules), spun, original, [0.5], [1.0], max_clean=1.0, swaps=[])
+
+
 @pytest.fixture(scope="module")
 def model() -> Despinner:
     return Despinner.from_pretrained()

@@ -48,6 +48,8 @@ __all__ = [
     "edits",
     "swap_edits",
     "match_swaps",
+    "swap_counts",
+    "swap_metrics",
     "score",
     "evaluate_restorer",
     "load_tortured",
@@ -215,6 +217,27 @@ def match_swaps(source: Sequence[str], output: Sequence[str], gold: Iterable[Tok
     return len(used), n_edits
 
 
+def swap_counts(source: str, prediction: str, swaps: Iterable[Mapping[str, Any]]
+                ) -> tuple[int, int, int]:
+    """``(true positives, predicted edits, gold edits)`` of one restored text on the swap
+    edits (:func:`swap_edits`, :func:`match_swaps`)."""
+    gold = set(swap_edits(source, swaps))
+    return (*match_swaps(words(source), words(prediction), gold), len(gold))
+
+
+def swap_metrics(counts: Iterable[tuple[int, int, int]]) -> dict[str, float]:
+    """``swap_precision`` / ``swap_recall`` / ``swap_f05`` and the summed ``swap_tp`` /
+    ``swap_n_pred`` / ``swap_n_gold`` of per-text :func:`swap_counts` (micro-averaged; P = 1
+    when nothing is predicted, R = 1 when nothing is gold)."""
+    tp = n_pred = n_gold = 0
+    for t, k, g in counts:
+        tp, n_pred, n_gold = tp + t, n_pred + k, n_gold + g
+    p = tp / n_pred if n_pred else 1.0
+    r = tp / n_gold if n_gold else 1.0
+    return {"swap_precision": p, "swap_recall": r, "swap_f05": _f_beta(p, r),
+            "swap_tp": tp, "swap_n_pred": n_pred, "swap_n_gold": n_gold}
+
+
 def _is_counted(token: str) -> bool:
     """Words and numbers count towards the word shares; punctuation does not."""
     return any(c.isalnum() for c in token)
@@ -284,15 +307,8 @@ def score(sources: Sequence[str], predictions: Sequence[str], references: Sequen
     if swaps is not None:
         if len(swaps) != len(sources):
             raise ValueError(f"lengths differ: {len(sources)} sources, {len(swaps)} swap lists")
-        s_tp = s_pred = s_gold = 0
-        for src, pred, sw in zip(sources, predictions, swaps):
-            gold = set(swap_edits(src, sw))
-            t, k = match_swaps(words(src), words(pred), gold)
-            s_tp, s_pred, s_gold = s_tp + t, s_pred + k, s_gold + len(gold)
-        sp = s_tp / s_pred if s_pred else 1.0
-        sr = s_tp / s_gold if s_gold else 1.0
-        extra = {"swap_precision": sp, "swap_recall": sr, "swap_f05": _f_beta(sp, sr),
-                 "swap_tp": s_tp, "swap_n_pred": s_pred, "swap_n_gold": s_gold}
+        extra = swap_metrics([swap_counts(src, pred, sw)
+                              for src, pred, sw in zip(sources, predictions, swaps)])
     return {
         "precision": p,
         "recall": r,

@@ -93,7 +93,8 @@ def _finish_lines(finish: Finish, text: str, edits: list) -> list:
 def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[float],
          lm_scales: Sequence[float], max_clean: float, bound: str = "text",
          gates: Sequence[Gate] = (NO_GATE,), families: Sequence[str] | None = None,
-         tolerance: float = 0.0, finish: Finish | None = None) -> tuple[dict[str, Any], str]:
+         tolerance: float = 0.0, finish: Finish | None = None,
+         swaps: Sequence[Sequence[dict]] | None = None) -> tuple[dict[str, Any], str]:
     """The threshold, lm_weight scale and spin gate with the best validation F0.5 whose clean
     words changed stay ≤ ``max_clean`` (every setting when none does), and the table of every
     setting tried. ``tolerance``: of the settings whose F0.5 is within it of the best, the
@@ -117,12 +118,30 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
     gate before a gate). ``finish``: ``(text, edits) -> edits``, applied to each text's edits
     before scoring (:meth:`despin.despinner.Despinner.finish_edits`: protected spans, the case
     table, articles), so that the settings are scored on what restoring returns; None: the
-    decoder's edits as they are. Raises ValueError for another ``bound``."""
-    from training.evaluate import changed_share, score
+    decoder's edits as they are. ``swaps``: each pair's recorded swaps; then P, R and F0.5
+    are those of the swap edits (:func:`training.evaluate.match_swaps`) instead of the diff
+    edits. Raises ValueError for another ``bound`` or lists of other lengths."""
+    from training.evaluate import changed_share, score, swap_counts, swap_metrics
 
     if bound not in ("text", "spun"):
         raise ValueError(f"bound must be 'text' or 'spun', not {bound!r}")
     gated = any(g[0] is not None for g in gates)
+    if swaps is not None and len(swaps) != len(spun):
+        raise ValueError(f"{len(swaps)} swap lists for {len(spun)} pairs")
+
+    counted: dict[tuple[int, str], tuple[int, int, int]] = {}  # outputs repeat across settings
+
+    def metrics(ix: Sequence[int], out: list[str]) -> dict[str, Any]:
+        m = score(*[[t[i] for i in ix] for t in (spun, out, original)])
+        if swaps is not None:
+            for i in ix:
+                if (i, out[i]) not in counted:
+                    counted[i, out[i]] = swap_counts(spun[i], out[i], swaps[i])
+            m.update(swap_metrics(counted[i, out[i]] for i in ix))
+            m.update(precision=m["swap_precision"], recall=m["swap_recall"], f05=m["swap_f05"])
+        return m
+
+    every = range(len(spun))
     if families is not None:
         if len(families) != len(spun):
             raise ValueError(f"{len(families)} families for {len(spun)} pairs")
@@ -140,11 +159,10 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
                     side.decode(restorer, gated)
                 for gate in gates:
                     out = sides[0].texts_with(gate, finish)
-                    m = score(spun, out, original)
+                    m = metrics(every, out)
                     m["f05_pooled"] = m["f05"]
                     if families is not None:
-                        m["f05"] = sum(score(*[[t[i] for i in ix] for t in (spun, out, original)]
-                                             )["f05"] for ix in groups) / len(groups)
+                        m["f05"] = sum(metrics(ix, out)["f05"] for ix in groups) / len(groups)
                     m["clean_text"] = changed_share(original, sides[1].texts_with(gate, finish))
                     results.append((scale, th, gate, m))
     finally:
@@ -174,9 +192,10 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
             "clean_changed": m["clean_changed"], "clean_text": m["clean_text"]}, "\n".join(lines)
 
 
-def _validation(data: str, limit: int) -> tuple[list[str], list[str], list[str] | None]:
-    """``limit`` evenly spaced validation pairs of a pairs folder: spun texts, originals and
-    each pair's family (None when the pairs have no family column)."""
+def _validation(data: str, limit: int
+                ) -> tuple[list[str], list[str], list[str] | None, list[list[dict]] | None]:
+    """``limit`` evenly spaced validation pairs of a pairs folder: spun texts, originals,
+    each pair's family and its recorded swaps (None when the pairs have no such column)."""
     from datasets import load_from_disk
 
     from despin.resources import REPO_ROOT, resolve
@@ -186,7 +205,8 @@ def _validation(data: str, limit: int) -> tuple[list[str], list[str], list[str] 
     keep = evenly_spaced(len(ds), limit)
     ds = ds.select(keep)
     return (list(ds["spun"]), list(ds["original"]),
-            list(ds["family"]) if "family" in ds.column_names else None)
+            list(ds["family"]) if "family" in ds.column_names else None,
+            list(ds["swaps"]) if "swaps" in ds.column_names else None)
 
 
 def chosen_line(best: dict[str, Any]) -> str:
@@ -231,6 +251,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--objective", choices=["pooled", "families"], default="pooled",
                    help="F0.5 to maximise: pooled over every pair (the default), or the mean "
                         "of the spinner families' own (pairs with a family column)")
+    p.add_argument("--metric", choices=["edits", "swaps"], default="edits",
+                   help="P/R/F0.5 of diff edits (the default) or of the spinner's recorded "
+                        "swaps (training.evaluate.match_swaps; pairs with a swaps column)")
     p.add_argument("--write", action="store_true",
                    help="store the chosen settings in the model's despin.json")
     args = p.parse_args(argv)
@@ -248,12 +271,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{args.model} has no detection.json: no spin gate tried", file=sys.stderr)
     elif cuts:
         gates += [(c, m) for c in cuts for m in args.gate_margins]
-    spun, original, families = _validation(args.data, args.val_limit)
+    spun, original, families, swaps = _validation(args.data, args.val_limit)
     if args.objective == "pooled":
         families = None
+    if args.metric == "swaps" and swaps is None:
+        p.error(f"--metric swaps: {args.data} has no swaps column")
     best, table = tune(restorer, spun, original, args.thresholds, args.lm_scales,
                        args.max_clean, args.clean_bound, gates, families, args.tolerance,
-                       finish=model.finish_edits)
+                       finish=model.finish_edits,
+                       swaps=swaps if args.metric == "swaps" else None)
     print(table)
     print(chosen_line(best))
     if args.write:
