@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
-from .numbers import number_value, standalone_number
+from .numbers import number_value, numeric_value, standalone_number
 from .text import is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
@@ -88,8 +88,8 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
                 cands = [c for c in cands if c.text]
-            value = number_value(span)  # a number never changes its value
-            cands = [c for c in cands if number_value(c.text) == value
+            value = numeric_value(span)  # a number never changes its value ("million")
+            cands = [c for c in cands if numeric_value(c.text) == value
                      and (value is not None or not _DIGIT.search(c.text + span))]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .text import Token
 
-__all__ = ["number_word", "number_value", "standalone_number", "NUMBER_VALUES", "NUMBER_MIN",
-           "NUMBER_PHRASES", "MONTHS", "number_table"]
+__all__ = ["number_word", "number_value", "numeric_value", "standalone_number", "NUMBER_VALUES",
+           "NUMBER_MIN", "NUMBER_PHRASES", "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
           "fourteen fifteen sixteen seventeen eighteen nineteen").split()
@@ -49,6 +49,30 @@ def number_value(text: str) -> int | None:
     if low.isascii() and low.isdigit() and len(low) <= 2:  # not "²" or "٣"
         return int(low)
     return _WORD_VALUES.get(low)
+
+
+MAGNITUDES: dict[str, int] = {"hundred": 10**2, "thousand": 10**3, "million": 10**6,
+                              "billion": 10**9, "trillion": 10**12}
+"""Magnitude words → value. Never swapped for their value's sake (no spelling of a value is
+generated for them), but a sense-blind thesaurus lists "billion" for "million" (WordNet's
+British sense) and "century" for "hundred": :func:`numeric_value` keeps those out."""
+
+
+def numeric_value(text: str) -> int | None:
+    """:func:`number_value`, and the value of a :data:`MAGNITUDES` word, singular or plural,
+    alone or after "a" or "one" ("million", "Millions", "a million": 10**6); None for anything
+    else. What neither a spinner's swap nor a restorer's candidate may change: a span and its
+    replacement must have the same numeric value (both None for words that are not
+    numbers)."""
+    value = number_value(text)
+    if value is not None:
+        return value
+    low = text.lower()
+    for det in ("a ", "one "):
+        if low.startswith(det) and not low.endswith("s"):
+            low = low[len(det):]
+            break
+    return MAGNITUDES.get(low[:-1] if low.endswith("s") else low)
 
 
 def standalone_number(text: str, tokens: list[Token], i: int) -> int | None:

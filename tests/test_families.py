@@ -133,6 +133,30 @@ def test_numbers_keep_their_value(sotu_sentences, tmp_path):
     assert outs == {"They waited 2 weeks.", "They waited a couple of weeks."}
 
 
+def test_a_thesaurus_swap_never_changes_a_value(sotu_sentences, tmp_path):
+    """A sense-blind thesaurus lists "billion" for "million" and "century" for "hundred":
+    the spinner takes none of them (issue 15 §1.1: the value never changes), and takes the
+    same-value and the non-number ones."""
+    from despin.numbers import numeric_value
+
+    table = write_table(tmp_path / "t.tsv", [
+        ("million", "billion", "NUM"), ("million", "meg", "NUM"), ("hundred", "century", "NUM"),
+        ("nine", "ennead", "NUM"), ("many", "million", "ADJ"), ("city", "metropolis", "NOUN"),
+        ("hundreds", "century", "NOUN")], "pos")
+    sp = Spinner({"sources": [{"name": "t", "kind": "tsv", "path": str(table),
+                               "inflect": False}], "clean_share": 0.0})
+    text = ("The city of nine million people had many hundreds of gates, a hundred towers "
+            "and a million dreams.")
+    swapped = 0
+    for seed in range(40):
+        r = sp.spin(text, seed=seed, rate=0.9)
+        for s in r.swaps:
+            assert numeric_value(s.spun) == numeric_value(s.original), s
+            swapped += 1
+        assert unspin(r) == text
+    assert swapped >= 30  # "city" is still swapped
+
+
 def test_articles_agree_or_not(tmp_path):
     table = write_table(tmp_path / "t.tsv", [("rare", "uncommon", "ADJ"),
                                              ("old", "elderly", "ADJ")], "pos")

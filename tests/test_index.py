@@ -140,6 +140,15 @@ def test_numbers_in_dates_amounts_quotes_and_markup_stay(numbers, text):
                 if any(ch.isdigit() for ch in s.text)]
 
 
+def test_numeric_value_covers_magnitudes():
+    from despin.numbers import numeric_value
+
+    cases = {"nine": 9, "9": 9, "a dozen": 12, "million": 10**6, "Millions": 10**6,
+             "a million": 10**6, "One Billion": 10**9, "hundreds": 100, "a millions": None,
+             "century": None, "meg": None, "myriad": None, "100": None}
+    assert {k: numeric_value(k) for k in cases} == cases
+
+
 def test_number_table_round_trips():
     table = number_table()
     for n in range(NUMBER_MIN, 100):

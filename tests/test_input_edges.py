@@ -103,23 +103,33 @@ def test_a_lone_letter_is_never_inside_a_slot(shipped):
 def test_no_candidate_changes_adds_or_removes_a_number(shipped, sotu_sentences):
     """Over many sentences with numbers and number words: a span with a value keeps only
     its same-value spellings; a span without one is offered no candidate with one."""
-    from despin.numbers import number_value
+    from despin.numbers import numeric_value
 
     written = ["The baseball nine took the field.", "A dozen eggs lasted two weeks.",
                "She waited nine days, then 9 more, and a couple of hours.",
-               "One team of twelve won the single prize."]
+               "One team of twelve won the single prize.",
+               "The city of 1.9 billion had a population of a million and hundreds of gates.",
+               "Thousands came, and the century's hundred chiefs counted millions."]
     texts = written + [s for s in sotu_sentences if any(
         w in s.lower().split() for w in ("one", "two", "three", "four", "five", "nine", "ten",
-                                         "dozen", "hundred"))][:150]
+                                         "dozen", "hundred", "million", "billion"))][:150]
     assert len(texts) >= 25
     seen = 0
     for text in texts:
         for slot in build_slots(text, shipped.index, top_k=100):
-            value = number_value(slot.text)
+            value = numeric_value(slot.text)
             seen += value is not None
-            assert all(number_value(c.text) == value for c in slot.candidates), \
-                (slot.text, [c.text for c in slot.candidates if number_value(c.text) != value])
+            assert all(numeric_value(c.text) == value for c in slot.candidates), \
+                (slot.text, [c.text for c in slot.candidates if numeric_value(c.text) != value])
     assert seen >= 10
+    # WordNet lists "billion" for "million" and "hundred" for "century": never offered
+    offered = {s.text: [c.text for c in s.candidates]
+               for s in build_slots(written[5] + " " + written[4], shipped.index, top_k=100)}
+    assert "century" not in offered.get("hundred", []) and "hundred" not in offered.get(
+        "century", [])
+    for span, cands in offered.items():  # a magnitude only for its own value
+        assert all(c.lower() not in ("million", "billion") or numeric_value(span) ==
+                   numeric_value(c) for c in cands), (span, cands)
     nine = next(s for s in build_slots(written[0], shipped.index, 100) if s.text == "nine")
     assert [c.text for c in nine.candidates] == ["9"]
 
