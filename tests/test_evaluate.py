@@ -158,6 +158,56 @@ def test_match_swaps_counts_wrong_and_invented_edits():
     assert match_swaps(src, out, gold) == (0, 1)
 
 
+def test_match_swaps_credits_only_minimal_alignments():
+    """An output one token edit away from a gold edit gets no credit for it (a review found
+    all four credited at a cost below 1)."""
+    from training.evaluate import swap_counts
+
+    big = [_swap("a big dog barked", "big", "large")]
+    assert swap_counts("a big dog barked", "a large dog barked", big) == (1, 1, 1)
+    for out in ("a big large dog barked", "a large big dog barked", "a dog large barked"):
+        tp, _, _ = swap_counts("a big dog barked", out, big)
+        assert tp == 0, out
+    very = [_swap("a very big dog", "very ", "")]
+    assert swap_counts("a very big dog", "a very dog", very) == (0, 1, 1)
+    assert swap_counts("a very big dog", "a big dog", very) == (1, 1, 1)
+    # four chained swaps whose effects cancel are not found in an unchanged output
+    chain = "t0 t1 t2 t3 t4"
+    swaps = [_swap(chain, "t0 ", "")] + [_swap(chain, f"t{k}", f"t{k - 1}") for k in (1, 2, 3)]
+    assert swap_counts(chain, chain, swaps)[:2] == (0, 0)
+
+
+def test_match_swaps_counts_other_changes_as_diff_edits_do():
+    """A run of other changes is one edit, but n tokens replaced by n others are n."""
+    from training.evaluate import swap_counts
+
+    big = [_swap("a big dog barked", "big", "large")]
+    assert swap_counts("a big dog barked", "a large cat yelped", big) == (1, 3, 1)
+    assert swap_counts("a big dog barked", "the large cat", big) == (1, 3, 1)
+    assert match_swaps(["a", "b"], ["a", "b"], [(1, 1, ())]) == (0, 0)  # an empty gold edit
+
+
+@pytest.mark.parametrize("swap, error", [
+    ({"start": 3, "end": 2, "original": "x"}, ValueError),
+    ({"start": 0, "end": 99, "original": "x"}, ValueError),
+    ({"start": 1, "end": 1, "original": "x "}, ValueError),  # inside "we"
+    ({"start": 0, "end": 2, "original": None}, TypeError)])
+def test_swap_edits_checks_its_input(swap, error):
+    with pytest.raises(error):
+        swap_edits("we met", [swap])
+
+
+def test_a_sample_that_misses_families_warns(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    rows = {"spun": [f"s{i}" for i in range(8)], "original": [f"o{i}" for i in range(8)],
+            "family": ["a", "b", "c", "d"] * 2}  # every window spun by every family, in turn
+    DatasetDict({"test": Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "p"))
+    with pytest.warns(UserWarning, match=r"\['b', 'd'\]"):
+        load_pairs(tmp_path / "p", "test", 4)  # rows 0, 2, 4, 6: families a and c
+    assert load_pairs(tmp_path / "p", "test", 2, family="b")[0] == ["s1", "s5"]
+
+
 def test_load_swaps_follows_load_pairs(tmp_path):
     from datasets import Dataset, DatasetDict
 

@@ -11,9 +11,10 @@ ways of finding the edits:
   ("to", "the") far from its place, so that one gold edit swallows a dozen swaps.
 - **swap edits** (``swap_precision``/``swap_recall``/``swap_f05``), for synthetic pairs, whose
   spinner recorded its swaps: gold edits are those swaps (:func:`swap_edits`), as GEC's gold
-  edits are the annotators', and the restorer's edits are read off the alignment of its output
-  that reproduces the most gold edits (:func:`match_swaps`, after the MaxMatch scorer,
-  Dahlmeier & Ng 2012).
+  edits are the annotators', and the restorer's edits are read off the minimal-edit alignment
+  of its output that reproduces the most gold edits (:func:`match_swaps`, after the MaxMatch
+  scorer, Dahlmeier & Ng 2012); a gold edit is a true positive when that alignment applies it
+  whole, and other changes are counted as the diff edits count them.
 
 A *restorer* is any callable ``list[str] -> list[str]``. CLI::
 
@@ -36,6 +37,7 @@ import random
 import re
 import sys
 import time
+import warnings
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -100,7 +102,8 @@ def swap_edits(spun: str, swaps: Iterable[Mapping[str, Any]]) -> list[TokenEdit]
     share at either end are trimmed (a swap "the motor truck" → "the truck" is the deletion of
     "motor"); a swap that changes no token is dropped. An insertion (empty span) sits before
     the first token at or after its offset. Raises ValueError when a span starts or ends
-    inside a token of :func:`despin.text.words`.
+    inside a token of :func:`despin.text.words` (an insertion: when it stands inside one) or
+    is not a span of ``spun``, TypeError when an ``original`` is not a str.
     """
     toks = tokenize(spun)
     starts = {t.start: k for k, t in enumerate(toks)}
@@ -108,6 +111,13 @@ def swap_edits(spun: str, swaps: Iterable[Mapping[str, Any]]) -> list[TokenEdit]
     out: list[TokenEdit] = []
     for sw in swaps:
         a, b = int(sw["start"]), int(sw["end"])
+        if not 0 <= a <= b <= len(spun):
+            raise ValueError(f"swap offsets {a}:{b} are not a span of a text of {len(spun)} "
+                             f"characters")
+        if not isinstance(sw["original"], str):
+            raise TypeError(f"a swap's original must be a str, got {type(sw['original']).__name__}")
+        if a == b and not (a in starts or a in ends or a == len(spun) or spun[a].isspace()):
+            raise ValueError(f"insertion at {a} is inside a token of {spun!r}")
         while a < b and spun[a].isspace():
             a += 1
         while b > a and spun[b - 1].isspace():
@@ -141,9 +151,10 @@ def _levenshtein(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
-SWAP_COST = 0.8
+SWAP_COST = 1.05
 """What one token of edit distance costs against one gold edit reproduced, in
-:func:`match_swaps`' alignment (see there)."""
+:func:`match_swaps`' alignment: above 1, so that no gold edit is worth a token edit more than
+the cheapest alignment (see there)."""
 
 
 def match_swaps(source: Sequence[str], output: Sequence[str], gold: Iterable[TokenEdit]
@@ -155,25 +166,27 @@ def match_swaps(source: Sequence[str], output: Sequence[str], gold: Iterable[Tok
     "Better evaluation for grammatical error correction"): of all alignments of source to
     output — tokens kept, gold edits applied whole, single tokens substituted, inserted or
     deleted — take the one that maximises ``gold edits applied − SWAP_COST × token edit
-    distance`` (a gold edit costs the edit distance between its two sides). Each gold edit on
-    that path is a true positive and a predicted edit; each run of single-token changes
-    between kept tokens and gold edits is one predicted edit.
+    distance`` (a gold edit costs the edit distance between its two sides). With the cost
+    above 1, a gold edit is applied only where it lies on an alignment of minimal edit
+    distance, M2's rule, and among those the one with the most gold edits wins: an output
+    that keeps the spun word beside the original, deletes the word next to a filler or
+    puts the original a word away is not credited. (A cost below 1 credits those; a cost of
+    2 or more loses restored swaps where an alignment across two swaps is cheaper by a
+    token; 1.05 does neither on 14,000 test pairs of every family: the original as output
+    reproduces every gold edit, the spun text none, the spun text with a random half of its
+    swaps undone exactly that half.)
 
-    The cost trades two errors. Too high (alignment by edit distance alone, as in a plain
-    diff), and an output that restores every swap can align more cheaply across two of them
-    and miss both. Too low, and gold edits are "found" in an output that never made them:
-    two adjacent swaps whose effects cancel (a word deleted, the next one turned into it) are
-    worth 2 against a detour of 3 token changes, so any cost below 2/3 fakes them. At 0.8, on
-    9,000 test pairs of every family (``data/pairs``, ``data/pairs-mythes``, each family of
-    ``data/pairs-families``), the original as output reproduces every gold edit, the spun
-    text none, and the spun text with a random half of its swaps undone exactly those; at
-    0.6 a few of each fail (``tests/test_evaluate.py`` checks the same on fresh spins).
-    Raises nothing; tokens are compared exactly (case-sensitive).
+    Each gold edit on the path is a true positive and one predicted edit. The path's other
+    changes are counted as :func:`edits` counts a diff's: each run of them between kept
+    tokens and gold edits is one edit, except that a run replacing n tokens by n others
+    counts n one-word edits. Gold edits that change nothing (an empty span and replacement)
+    are ignored. Tokens are compared exactly (case-sensitive).
     """
     n, m = len(source), len(output)
     by_start: dict[int, list[tuple[TokenEdit, int]]] = {}
     for g in set(gold):
-        by_start.setdefault(g[0], []).append((g, _levenshtein(source[g[0]:g[1]], g[2])))
+        if g[0] < g[1] or g[2]:  # an empty edit would loop
+            by_start.setdefault(g[0], []).append((g, _levenshtein(source[g[0]:g[1]], g[2])))
     # (i, j, inside a run of single-token changes) → ((value, tp, −edits), back-pointer)
     best: dict[tuple[int, int, int], tuple[tuple[float, int, int], Any]] = {
         (0, 0, 0): ((0.0, 0, 0), None)}
@@ -206,13 +219,18 @@ def match_swaps(source: Sequence[str], output: Sequence[str], gold: Iterable[Tok
     key = max(((n, m, 0), (n, m, 1)), key=lambda k: best[k][0] if k in best else (-math.inf,))
     used: set[TokenEdit] = set()
     n_edits = 0
+    run_end: tuple[int, int] | None = None  # (i, j) where the run being walked back ends
     while best[key][1] is not None:
         prev, g = best[key][1]
         if g is not None:
             used.add(g)
             n_edits += 1
-        elif key[2] == 1 and prev[2] == 0:
-            n_edits += 1  # a run of single-token changes starts here
+        elif key[2] == 1:
+            run_end = run_end or key[:2]
+            if prev[2] == 0:  # the run of single-token changes starts here
+                di, dj = run_end[0] - prev[0], run_end[1] - prev[1]
+                n_edits += di if di == dj else 1  # as edits() splits n:n replacements
+                run_end = None
         key = prev
     return len(used), n_edits
 
@@ -533,6 +551,13 @@ def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family
         if family:
             ds = ds.select([i for i, f in enumerate(ds["family"]) if f == family])
         keep = evenly_spaced(len(ds), limit)
+        if len(keep) < len(ds) and not family and "family" in ds.column_names:
+            fams = ds["family"]
+            missed = set(fams) - {fams[i] for i in keep}
+            if missed:  # families' rows cycle: every k-th row can be one family's
+                warnings.warn(f"{limit} evenly spaced pairs of {p} hold no pair of the families "
+                              f"{sorted(missed)}: give a family (family=, --family) or another "
+                              f"limit", stacklevel=3)
         ds = ds.select(keep) if len(keep) < len(ds) else ds
         return {c: list(ds[c]) for c in columns}
     if family:
