@@ -325,7 +325,11 @@ def test_cli_on_saved_datasetdict(tmp_path):
     import datasets
 
     pairs = {"spun": [SPUN, "The automobile was fast.", "a huge dog ."],
-             "original": [ORIG, "The car was fast.", "a big dog ."]}
+             "original": [ORIG, "The car was fast.", "a big dog ."],
+             "swaps": [[_swap(SPUN, "big", "large"), _swap(SPUN, "navy", "military"),
+                        _swap(SPUN, "stated", "said")],
+                       [_swap("The automobile was fast.", "automobile", "car")],
+                       [_swap("a huge dog .", "huge", "big")]]}
     datasets.DatasetDict({
         "train": datasets.Dataset.from_dict(pairs),
         "test": datasets.Dataset.from_dict(pairs),
@@ -341,6 +345,11 @@ def test_cli_on_saved_datasetdict(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "identity" in out.stdout and "inverse-thesaurus" in out.stdout
     assert "F0.5" in out.stdout and "3 pairs" in out.stdout
+    # the pairs' recorded swaps give the swap columns: identity's swap P 1, R 0, F0.5 0
+    header = next(line for line in out.stdout.splitlines() if line.startswith("restorer"))
+    assert "swap F0.5" in header
+    row = next(line for line in out.stdout.splitlines() if line.startswith("identity"))
+    assert row.split()[4:7] == ["1.000", "0.000", "0.000"]
 
 
 def test_benchmark_rows_are_built_only_when_asked(tmp_path):

@@ -640,6 +640,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
         ap.error("nothing to evaluate: give --data and/or --tortured")
 
     pairs = load_pairs(args.data, args.split, args.limit) if args.data else None
+    swaps = load_swaps(args.data, args.split, args.limit) if args.data else None
     tortured = None if args.tortured == "none" else load_tortured(args.tortured)
     results: dict[str, dict[str, Any]] = {}
     for spec in args.restorer:
@@ -647,7 +648,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
         m: dict[str, Any] = {}
         if pairs is not None:
             m.update(evaluate_restorer(restorer, *pairs, batch_size=args.batch_size, name=spec,
-                                       progress=not args.no_progress))
+                                       progress=not args.no_progress, swaps=swaps))
         if tortured is not None:
             m.update(score_tortured(restorer, tortured, limit=args.tortured_limit,
                                     progress=not args.no_progress, clean=True))
