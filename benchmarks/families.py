@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.evaluate import evaluate_restorer, load_pairs, load_swaps  # noqa: E402
+from training.evaluate import evaluate_restorer, load_pairs, load_pairs_and_swaps  # noqa: E402
 
 TestSet = tuple[list[str], list[str], list | None]
 """(spun, original, each pair's recorded swaps or None) of one test set."""
@@ -40,20 +40,16 @@ def load_test_sets(today: str | None, families: str | None, limit: int,
     ``NAME=FOLDER`` pairs folders whose test splits are further sets."""
     import datasets
 
-    def load(folder: str, family: str | None = None) -> TestSet:
-        return (*load_pairs(folder, "test", limit, family),
-                load_swaps(folder, "test", limit, family))
-
     out = {}
     if today:
-        out["content-farm (today)"] = load(today)
+        out["content-farm (today)"] = load_pairs_and_swaps(today, "test", limit)
     for spec in also:
         name, _, folder = spec.partition("=")
-        out[name] = load(folder)
+        out[name] = load_pairs_and_swaps(folder, "test", limit)
     if families:
         names = dict.fromkeys(datasets.load_from_disk(families)["test"]["family"])
         for fam in names:
-            out[fam] = load(families, fam)
+            out[fam] = load_pairs_and_swaps(families, "test", limit, fam)
     return out
 
 

@@ -32,7 +32,7 @@ from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
 from benchmarks.coverage import main as coverage_main  # noqa: E402
 from benchmarks.families import table as family_table, load_test_sets  # noqa: E402
-from training.evaluate import (evaluate_restorer, format_table, load_pairs, load_swaps,  # noqa: E402
+from training.evaluate import (evaluate_restorer, format_table, load_pairs_and_swaps,  # noqa: E402
                                load_tortured, score_tortured)
 
 
@@ -105,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     fam_sets = load_test_sets(None, args.families, args.family_limit) if args.families else {}
     fam_rows: dict[str, dict] = {}
 
-    spun, original = load_pairs(args.data, args.split, args.limit)
-    swaps = load_swaps(args.data, args.split, args.limit)
+    spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit)
     tortured = load_tortured()
     rows: dict[str, dict] = {}
     for name, make in restorers(args.t5, args.default, args.lora).items():

@@ -63,11 +63,10 @@ def child(args) -> None:
     """Measure one row; print its numbers as one JSON line."""
     import torch
 
-    from training.evaluate import load_pairs, load_swaps, score
+    from training.evaluate import load_pairs_and_swaps, score
 
     torch.set_num_threads(args.threads)
-    spun, original = load_pairs(args.data, args.split, args.limit, args.family)
-    swaps = load_swaps(args.data, args.split, args.limit, args.family)
+    spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit, args.family)
     t0 = time.perf_counter()
     restorer = _load(args.row, args.folder)
     if not callable(restorer):

@@ -15,7 +15,7 @@ from training.evaluate import (
     evaluate_restorer,
     format_table,
     load_pairs,
-    load_swaps,
+    load_pairs_and_swaps,
     load_tortured,
     match_swaps,
     resolve_restorer,
@@ -208,21 +208,22 @@ def test_a_sample_that_misses_families_warns(tmp_path):
     assert load_pairs(tmp_path / "p", "test", 2, family="b")[0] == ["s1", "s5"]
 
 
-def test_load_swaps_follows_load_pairs(tmp_path):
+def test_load_pairs_and_swaps_follows_load_pairs(tmp_path):
     from datasets import Dataset, DatasetDict
 
     rows = {"spun": [f"s{i}" for i in range(5)], "original": [f"o{i}" for i in range(5)],
             "swaps": [[{"start": 0, "end": 2, "original": f"o{i}"}] for i in range(5)]}
     DatasetDict({"test": Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "p"))
-    spun, _ = load_pairs(tmp_path / "p", "test", 2)
-    assert [s[0]["original"] for s in load_swaps(tmp_path / "p", "test", 2)] == [
-        "o" + x[1:] for x in spun]
+    spun, original = load_pairs(tmp_path / "p", "test", 2)
+    spun2, original2, swaps = load_pairs_and_swaps(tmp_path / "p", "test", 2)
+    assert (spun2, original2) == (spun, original)
+    assert [s[0]["original"] for s in swaps] == ["o" + x[1:] for x in spun]
     no_swaps = {k: v for k, v in rows.items() if k != "swaps"}
     DatasetDict({"test": Dataset.from_dict(no_swaps)}).save_to_disk(str(tmp_path / "q"))
-    assert load_swaps(tmp_path / "q") is None
+    assert load_pairs_and_swaps(tmp_path / "q")[2] is None
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("spun\toriginal\na\tb\n")
-    assert load_swaps(tsv) is None
+    assert load_pairs_and_swaps(tsv) == (["a"], ["b"], None)
 
 
 def test_evaluate_restorer_identity_and_clean_text_changed():

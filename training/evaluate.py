@@ -58,7 +58,7 @@ __all__ = [
     "score_tortured",
     "format_table",
     "load_pairs",
-    "load_swaps",
+    "load_pairs_and_swaps",
     "resolve_restorer",
     "main",
 ]
@@ -250,8 +250,7 @@ def swap_metrics(counts: Iterable[tuple[int, int, int]]) -> dict[str, float]:
     tp = n_pred = n_gold = 0
     for t, k, g in counts:
         tp, n_pred, n_gold = tp + t, n_pred + k, n_gold + g
-    p = tp / n_pred if n_pred else 1.0
-    r = tp / n_gold if n_gold else 1.0
+    p, r = _precision_recall(tp, n_pred, n_gold)
     return {"swap_precision": p, "swap_recall": r, "swap_f05": _f_beta(p, r),
             "swap_tp": tp, "swap_n_pred": n_pred, "swap_n_gold": n_gold}
 
@@ -270,6 +269,12 @@ def _touched(edit_list: Iterable[TokenEdit], n_tokens: int) -> set[int]:
         else:
             out.update(range(a, b))
     return out
+
+
+def _precision_recall(tp: int, n_pred: int, n_gold: int) -> tuple[float, float]:
+    """Micro precision and recall, with P = 1 when nothing is predicted and R = 1 when
+    nothing is gold."""
+    return tp / n_pred if n_pred else 1.0, tp / n_gold if n_gold else 1.0
 
 
 def _f_beta(p: float, r: float, beta: float = BETA) -> float:
@@ -318,8 +323,7 @@ def score(sources: Sequence[str], predictions: Sequence[str], references: Sequen
             if i not in gold_touched and _is_counted(t):
                 clean_words += 1
                 clean_hit += i in pred_touched
-    p = tp / n_pred if n_pred else 1.0
-    r = tp / n_gold if n_gold else 1.0
+    p, r = _precision_recall(tp, n_pred, n_gold)
     refs = [list(references)]
     extra: dict[str, float] = {}
     if swaps is not None:
@@ -513,24 +517,27 @@ def load_pairs(data: str | os.PathLike, split: str = "test", limit: int | None =
     ``limit`` keeps ``limit`` pairs evenly spaced over the split (deterministic, and spread
     over many documents rather than the spins of the first few). ``family``: only the pairs
     of that spinner family (a ``family`` column, ``configs/pairs-families.yaml``); KeyError
-    when the data has no such column. :func:`load_swaps` gives the same pairs' swaps.
+    when the data has no such column. :func:`load_pairs_and_swaps` also gives their swaps.
     """
     columns = _load_columns(data, split, limit, family, ("spun", "original"))
     return columns["spun"], columns["original"]
 
 
-def load_swaps(data: str | os.PathLike, split: str = "test", limit: int | None = None,
-               family: str | None = None) -> list[list[dict[str, Any]]] | None:
-    """The recorded swaps (:func:`swap_edits`) of the pairs that :func:`load_pairs` returns for
-    the same arguments, in the same order; None when ``data`` has no ``swaps`` column (a TSV,
-    or pairs from elsewhere)."""
-    return _load_columns(data, split, limit, family, ("swaps",), missing_ok=True).get("swaps")
+def load_pairs_and_swaps(data: str | os.PathLike, split: str = "test", limit: int | None = None,
+                         family: str | None = None
+                         ) -> tuple[list[str], list[str], list[list[dict[str, Any]]] | None]:
+    """``(spun, original, swaps)``: the pairs of :func:`load_pairs` for the same arguments
+    and, read in the same pass, each pair's recorded swaps (:func:`swap_edits`); swaps is
+    None when ``data`` has no ``swaps`` column (a TSV, or pairs from elsewhere)."""
+    columns = _load_columns(data, split, limit, family, ("spun", "original"), ("swaps",))
+    return columns["spun"], columns["original"], columns.get("swaps")
 
 
 def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family: str | None,
-                  columns: tuple[str, ...], missing_ok: bool = False) -> dict[str, list]:
-    """``columns`` of the pairs in ``data`` (see :func:`load_pairs`), each a list; with
-    ``missing_ok``, a column the data lacks is left out instead of raising KeyError."""
+                  columns: tuple[str, ...], optional: tuple[str, ...] = ()
+                  ) -> dict[str, list]:
+    """``columns`` of the pairs in ``data`` (see :func:`load_pairs`), each a list (KeyError
+    when one is missing), and those of the ``optional`` columns that the data has."""
     p = Path(data)
     if not p.exists():
         raise FileNotFoundError(f"--data {p} does not exist")
@@ -542,8 +549,7 @@ def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family
             if split not in ds:
                 raise KeyError(f"split {split!r} not in {p} (has {sorted(ds)})")
             ds = ds[split]
-        if missing_ok:
-            columns = tuple(c for c in columns if c in ds.column_names)
+        columns += tuple(c for c in optional if c in ds.column_names)
         needed = set(columns) | ({"family"} if family else set())
         missing = needed - set(ds.column_names)
         if missing:
@@ -562,20 +568,16 @@ def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family
         return {c: list(ds[c]) for c in columns}
     if family:
         raise KeyError("family selection needs a datasets folder with a family column")
-    rows: dict[str, list] = {c: [] for c in columns}
     with p.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        if missing_ok:
-            columns = tuple(c for c in columns if c in (reader.fieldnames or []))
-            rows = {c: [] for c in columns}
+        columns += tuple(c for c in optional if c in (reader.fieldnames or []))
+        rows: dict[str, list] = {c: [] for c in columns}
         missing = set(columns) - set(reader.fieldnames or [])
         if missing:
             raise KeyError(f"{p} lacks columns {sorted(missing)} (has {reader.fieldnames})")
         for row in reader:
             for c in columns:
                 rows[c].append(row[c])
-    if not columns:
-        return {}
     keep = evenly_spaced(len(rows[columns[0]]), limit)
     return {c: [v[i] for i in keep] for c, v in rows.items()}
 
@@ -639,8 +641,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     if args.data is None and args.tortured == "none":
         ap.error("nothing to evaluate: give --data and/or --tortured")
 
-    pairs = load_pairs(args.data, args.split, args.limit) if args.data else None
-    swaps = load_swaps(args.data, args.split, args.limit) if args.data else None
+    pairs = swaps = None
+    if args.data:
+        spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit)
+        pairs = (spun, original)
     tortured = None if args.tortured == "none" else load_tortured(args.tortured)
     results: dict[str, dict[str, Any]] = {}
     for spec in args.restorer:
