@@ -47,11 +47,32 @@ def _inflected_word(parts: list[str], upos: str) -> int | None:
     lemmas = getAllLemmas(parts[i])
     if lemmas and upos not in lemmas:
         return None  # "give" has no noun reading: no plural "gives" for a noun slot
+    if lemmas and parts[i] not in lemmas[upos]:
+        # already an inflected form of another lemma (thesauri list "traveling" under
+        # "travel"): lemminflect would append a second ending, "travelinged"
+        return None
     return i
 
 
 def _replace(parts: list[str], i: int, form: str | None) -> str | None:
     return None if form is None else " ".join(parts[:i] + [form] + parts[i + 1:])
+
+
+def _inflect_word(word: str, upos: str, tag: str,
+                  known: dict[str, tuple[str, ...]] | None = None) -> str | None:
+    """``word`` (a lemma of ``upos``) inflected to ``tag``: lemminflect's own form where it
+    knows one (``known``: its ``getAllInflections(word, upos)``), else its rule-based guess,
+    kept only if ``wordfreq`` knows the result. Its rules append endings to any word
+    ("countlessest", "selfsamer", "hummusing"): such forms are no English word, so they are
+    neither candidates nor spinner output."""
+    from .synonyms import zipf
+
+    if known is None:
+        known = getAllInflections(word, upos=upos)
+    if known.get(tag):
+        return known[tag][0]
+    guess = getInflection(word, tag=tag, inflect_oov=True)
+    return guess[0] if guess and zipf(guess[0]) > 0 else None
 
 
 @lru_cache(maxsize=500_000)
@@ -67,7 +88,7 @@ def inflect(phrase: str, upos: str, tag: str) -> str | None:
     i = _inflected_word(parts, upos)
     if i is None:
         return None
-    return _replace(parts, i, (getInflection(parts[i], tag=tag, inflect_oov=True) or [None])[0])
+    return _replace(parts, i, _inflect_word(parts[i], upos, tag))
 
 
 def inflection_table(phrases: "Iterable[str]", progress: bool = False
@@ -92,8 +113,8 @@ def inflection_table(phrases: "Iterable[str]", progress: bool = False
                 if i is None:
                     table[(phrase, upos, tag)] = None
                     continue
-                found = forms.get(tag) or getInflection(parts[i], tag=tag, inflect_oov=True)
-                table[(phrase, upos, tag)] = _replace(parts, i, (found or [None])[0])
+                table[(phrase, upos, tag)] = _replace(parts, i,
+                                                      _inflect_word(parts[i], upos, tag, forms))
     return table
 
 

@@ -176,6 +176,7 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
     table look-up equals wordfreq's zipf_frequency, on sampled Moby words."""
     import random
 
+    from lemminflect import getAllInflections
     from wordfreq import zipf_frequency
 
     from despin.inflect import inflect, inflect_with, inflection_table
@@ -186,6 +187,10 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
     origs = rng.sample(sorted(moby.table), 300) + ["take place", "historical past", "give"]
     table = inflection_table(origs)
     assert table and all(inflect(*key) == form for key, form in table.items())
+    # every inflected word is lemminflect's own form or a word wordfreq knows
+    for (phrase, upos, tag), form in table.items():
+        if form is not None and " " not in phrase:
+            assert form in getAllInflections(phrase, upos=upos).get(tag, ()) or zipf(form) > 0
     for tag in ("NN", "VB", "X"):
         assert inflect_with(table, "give", "VERB", tag) == inflect("give", "VERB", tag)
     words = [w for w in rng.sample(sorted(moby.table), 500) if w.isalpha() and w.islower()]

@@ -171,3 +171,17 @@ def test_vulgar_words_are_never_offered_unless_the_span_has_them(tmp_path):
     assert ix.lookup("bloody", top_k=None) == []
     # the span says it already
     assert [c.text for c in ix.lookup("fucking good", top_k=None)] == ["fucking great"]
+
+
+def test_inflected_candidates_are_english_words(tmp_path):
+    """Re-inflecting an original to the span's form never yields a non-word: an original that
+    is already inflected ("traveling") is not inflected again ("travelinged"), and a rule-based
+    guess that wordfreq does not know ("hummused") is dropped."""
+    words = write_table(tmp_path / "w.tsv", [("traveling", "travel", "x"),
+                                             ("journey", "travel", "x"),
+                                             ("hummus", "travel", "x")], "kind")
+    ix = CandidateIndex([load_source({"name": "w", "kind": "tsv", "path": str(words),
+                                      "inflect": True})])
+    assert [c.text for c in ix.lookup("traveled", top_k=None)] == ["journeyed"]
+    assert {c.text for c in ix.lookup("travel", top_k=None)} == {"traveling", "journey",
+                                                                  "hummus"}

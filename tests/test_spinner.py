@@ -94,6 +94,10 @@ def test_sources_all_used(spinner, sotu_sentences):
     ("share", "NOUN", "NNS", "shares"), ("historical past", "NOUN", "NNS", "historical pasts"),
     ("individual", "NOUN", "NNS", "individuals"), ("large", "ADJ", "JJR", "larger"),
     ("large", "ADJ", "JJS", "largest"), ("big", "ADJ", "JJ", "big"), ("quickly", "NOUN", "NNS", None),
+    # an inflected form is not inflected again, and a guessed form must be a known word
+    ("traveling", "VERB", "VBD", None), ("standing", "VERB", "VBD", None),
+    ("meeting", "NOUN", "NNS", "meetings"), ("countless", "ADJ", "JJS", None),
+    ("hummus", "VERB", "VBG", None),
 ])
 def test_inflect(lemma, upos, tag, expected):
     assert inflect(lemma, upos, tag) == expected
