@@ -92,7 +92,7 @@ class CandidateIndex:
         # every original's inflections, computed once per machine (lemminflect costs ~1 ms a
         # word; a cold document would spend most of its time there)
         origs = sorted({o for src in sources if src.inflect for o in src.table})
-        self._forms = cached("inflections", ("inflections", 2, len(origs),
+        self._forms = cached("inflections", ("inflections", 3, len(origs),
                                              hashlib.sha1("\n".join(origs).encode()).hexdigest()),
                              lambda: inflection_table(origs, progress=sys.stderr.isatty())
                              ) if origs else {}

@@ -179,18 +179,21 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
     from lemminflect import getAllInflections
     from wordfreq import zipf_frequency
 
-    from despin.inflect import inflect, inflect_with, inflection_table
+    from despin.inflect import INFLECTING_TAGS, inflect, inflect_with, inflection_table
     from despin.synonyms import load_sources, zipf
 
     moby = load_sources(MOBY)[0]
     rng = random.Random(1)
     origs = rng.sample(sorted(moby.table), 300) + ["take place", "historical past", "give"]
     table = inflection_table(origs)
-    assert table and all(inflect(*key) == form for key, form in table.items())
-    # every inflected word is lemminflect's own form or a word wordfreq knows
-    for (phrase, upos, tag), form in table.items():
-        if form is not None and " " not in phrase:
-            assert form in getAllInflections(phrase, upos=upos).get(tag, ()) or zipf(form) > 0
+    assert set(table) == set(origs)
+    for phrase, row in table.items():
+        assert len(row) == len(INFLECTING_TAGS)
+        for (upos, tag), form in zip(INFLECTING_TAGS, row):
+            assert inflect(phrase, upos, tag) == form == inflect_with(table, phrase, upos, tag)
+            # every inflected word is lemminflect's own form or a word wordfreq knows
+            if form is not None and " " not in phrase:
+                assert form in getAllInflections(phrase, upos=upos).get(tag, ()) or zipf(form) > 0
     for tag in ("NN", "VB", "X"):
         assert inflect_with(table, "give", "VERB", tag) == inflect("give", "VERB", tag)
     words = [w for w in rng.sample(sorted(moby.table), 500) if w.isalpha() and w.islower()]
