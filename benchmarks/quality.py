@@ -87,7 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="pairs folder from training.pairs")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=200, help="pairs scored (evenly spaced)")
-    p.add_argument("--tortured-limit", type=int, default=400)
+    p.add_argument("--tortured-limit", type=int, default=400,
+                   help="tortured phrases sampled (0: skip them)")
+    p.add_argument("--tortured", default=None,
+                   help="tortured-phrases TSV (default: $DESPIN_TORTURED, else "
+                        "../shared/eval/tortured_phrases.tsv beside the checkout)")
     p.add_argument("--t5", default=None, help="a trained encoder-decoder folder (t5-scratch row)")
     p.add_argument("--lora", default=None, help="a fine-tuned decoder-only folder, e.g. a "
                                                 "SmolLM2 LoRA adapter (smollm2-lora row)")
@@ -102,11 +106,13 @@ def main(argv: list[str] | None = None) -> None:
                         "benchmarks/coverage.py)")
     p.add_argument("--family-limit", type=int, default=100, help="test pairs per family")
     args = p.parse_args(argv)
+    if not Path(args.data).exists():
+        p.error(f"--data {args.data}: no such pairs folder (python -m training.pairs writes one)")
     fam_sets = load_test_sets(None, args.families, args.family_limit) if args.families else {}
     fam_rows: dict[str, dict] = {}
 
     spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit)
-    tortured = load_tortured()
+    tortured = load_tortured(args.tortured) if args.tortured_limit > 0 else None
     rows: dict[str, dict] = {}
     for name, make in restorers(args.t5, args.default, args.lora).items():
         if args.only and name not in args.only:
@@ -114,8 +120,9 @@ def main(argv: list[str] | None = None) -> None:
         restorer = make()
         m = evaluate_restorer(restorer, spun, original, name=name, swaps=swaps)  # progress bars: stderr
         profile = None if args.phrase_profile == "none" else args.phrase_profile
-        m.update(score_tortured(phrase_restorer(restorer, profile), tortured,
-                                limit=args.tortured_limit, clean=True))
+        if tortured is not None:
+            m.update(score_tortured(phrase_restorer(restorer, profile), tortured,
+                                    limit=args.tortured_limit, clean=True))
         rows[name] = m
         if fam_sets:
             fam_rows[name] = {fam: evaluate_restorer(restorer, s, o, name=f"{name} {fam}",
@@ -126,9 +133,10 @@ def main(argv: list[str] | None = None) -> None:
               f"words/s)", file=sys.stderr, flush=True)
         print(format_table(rows), file=sys.stderr, flush=True)
     print(format_table(rows))
-    n10 = next(iter(rows.values()))["tortured_n10"] if rows else 0
+    n10 = next(iter(rows.values())).get("tortured_n10", 0) if rows else 0
     print(f"\n{len(spun)} pairs of {args.data} [{args.split}], evenly spaced; "
-          f"{args.tortured_limit} tortured phrases sampled (seed 0), {n10} with n_papers ≥ 10")
+          + (f"{args.tortured_limit} tortured phrases sampled (seed 0), {n10} with n_papers ≥ 10"
+             if tortured is not None else "no tortured phrases"))
     if fam_sets:
         print(f"\nper spinner family ({args.family_limit} test pairs each of {args.families}):")
         print(family_table(fam_rows))

@@ -20,6 +20,15 @@ __all__ = ["article_for", "article_edits"]
 _VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH",
            "UW"}
 _ARTICLE_RE = re.compile(r"(?:^|(?<=\s))(an?)\s+$", re.I)
+_WORD_AFTER_RE = re.compile(r"\s*([^\W\d_][\w'’-]*)")
+_SENTENCE_END = ".!?…:;\"“‘(—–"
+
+
+def _sentence_start(text: str, at: int, word: str) -> bool:
+    """Whether the capitalised word at offset ``at`` may be an article: it starts the text or
+    a sentence, or the text is in capitals (``word``, the word after it, is: "A BIG")."""
+    before = text[:at].rstrip()
+    return not before or before[-1] in _SENTENCE_END or (len(word) > 1 and word.isupper())
 
 
 @lru_cache(maxsize=1)
@@ -45,18 +54,30 @@ def article_for(word: str) -> str | None:
 
 def article_edits(text: str, edits: list[Edit]) -> list[Edit]:
     """Edits that make the article right before an edit ("a"/"an", only whitespace between)
-    agree with its restored word; articles that some edit already touches are left alone.
+    agree with its restored word, or after a deleted filler with the word that then follows
+    ("an actually huge" → "a huge"); articles that some edit already touches are left alone,
+    and so is a capital "A" inside a sentence ("Vitamin A") unless the text is in capitals.
     Offsets: into ``text``, as the ``edits``' are. Each carries its word's edit score and
     ``scorer``, and source ``"article"``."""
     out = []
     for e in edits:
         m = _ARTICLE_RE.search(text, max(0, e.start - 12), e.start)
-        want = article_for(e.restored) if m else None
+        if m is None and not e.restored:  # a deletion that took the space before it
+            m = _ARTICLE_RE.search(text, max(0, e.start - 12), e.start + 1)
+            m = m if m is not None and m.end(1) == e.start else None
+        # the word now after the article: the restored one, or after a deleted filler the
+        # word that follows it ("an actually huge" → "a huge")
+        after = _WORD_AFTER_RE.match(text, e.end)
+        word = e.restored or (after.group(1) if after else "")
+        want = article_for(word) if m and word else None
         if m is None or want is None or m.group(1).lower() == want:
             continue
         a, b = m.span(1)
+        if m.group(1)[0].isupper() and not _sentence_start(text, a, word):
+            continue  # "Vitamin A", "Plan A": a capital A inside a sentence is no article
         if any(d.start < b and a < d.end for d in edits):
             continue
-        out.append(Edit(a, b, m.group(1), match_case(m.group(1), want), e.score, 0.0, "article",
-                        scorer=e.scorer))
+        caps = len(word) > 1 and word.isupper()  # "A" alone cannot tell "A ODD" → "AN ODD"
+        out.append(Edit(a, b, m.group(1), want.upper() if caps else match_case(m.group(1), want),
+                        e.score, 0.0, "article", scorer=e.scorer))
     return out

@@ -44,10 +44,19 @@ def _check_readable(name: str) -> None:
             raise PermissionError(13, "Permission denied", name)
         return
     decoder = codecs.getincrementaldecoder("utf-8")()
+    done = 0  # bytes read before the chunk
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            decoder.decode(chunk)
-    decoder.decode(b"", final=True)
+        while True:
+            chunk = f.read(1 << 20)
+            held = len(decoder.getstate()[0])  # an unfinished character's bytes, carried over
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:  # its offsets: into the held bytes + the chunk
+                raise UnicodeDecodeError(exc.encoding, exc.object, done - held + exc.start,
+                                         done - held + exc.end, exc.reason) from None
+            if not chunk:
+                break
+            done += len(chunk)
 
 
 def _lines(name: str) -> Iterator[str]:
@@ -185,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
                                           **({"gate_cut": None} if args.no_gate else {}))
         model = model.profile(args.profile, margin=args.margin)
         _ = model.engine  # the fast core loads on first use: its errors belong here
+        if args.dtype is not None and args.profile is None and model.fast_spec is not None:
+            print("despin: --dtype has no effect on the fast core (it runs in float32); it "
+                  "sets the accurate profile's language model: add --profile accurate",
+                  file=sys.stderr)
     except (OSError, ValueError) as exc:
         print(f"despin: cannot load model: {exc}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, overload
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -32,9 +32,10 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
                      prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import (VerbatimBlocks, match_case, protected_spans, sentence_spans, tokenize,
+from .text import (QuoteCarry, VerbatimBlocks, match_case, protected_spans, sentence_spans, tokenize,
                    uncased)
 from .truecase import TRUECASE_FILE, CaseTable, truecase_edits, wordnet_proper_forms
+from .workers import Batch
 
 __all__ = ["Despinner", "ScorerSpec", "DEFAULT_PATH", "SEARCH_PATH"]
 
@@ -712,7 +713,8 @@ class Despinner:
         ``newline=""`` cuts only at ``\n`` and ``\r``, so a text with other line
         separators (``\x0c``, ``\u2028``) may differ at them. Lines inside code fences and HTML
         ``<pre>``/``<code>``/``<script>``/``<style>`` blocks pass through unchanged
-        (:class:`despin.text.VerbatimBlocks`). ``total``: the document's size in
+        (:class:`despin.text.VerbatimBlocks`), and so do quotations that go on over a line
+        break (:class:`despin.text.QuoteCarry`). ``total``: the document's size in
         UTF-8 bytes, for the progress bar (shown when :attr:`progress` is set).
         ``more_ready``: for input that arrives over time (a pipe, a terminal), tells whether
         another line can be read without waiting; when it says no, the lines read so far are
@@ -722,9 +724,10 @@ class Despinner:
         Raises TypeError for ``lines`` that is a str or yields anything but str, ValueError
         for ``workers`` that is not an int ≥ 1, or > 1 for a model that ``from_pretrained``
         did not load."""
-        if isinstance(lines, (str, bytes)):
+        if isinstance(lines, (str, bytes)) or not isinstance(lines, Iterable):
             raise TypeError("restore_lines() takes an iterable of lines (e.g. "
-                            "text.splitlines(keepends=True) or an open file), not one "
+                            "text.splitlines(keepends=True) or an open file), not "
+                            f"{'one ' if isinstance(lines, (str, bytes)) else ''}"
                             f"{type(lines).__name__}")
         self._check_workers(workers)
         yield from self._restore_stream(((0, line) for line in lines), total, more_ready,
@@ -748,7 +751,7 @@ class Despinner:
                     yield from self._restore_batch(pending, budget, bar)
                 return
             for pending, restored in restore_batches(self, batches, budget, workers):
-                bar.update(_utf8_size(line for line, _ in pending))
+                bar.update(_utf8_size(line for line, _, _ in pending))
                 yield from restored
 
     def _check_workers(self, workers: Any) -> None:
@@ -763,19 +766,27 @@ class Despinner:
     @staticmethod
     def _batches(lines: Iterator[tuple[int, str]], budget: int,
                  more_ready: Callable[[], bool] | None
-                 ) -> Iterator[tuple[list[tuple[str, list[tuple[int, int]]]], bool]]:
-        """The lines as the engine restores them: batches of ``(line, its sentence spans)``
-        of about ``budget`` sentences (a verbatim line has none), each with whether the input
-        had to wait (``more_ready`` said no: restore it now rather than fill a batch)."""
-        pending: list[tuple[str, list[tuple[int, int]]]] = []
+                 ) -> Iterator[tuple[Batch, bool]]:
+        """The lines as the engine restores them: batches of ``(line, its sentence spans, its
+        quoted parts)`` of about ``budget`` sentences (a verbatim line has none; quoted parts:
+        of quotations that go on over a line break, :class:`despin.text.QuoteCarry`), each
+        with whether the input had to wait (``more_ready`` said no: restore it now rather than
+        fill a batch)."""
+        pending: Batch = []
         count = 0
-        verbatim, doc = VerbatimBlocks(), None  # code fences, <pre>/<script>/… pass through
+        # code fences, <pre>/<script>/… pass through; quotations over line breaks are kept
+        verbatim, quotes, doc = VerbatimBlocks(), QuoteCarry(), None
         for k, line in lines:
             _check_text(line, "restore_lines")
             if k != doc:
-                verbatim, doc = VerbatimBlocks(), k
-            spans = [] if verbatim.inside(line) else sentence_spans(line)
-            pending.append((line, spans))
+                verbatim, quotes, doc = VerbatimBlocks(), QuoteCarry(), k
+            if verbatim.inside(line):
+                spans, quoted = [], []
+            else:
+                quoted = quotes.spans(line)
+                spans = [(a, b) for a, b in sentence_spans(line)
+                         if not any(q <= a and b <= r for q, r in quoted)]
+            pending.append((line, spans, quoted))
             count += len(spans)
             waits = count < budget and more_ready is not None and not more_ready()
             if count >= budget or waits:
@@ -784,14 +795,13 @@ class Despinner:
         if pending:
             yield pending, True
 
-    def _restore_batch(self, pending: list[tuple[str, list[tuple[int, int]]]], budget: int,
-                       bar=None) -> Iterator[Restoration]:
+    def _restore_batch(self, pending: Batch, budget: int, bar=None) -> Iterator[Restoration]:
         """Restore the sentences of ``pending`` lines, at most ``budget`` sentences per engine
         call; yield each line's Restoration. A call holds whole lines (a line of more than
         ``budget`` sentences goes in calls of its own), so that the spin gate reads each line
         whole, whatever lines come before it. ``bar``: a tqdm bar to advance by the bytes
         done, or None."""
-        sentences = [(i, a, line[a:b]) for i, (line, spans) in enumerate(pending)
+        sentences = [(i, a, line[a:b]) for i, (line, spans, _) in enumerate(pending)
                      for a, b in spans]
         edits: list[list[Edit]] = [[] for _ in pending]
         done = 0
@@ -811,20 +821,22 @@ class Despinner:
                 bar.update(size)
             done += size
         if bar is not None:
-            bar.update(_utf8_size(line for line, _ in pending) - done)
-        for (line, _), es in zip(pending, edits):
-            yield Restoration(line, self.finish_edits(line, es))
+            bar.update(_utf8_size(line for line, _, _ in pending) - done)
+        for (line, _, quoted), es in zip(pending, edits):
+            yield Restoration(line, self.finish_edits(line, es, quoted))
 
-    def finish_edits(self, line: str, edits: list[Edit]) -> list[Edit]:
+    def finish_edits(self, line: str, edits: list[Edit],
+                     protected: Sequence[tuple[int, int]] = ()) -> list[Edit]:
         """A line's edits as the engine found them (offsets into ``line``) → as restoring
         returns them: edits that touch the line's protected spans dropped (seen in the whole
-        line; a sentence sees only its part), restored words spelt by the case table
+        line, a sentence sees only its part; plus ``protected``, character spans that the line
+        alone does not show: a quotation over a line break), restored words spelt by the case table
         (:mod:`despin.truecase`, when the model has one) and the articles before them made to
         agree (:func:`despin.articles.article_edits`). ``training.tune_fast`` scores what this
         returns, so the settings are chosen on what users get."""
         if not edits:
             return list(edits)
-        keep = protected_spans(line)
+        keep = protected_spans(line) + list(protected)
         es = [e for e in edits if not any(a < e.end and e.start < b for a, b in keep)]
         if self.truecase is not None:  # "the U.S. [sexual intercourse→Congress]"
             es = truecase_edits(line, es, self.truecase)

@@ -40,10 +40,12 @@ import importlib.resources
 import importlib.util
 import json
 import math
+import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -103,14 +105,34 @@ class EncoderOutput:
     cand_scores: list[list[float] | None]
 
 
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """transformers' "Loading weights" progress bar off while the base model loads (a library
+    call prints nothing unless asked; the bar is put back as it was)."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def encode_sentences(tokenizer, sentences: Sequence[str], tokens: Sequence[Sequence[Token]],
                      slots: Sequence[Sequence[Slot]], max_length: int = 128
                      ) -> list[EncodedSentence]:
     """Word-piece the sentences (one batched tokenizer call) and align despin tokens, slots and
     candidates to word pieces by character offsets. Sentences longer than ``max_length`` word
     pieces are cut; tokens and slots past the cut get None."""
-    enc = tokenizer(list(sentences), truncation=True, max_length=max_length,
-                    return_offsets_mapping=True)
+    # a lone surrogate (text decoded with errors="surrogateescape") is no character the
+    # tokenizer can encode: read as U+FFFD, one character for one, so offsets stay
+    enc = tokenizer([_LONE_SURROGATE.sub("\ufffd", s) for s in sentences], truncation=True,
+                    max_length=max_length, return_offsets_mapping=True)
     pieces = _word_pieces(tokenizer, {c.text for ss in slots for s in ss for c in s.candidates})
     out = []
     for n, sentence in enumerate(sentences):
@@ -197,7 +219,8 @@ class ContextFreeVectors:
             from transformers import AutoModel, AutoTokenizer
 
             where = _base_location(self.base)
-            self._model = AutoModel.from_pretrained(where, dtype=torch.float32).eval()
+            with _quiet_loading():
+                self._model = AutoModel.from_pretrained(where, dtype=torch.float32).eval()
             for p in self._model.parameters():
                 p.requires_grad = False
             if self.tokenizer is None:
@@ -390,7 +413,8 @@ class SpinEncoder(nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         where = _base_location(base)
-        model = AutoModel.from_pretrained(where, dtype=torch.float32)
+        with _quiet_loading():
+            model = AutoModel.from_pretrained(where, dtype=torch.float32)
         tok = AutoTokenizer.from_pretrained(where)
         return cls(model, proj, train_layers, base, top_k, ctxfree, tok, ctxfree_cache), tok
 

@@ -113,6 +113,8 @@ class FastSettings:
                                 f"not {type(v).__name__} {v!r}")
             if math.isnan(v):
                 raise ValueError(f"FastSettings.{name} must be a number, not nan")
+            if math.isinf(v) and name in _FINITE:
+                raise ValueError(f"FastSettings.{name} must be finite, got {v}")
         for name, least in _COUNTS.items():
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int):
@@ -127,6 +129,9 @@ class FastSettings:
 
 _NUMBERS = ("lm_weight", "threshold", "floor", "oov")
 _OPTIONAL = ("gate_cut", "gate_margin")  # numbers or None
+# settings an infinity would break (a threshold of -inf edits every slot with inf scores); the
+# floor, the gate's cut and its margin may be infinite (inf margin: a gated line keeps no edit)
+_FINITE = ("lm_weight", "threshold", "oov")
 _COUNTS = {"shortlist": 1, "pool": 1, "top_k": 1, "passes": 1, "batch_size": 1,
            "max_length": 1, "ctxfree_top": 0}  # integer settings and their least values
 

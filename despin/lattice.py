@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
-from .numbers import number_value, numeric_value, standalone_number
+from .numbers import (ORDINAL_VALUES, is_number_word, number_value, numeric_value,
+                      same_quantity, standalone_number)
 from .text import is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
@@ -53,8 +54,11 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
     (:func:`despin.numbers.standalone_number`: "9 days", not "3.5" or "12 March") as a slot of
     its own whose candidates keep its value ("nine"). No candidate may change a number's
     value, add one or take one away: a span with a value (a numeral, a number word such as
-    "nine", "a couple of") keeps only its same-value spellings, and a span without one gets no
-    candidate with one ("dozen" is never "eleven", "nine" never "team"). A lone letter ("x",
+    "nine", "a couple of", "two hundred") keeps only its same-value spellings, a span without
+    one gets no candidate with one ("dozen" is never "eleven", "nine" never "team"), an
+    ordinal no other ordinal ("second" may be "moment", never "third";
+    :func:`despin.numbers.same_quantity`), and a number word beside another ("hundred" of "two
+    hundred") is no slot of its own. A lone letter ("x",
     "b") is never part of a slot (the words "a" and "I" may be). Spans are words joined by
     single spaces, at most ``max_words`` (default: the index's longest span, capped at
     :data:`MAX_SLOT_WORDS`). A span that starts the text gets
@@ -85,11 +89,15 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             if any(text[a.end:b.start] != " " for a, b in zip(span_toks, span_toks[1:])):
                 continue
             span = text[span_toks[0].start:span_toks[-1].end]
+            value = numeric_value(span)  # a number never changes its value ("million")
+            if (value is not None or span.lower() in ORDINAL_VALUES) and (
+                    (i and is_number_word(tokens[i - 1].text))
+                    or (j < len(tokens) and is_number_word(tokens[j].text))):
+                continue  # part of a longer number: "hundred" of "two hundred" is no slot
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
                 cands = [c for c in cands if c.text]
-            value = numeric_value(span)  # a number never changes its value ("million")
-            cands = [c for c in cands if numeric_value(c.text) == value
+            cands = [c for c in cands if same_quantity(span, c.text)
                      and (value is not None or not _DIGIT.search(c.text + span))]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .text import Token
 
-__all__ = ["number_word", "number_value", "numeric_value", "standalone_number", "NUMBER_VALUES",
-           "NUMBER_MIN", "NUMBER_PHRASES", "MAGNITUDES", "MONTHS", "number_table"]
+__all__ = ["number_word", "number_value", "numeric_value", "same_quantity", "is_number_word",
+           "standalone_number", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
+           "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
           "fourteen fifteen sixteen seventeen eighteen nineteen").split()
@@ -72,7 +73,68 @@ def numeric_value(text: str) -> int | None:
         if low.startswith(det) and not low.endswith("s"):
             low = low[len(det):]
             break
-    return MAGNITUDES.get(low[:-1] if low.endswith("s") else low)
+    value = MAGNITUDES.get(low[:-1] if low.endswith("s") else low)
+    return value if value is not None else _compound_value(text.lower().split())
+
+
+def _compound_value(words: list[str]) -> int | None:
+    """The value of a number written in several words ("two hundred", "three thousand and
+    five", "a hundred and twenty"); None unless every word is a number word, a magnitude or an
+    inner "and"."""
+    if len(words) < 2 or words[-1] == "and":
+        return None
+    total = current = 0
+    for k, w in enumerate(words):
+        if w in NUMBER_VALUES:
+            prev = NUMBER_VALUES.get(words[k - 1]) if k else None
+            if prev is not None and not (prev % 10 == 0 and prev >= 20 and 0 < NUMBER_VALUES[w] < 10):
+                return None  # "one two" is a list, not 3; "twenty one" is 21
+            current += NUMBER_VALUES[w]
+        elif w == "a" and k == 0:
+            current = 1
+        elif w == "and" and k:
+            continue
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w in MAGNITUDES:
+            total, current = total + (current or 1) * MAGNITUDES[w], 0
+        else:
+            return None
+    return total + current
+
+
+def _ordinal(word: str) -> str:
+    """The ordinal of a number word ("two" → "second", "twenty-one" → "twenty-first")."""
+    head, _, last = word.rpartition("-")
+    special = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+               "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+    last = special.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    return f"{head}-{last}" if head else last
+
+
+ORDINAL_VALUES: dict[str, int] = {
+    **{_ordinal(number_word(n)): n for n in range(1, 100)},
+    **{w + "th": v for w, v in MAGNITUDES.items()}}
+"""Ordinal word → value ("second" → 2, "hundredth" → 100)."""
+
+
+def same_quantity(a: str, b: str) -> bool:
+    """Whether ``b`` may stand for ``a`` (or the other way round) without changing a quantity:
+    the same :func:`numeric_value` (both None for words that are not numbers), and not two
+    different ordinals ("second" may be "moment", never "third"). What a spinner's swap and a
+    restorer's candidate must keep."""
+    if numeric_value(a) != numeric_value(b):
+        return False
+    oa, ob = ORDINAL_VALUES.get(a.lower()), ORDINAL_VALUES.get(b.lower())
+    return oa is None or ob is None or oa == ob
+
+
+def is_number_word(word: str) -> bool:
+    """A token that is part of a number: digits, a number word, a magnitude or an ordinal
+    ("2", "two", "hundred", "millions", "second")."""
+    low = word.lower()
+    return (any(c.isdigit() for c in low) or low in NUMBER_VALUES or low in ORDINAL_VALUES
+            or (low[:-1] if low.endswith("s") else low) in MAGNITUDES)
 
 
 def standalone_number(text: str, tokens: list[Token], i: int) -> int | None:

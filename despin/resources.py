@@ -1,6 +1,7 @@
 """Where despin finds its data files and keeps its caches."""
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import pickle
@@ -40,14 +41,28 @@ def cache_dir() -> Path:
     return d
 
 
+CACHE_MAX_AGE_DAYS = 30
+"""A cache file of a kind not used for this many days is removed when a new one of the same
+kind is written (a new version or setting would otherwise leave the old ones for ever)."""
+
+
 def cached(name: str, key: Any, build: Callable[[], Any]) -> Any:
-    """Return ``build()``, memoised on disk under ``name`` for this ``key`` (a repr-able value)."""
+    """Return ``build()``, memoised on disk under ``name`` for this ``key`` (a repr-able value).
+
+    A file read is marked as used (its modification time); writing a new ``name`` file removes
+    the other ``name`` files unused for :data:`CACHE_MAX_AGE_DAYS`. The whole folder
+    (:func:`cache_dir`) may be deleted at any time: what it holds is rebuilt on first use."""
     digest = hashlib.sha1(repr(key).encode()).hexdigest()[:16]
     path = cache_dir() / f"{name}-{digest}.pkl"
     if path.exists():
         try:
             with path.open("rb") as f:
-                return pickle.load(f)
+                value = pickle.load(f)
+            try:
+                os.utime(path)  # used now: not stale
+            except OSError:  # a read-only cache is still a cache
+                pass
+            return value
         except Exception:  # a truncated cache file is rebuilt, not fatal
             path.unlink(missing_ok=True)
     value = build()
@@ -55,7 +70,22 @@ def cached(name: str, key: Any, build: Callable[[], Any]) -> Any:
     with tmp.open("wb") as f:
         pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+    _prune(path, name)
     return value
+
+
+def _prune(kept: Path, name: str) -> None:
+    """Remove ``name``'s cache files (other than ``kept``) unused for CACHE_MAX_AGE_DAYS."""
+    import time
+
+    oldest = time.time() - CACHE_MAX_AGE_DAYS * 86400
+    for other in kept.parent.glob(f"{glob.escape(name)}-*.pkl"):
+        if other != kept and other.name[len(name) + 1:-4].isalnum():
+            try:
+                if other.stat().st_mtime < oldest:
+                    other.unlink()
+            except OSError:  # another process removed or holds it
+                pass
 
 
 def file_key(path: Path) -> tuple[str, int, int]:

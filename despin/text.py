@@ -21,6 +21,7 @@ __all__ = [
     "match_case",
     "is_word",
     "VerbatimBlocks",
+    "QuoteCarry",
     "uncased",
     "protected_spans",
 ]
@@ -28,7 +29,17 @@ __all__ = [
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
 _WORD = r"\w+(?:[-'’]\w+)*"
 _TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+[\w/]|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+# Addresses and paths: a URL of any scheme ("ftp://", "s3://", "file:///"), "www.", a bare
+# domain with its path ("github.com/extra/x": lower-case top-level domain of 2+ letters, so
+# "e.g." and "U.S." are not), an e-mail address or "user@host:path", a file path ("/usr/share/x",
+# "~/x", "./x", "C:\\x"), and an @handle.
+_URL_RE = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://\S*[\w/]|\bwww\.\S+[\w/]"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\S*[\w/])?"
+    r"|(?<![\w@./-])(?:[A-Za-z0-9-]+\.)+(?-i:[a-z]{2,24})\b(?:/\S*[\w/])?(?![\w@])"
+    r"|(?<![\w/.~])(?:~|\.\.?)/[\w.-]+(?:/[\w.-]*)*|(?<![\w/.])/[\w.-]+(?:/[\w.-]+)+/?"
+    r"|\b[A-Za-z]:\\\S*|(?<![\w@])@\w+",
+    re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
 _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|„[^“”]*[“”]")
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
@@ -43,7 +54,7 @@ _MARKUP_RE = re.compile(
 # Lines between these open and close a verbatim block: Markdown code fences, HTML <pre>,
 # <code>, <script> and <style> blocks, comments and tags that go on over lines (see
 # VerbatimBlocks).
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_FENCE_RE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
 _BLOCK_OPEN_RE = re.compile(r"<(pre|code|script|style|textarea)\b[^>]*>", re.I)
 _OPEN_COMMENT_RE = re.compile(r"<!--(?!.*-->)", re.S)
 _OPEN_TAG_RE = re.compile(r"<[A-Za-z][^<>]*$")
@@ -267,8 +278,9 @@ class VerbatimBlocks:
                 self.inside(line[closed.end():])
             return True
         fence = _FENCE_RE.match(line)
-        if fence:
-            self._close = re.compile("^\\s*" + re.escape(fence.group(1)))
+        if fence:  # CommonMark: closed by the same character, at least as many, then spaces
+            mark = fence.group(1)
+            self._close = re.compile(f"^[ ]{{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \\t]*(?:\\r?\\n)?$")
             return True
         if _OPEN_COMMENT_RE.search(line):  # "<!--" with no "-->" after it on the line
             self._close = re.compile("-->")
@@ -287,3 +299,46 @@ class VerbatimBlocks:
             self._close = _CODE_SPAN_END_RE
             return True
         return False
+
+
+# an opening double quote → the characters that close it
+_QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", '"': '"'}
+_QUOTE_OPEN_RE = re.compile(r'[“«„"]')
+
+
+class QuoteCarry:
+    """Tracks, line by line, quotations in double quotes that go on over a line break
+    (hard-wrapped prose, e-mail): :func:`protected_spans` sees one line and finds only the
+    quotations that it closes.
+
+    ``spans(line)`` → the parts of ``line`` inside such a quotation: from the line's start to
+    the closing quote of one left open before it, and from an opening quote that the line
+    does not close to the line's end (its line break excluded). A blank line ends a paragraph
+    and any quotation left open in it. Feed it every line of the document, in order. A stray
+    straight quote (an inch mark) thus protects the rest of its paragraph: protection only
+    keeps words as they are."""
+
+    def __init__(self) -> None:
+        self._close: str | None = None
+
+    def spans(self, line: str) -> list[tuple[int, int]]:
+        """The quoted parts of ``line`` (see the class); updates the state."""
+        body = line.rstrip("\r\n")
+        if not body.strip():
+            self._close = None
+            return []
+        out: list[tuple[int, int]] = []
+        pos = 0
+        if self._close is not None:
+            end = next((i for i, c in enumerate(body) if c in self._close), None)
+            if end is None:
+                return [(0, len(body))]
+            out.append((0, end + 1))
+            pos, self._close = end + 1, None
+        closed = [m.span() for m in _QUOTE_RE.finditer(body, pos)]
+        for m in _QUOTE_OPEN_RE.finditer(body, pos):
+            if not any(a <= m.start() < b for a, b in closed):
+                out.append((m.start(), len(body)))
+                self._close = _QUOTE_CLOSE[m.group()]
+                break
+        return out

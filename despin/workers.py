@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["restore_batches", "threads_per_worker", "check_workers"]
 
-Batch = list[tuple[str, list[tuple[int, int]]]]  # (line, its sentence spans) per line
+Batch = list[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]]
+"""Lines as the engine restores them: (line, its sentence spans, its parts inside a quotation
+that goes on over a line break) per line (:meth:`despin.despinner.Despinner._batches`)."""
 
 _MODEL: "Despinner | None" = None  # a worker process's model
 

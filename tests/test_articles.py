@@ -55,3 +55,27 @@ def test_restorer_applies_them(monkeypatch):
 
     model._engine = Engine()
     assert model.restore(text + "\n" + text) == "She bought a big house.\nShe bought a big house."
+
+
+def test_a_capital_a_inside_a_sentence_is_no_article():
+    """"Vitamin A", "plan A": a capital A inside a sentence keeps its spelling before a
+    vowel-initial restored word; a sentence's first "A" and an "A" in capitals agree."""
+    text = "Vitamin A greatly helps; plan A uncommon in fact. A uncommon one. HE HAD A HUGE CAT."
+    edits = _edits(text, [("greatly", "effectively"), ("uncommon in", "odd in"),
+                          ("uncommon one", "odd one"), ("HUGE", "ODD")])
+    added = article_edits(text, edits)
+    assert [(e.start, e.spun, e.restored) for e in added] == [
+        (text.index("A uncommon one"), "A", "An"), (text.index("A HUGE"), "A", "AN")]
+    assert Restoration(text, edits + added).text == (
+        "Vitamin A effectively helps; plan A odd in fact. An odd one. HE HAD AN ODD CAT.")
+
+
+def test_the_article_agrees_with_the_word_after_a_deleted_filler():
+    """A deleted filler takes the space before it; the article then stands before the next
+    word: "an actually huge" → "a huge", "a actually old" → "an old"."""
+    for text, expected in [("It is an actually huge one.", "It is a huge one."),
+                           ("It is a actually old one.", "It is an old one."),
+                           ("It is an actually old one.", "It is an old one.")]:
+        i = text.index(" actually")
+        deletion = Edit(i, i + len(" actually"), " actually", "", 2.0, source="test")
+        assert Restoration(text, [deletion] + article_edits(text, [deletion])).text == expected

@@ -214,3 +214,26 @@ def test_a_missing_encoder_folder_is_one_line(tmp_path):
 def test_bad_flag_combinations(args, message):
     r = run(*args, stdin="x\n")
     assert r.returncode == 2 and message in r.stderr
+
+
+def test_the_first_bad_byte_of_a_large_file_is_named_by_its_offset(tmp_path):
+    """The UTF-8 check reads 1 MiB chunks; the offset it reports counts from the file's start,
+    also for a character split between two chunks."""
+    from despin.cli import _check_readable
+
+    for data, at in [(b"a" * (1 << 20) + b"0123456789\xff", (1 << 20) + 10),
+                     (b"a" * ((1 << 20) - 1) + "é".encode() + b"ok\xff", (1 << 20) + 3),
+                     (b"abc\xc3", 3)]:
+        path = tmp_path / "f.txt"
+        path.write_bytes(data)
+        with pytest.raises(UnicodeDecodeError) as info:
+            _check_readable(str(path))
+        assert info.value.start == at
+
+
+def test_dtype_on_the_fast_core_says_it_does_nothing():
+    r = run("--quiet", "--dtype", "bfloat16", stdin="The men stated it.\n")
+    assert r.returncode == 0 and r.stdout == "The men said it.\n"
+    assert "--dtype has no effect on the fast core" in r.stderr
+    r = run("--quiet", stdin="The men stated it.\n")
+    assert "--dtype" not in r.stderr

@@ -207,3 +207,66 @@ def test_a_block_closed_and_reopened_on_one_line():
     assert [v.inside(l) for l in lines] == [True] * 5 + [False]
     text = "<!--\nThe men stated it.\n--><!--\nThe men stated the navy know-how.\n-->\n"
     assert model().restore(text) == text
+
+
+SPUN_LINE = "the men stated the navy know-how was extra superior"
+
+
+@pytest.mark.parametrize("address", [
+    "github.com/extra/superior", "example.com/stated", "docs.python.org/3/library/extra.html",
+    "ftp://x.org/extra/superior.zip", "file:///home/extra/superior.txt",
+    "C:\\Users\\extra\\superior.txt", "git@github.com:extra/superior.git",
+    "s3://bucket/extra/superior", "~/extra/superior.txt", "./extra/superior",
+    "/usr/share/extra/superior", "@stated", "@extra",
+])
+def test_addresses_paths_and_handles_pass_through(address):
+    """Any scheme's URL, a bare domain's path, a file path or an @handle keeps its words, while
+    the same spun words around it are restored."""
+    text = f"See {address} now, {SPUN_LINE}."
+    r = model().restore_with_edits(text)
+    assert address in r.text and r.edits
+    assert all(e.end <= text.index(address) or e.start >= text.index(address) + len(address)
+               for e in r.edits)
+
+
+def test_abbreviations_are_not_addresses():
+    from despin.text import protected_spans
+
+    for text in ["e.g. the U.S. and i.e. this", "and/or he/she 24/7", "the end.The start",
+                 "Mr. Smith went to Washington.", "a.m. and p.m. times"]:
+        assert protected_spans(text) == [], text
+
+
+@pytest.mark.parametrize("quote", [
+    ('He said: "The men stated the navy know-how\nwas extra superior," and left.\n'),
+    ("He said: “The men stated the navy know-how\r\nwas extra superior,” and left.\r\n"),
+    ("He said: «The men stated the navy know-how\nthe men stated\nwas extra superior» then.\n"),
+])
+def test_a_quotation_over_line_breaks_passes_through(quote):
+    assert model().restore(quote) == quote
+    # a blank line ends the paragraph, and with it a quotation left open
+    after = quote.split("\n")[0] + "\n\nThe men stated it.\n"
+    assert model().restore(after).endswith("\n\nThe men said it.\n")
+
+
+def test_quote_carry_states():
+    from despin.text import QuoteCarry
+
+    q = QuoteCarry()
+    lines = ['He said: "The men\n', 'was superior," and left. "Yes\n', "\n",
+             'a "closed" one\n', "“open\n", "still\n", "end” ok\n"]
+    assert [q.spans(line) for line in lines] == [
+        [(9, 17)], [(0, 14), (25, 29)], [], [], [(0, 5)], [(0, 5)], [(0, 4)]]
+
+
+def test_nested_code_fences_follow_commonmark():
+    """A fence closes only on a line of the same character, at least as long, then spaces: a
+    shorter fence inside a longer one, or a fence with text after it, is content."""
+    spun = SPUN_LINE + "\n"
+    for text in ["````md\n```\n" + spun + "```\n````\n", "~~~~\n~~~\n" + spun + "~~~\n~~~~\n",
+                 "```\n```  not a close\n" + spun + "```\n"]:
+        out = model().restore(text + spun)
+        assert out.startswith(text) and out[len(text):] == model().restore(spun) != spun
+    v = VerbatimBlocks()
+    assert [v.inside(l) for l in ["````\n", "```\n", "x\n", "````  \n", "y\n"]] == [
+        True, True, True, True, False]

@@ -147,7 +147,8 @@ def test_long_run_on_sentence_is_restored_to_its_end(shipped):
     ({"batch_size": 0}, ValueError), ({"batch_size": -3}, ValueError),
     ({"batch_size": 2.5}, ValueError), ({"threshold": float("nan")}, ValueError),
     ({"threshold": "2"}, TypeError), ({"top_k": 0}, ValueError), ({"pool": True}, TypeError),
-    ({"lm_weight": None}, TypeError),
+    ({"lm_weight": None}, TypeError), ({"threshold": float("-inf")}, ValueError),
+    ({"lm_weight": float("inf")}, ValueError),
 ])
 def test_bad_settings_fail_at_load(kwargs, error):
     with pytest.raises(error):
@@ -203,3 +204,33 @@ def test_library_modules_say_which_command_runs_them(module):
                        cwd=REPO, timeout=300)
     assert r.returncode == 2 and "is a library module" in r.stderr and "python -m training." \
         in r.stderr
+
+
+def test_lone_surrogates_pass_through(shipped):
+    """Text decoded with errors="surrogateescape" holds lone surrogates: they are kept as they
+    are, and the words around them restored."""
+    text = "The men stated \udc80 the navy know-how was extra superior."
+    r = shipped.restore_with_edits(text)
+    assert "\udc80" in r.text and r.text.startswith("The men said ") and len(r.edits) >= 2
+    assert shipped.restore(["ok \ud800 fine, the men stated.", "x"])[0].endswith("men said.")
+
+
+def test_numbers_of_several_words_and_ordinals_keep_their_value(shipped):
+    """ "two hundred" is one quantity (no slot inside it, same-value spellings only), and an
+    ordinal is never another ordinal ("fourth" no "third"), while "second" may be "moment"."""
+    from despin.numbers import ORDINAL_VALUES, numeric_value, same_quantity
+
+    assert [numeric_value(t) for t in ["two hundred", "Three thousand and five",
+                                       "a hundred and twenty", "twenty one", "one two",
+                                       "two and"]] == [200, 3005, 120, 21, None, None]
+    assert ORDINAL_VALUES["twenty-first"] == 21 and ORDINAL_VALUES["twelfth"] == 12
+    assert same_quantity("second", "moment") and not same_quantity("second", "third")
+    text = "Two hundred men won the fourth game in a uncommon second, paid 2 million and five."
+    slots = {s.text: [c.text for c in s.candidates] for s in build_slots(text, shipped.index, 100)}
+    assert not {"Two", "hundred", "Two hundred", "million"} & set(slots)
+    assert slots["fourth"] and not any(c in ORDINAL_VALUES for c in slots["fourth"])
+    assert "moment" in slots["second"]
+    loose = Despinner.from_pretrained(None, threshold=-50, gate_cut=None)
+    out = loose.restore("He paid two hundred dollars. They won the fourth game.")
+    assert "two hundred" in out and not any(o in out.split() for o in ORDINAL_VALUES
+                                            if o != "fourth")

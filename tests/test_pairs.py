@@ -122,3 +122,25 @@ def test_duplicate_paragraphs_reach_one_split_once(tmp_path, tiny_config):
     originals = [o for ds in dd.values() for o in ds["original"]]
     assert originals.count("This shared paragraph is everywhere.") == 1
     assert len(originals) == 41
+
+
+def test_the_cache_marks_use_and_removes_stale_files_of_its_kind(tmp_path, monkeypatch):
+    """A cache read is marked as used; writing a new file of a kind removes that kind's files
+    unused for CACHE_MAX_AGE_DAYS, and no other kind's."""
+    import os
+    import time
+
+    from despin.resources import CACHE_MAX_AGE_DAYS, cached
+
+    monkeypatch.setenv("DESPIN_CACHE", str(tmp_path))
+    assert cached("kind", 1, lambda: "one") == "one"
+    assert cached("kind", 2, lambda: "two") == "two"
+    assert cached("kind-other", 1, lambda: "x") == "x"
+    old = time.time() - (CACHE_MAX_AGE_DAYS + 1) * 86400
+    for f in tmp_path.glob("*.pkl"):
+        os.utime(f, (old, old))
+    assert cached("kind", 1, lambda: "rebuilt") == "one"  # read back: now used
+    assert cached("kind", 3, lambda: "three") == "three"  # a new one: "kind" 2 is stale
+    assert cached("kind", 2, lambda: "rebuilt") == "rebuilt"
+    assert cached("kind", 1, lambda: "rebuilt") == "one"
+    assert cached("kind-other", 1, lambda: "rebuilt") == "x"  # another kind is left alone

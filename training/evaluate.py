@@ -417,7 +417,10 @@ def load_tortured(path: str | os.PathLike | None = None) -> list[dict[str, Any]]
     p = Path(path) if path is not None else default_tortured_path()
     if not p.exists():
         raise FileNotFoundError(
-            f"tortured phrases not found at {p}; pass a path or set $DESPIN_TORTURED")
+            f"tortured phrases not found at {p} (evaluation data that the repository does "
+            f"not ship: ../shared/eval/ beside the checkout); pass a path, set "
+            f"$DESPIN_TORTURED, or skip them (training.evaluate --tortured none, "
+            f"benchmarks/quality.py --tortured-limit 0, benchmarks/detection.py --tortured 0)")
     rows = []
     with p.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from despin.inflect import analyses, inflect
-from despin.numbers import (MONTHS, NUMBER_PHRASES, number_word, numeric_value,
+from despin.numbers import (MONTHS, NUMBER_PHRASES, number_word, same_quantity,
                             standalone_number)
 from despin.resources import resolve
 from despin.synonyms import (DEFAULT_SOURCES, Insertion, SynonymSource,
@@ -208,8 +208,8 @@ class Spinner:
             self._weights[(k, lemma)] = choice_weights(reps, power)
         rep = rng.choices(reps, weights=self._weights[(k, lemma)])[0]
         form = inflect(rep, upos, tag) if src.inflect else rep
-        if numeric_value(form or "") != numeric_value(key):
-            return None  # a value never changes: "million" is not "billion", "hundred" no "century"
+        if not same_quantity(form or "", key):
+            return None  # a value never changes: "million" is not "billion", "second" no "third"
         return form if form and form != key else None
 
     # -- public --------------------------------------------------------------------------
