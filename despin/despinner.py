@@ -854,9 +854,8 @@ class Despinner:
         if self.fast_spec is None or self.detection is None:
             raise ValueError("this model has no spin detector: detection needs the fast core "
                              "and its detection.json (python -m training.fit_detect)")
-        spans = sentence_spans(text)
-        rows, words, _ = sentence_rows(self.fast, [text[a:b] for a, b in spans],
-                                       self._sentence_budget)
+        spans, views = _detection_units(text)
+        rows, words, _ = sentence_rows(self.fast, views, self._sentence_budget)
         log_odds = self.detection.sentence_log_odds(rows) if spans else []
         return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 
@@ -977,6 +976,31 @@ def _check_text(text: Any, caller: str) -> None:
     hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(
         text, (bytes, bytearray)) else ""
     raise TypeError(f"{caller}() expects text as a str, got {type(text).__name__}{hint}")
+
+
+def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+    """The sentences spin detection reads in ``text``, as restoring reads them: their spans
+    (offsets into ``text``) and their views, each sentence with its protected text (quotations,
+    also over line breaks; URLs and paths; markup and code spans) blanked out character for
+    character. Verbatim blocks (code fences, ``<pre>``…) and sentences with no word left are
+    not read: spinners leave that text alone, so it is no evidence either way."""
+    spans: list[tuple[int, int]] = []
+    views: list[str] = []
+    verbatim, quotes, pos = VerbatimBlocks(), QuoteCarry(), 0
+    for line in text.splitlines(keepends=True):
+        if not verbatim.inside(line):
+            keep = protected_spans(line) + quotes.spans(line)
+            chars = list(line)
+            for a, b in keep:
+                chars[a:b] = " " * (b - a)
+            blanked = "".join(chars)
+            for a, b in sentence_spans(line):
+                view = blanked[a:b]
+                if any(c.isalpha() for c in view):
+                    spans.append((pos + a, pos + b))
+                    views.append(view)
+        pos += len(line)
+    return spans, views
 
 
 def _recased(sentence: str, edit: Edit) -> Edit:

@@ -117,3 +117,23 @@ def test_fit_detect_on_tiny_pairs(tmp_path, model):
     assert fitted.fitted["sentence_auc"] > 0.7 and fitted.fitted["data"] == "tiny"
     assert fitted.sentence.features == list(SENTENCE_FEATURES)
     assert fitted.document.features == list(DOCUMENT_FEATURES)
+
+
+def test_detect_reads_what_restoring_reads(model):
+    """Spun text in a code fence, a comment, a code span or a quotation (also one over a line
+    break) is no evidence: the document reads as its plain sentences do, and its sentences'
+    offsets still point into the text."""
+    spun = " ".join(s for s, _ in PAIRS[:3])
+    clean = " ".join(o for _, o in PAIRS[:3])
+    for wrapped, bare in [(f"{clean}\n```\n{spun}\n```\n", clean),
+                          (f"{clean} <!-- {spun} -->", clean), (f"{clean} `{spun}`", clean),
+                          (f'{clean} "{spun}"', clean),
+                          (f'{clean}\nHe said: "{spun}\n{spun}"\n', f"{clean}\nHe said:")]:
+        plain = model.detect(bare)
+        d = model.detect(wrapped)
+        assert d.probability == pytest.approx(plain.probability, abs=1e-3), wrapped
+        assert [s.log_odds for s in d.sentences] == pytest.approx(
+            [s.log_odds for s in plain.sentences][:len(d.sentences)], abs=1e-3)
+        for s in d.sentences:
+            assert wrapped[s.start:s.end] == s.text
+    assert model.detect(f"```\n{spun}\n```\n").sentences == []
