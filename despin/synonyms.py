@@ -154,7 +154,16 @@ can could may might must not
 """.split())
 
 
-_MOBY_FILTER_VERSION = 3  # bump when the filter below changes, to invalidate cached tables
+_MOBY_FILTER_VERSION = 4  # bump when the filter below changes, to invalidate cached tables
+
+
+def _shared(table: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``table`` with each distinct string one object: a thesaurus lists the same word under
+    many heads (Moby: 1.37M links, 0.1M distinct words), and a pickled cache keeps the sharing,
+    so the loaded table takes ~65 MB less."""
+    one: dict[str, str] = {}
+    word = lambda w: one.setdefault(w, w)  # noqa: E731
+    return {word(head): [word(w) for w in words] for head, words in table.items()}
 
 
 def _usable(phrase: str, min_zipf: float, max_words: int) -> bool:
@@ -436,7 +445,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         path = Path(spec["path"]) if spec.get("path") else moby_path()
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
         table = cached("moby", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words),
-                       lambda: _read_moby(path, min_zipf, max_words))
+                       lambda: _shared(_read_moby(path, min_zipf, max_words)))
         inflect = True
     elif kind == "mythes":
         path = Path(spec["path"]) if spec.get("path") else mythes_path()
@@ -445,7 +454,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         # (the Moby filter's version: _add_head applies that filter)
         table = cached("mythes", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words,
                                   relations),
-                       lambda: _read_mythes(path, min_zipf, max_words, relations))
+                       lambda: _shared(_read_mythes(path, min_zipf, max_words, relations)))
         inflect = True
     elif kind == "wordnet":
         folder = Path(spec["path"]) if spec.get("path") else wordnet_dir()
@@ -455,8 +464,8 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         table = cached("wordnet", (_MOBY_FILTER_VERSION, _WORDNET_READER_VERSION,
                                    file_key(folder / "data.noun"), min_zipf, max_words,
                                    relations, instances),
-                       lambda: _read_wordnet_filtered(folder, min_zipf, max_words, relations,
-                                                      instances))
+                       lambda: _shared(_read_wordnet_filtered(folder, min_zipf, max_words,
+                                                              relations, instances)))
         inflect = True
     elif kind == "numbers":
         from .numbers import number_table

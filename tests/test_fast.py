@@ -377,3 +377,35 @@ def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pai
     d = Despinner.from_pretrained(out)
     assert d.fast.settings.gate_cut == best["gate_cut"] and d.fast.detection is not None
     assert isinstance(d.restore("The figures were stated plainly."), str)
+
+
+def test_packed_inverse_is_the_table_turned_round():
+    """candidates.Inverse gives, for every spun span, the originals and channel probabilities
+    of the plain dict-of-lists inversion, in the same order, also after a pickle round trip;
+    synonyms._shared keeps a table equal while sharing its strings."""
+    import pickle
+    import random
+    from collections import defaultdict
+
+    from despin.candidates import Inverse
+    from despin.synonyms import SynonymSource, _shared, choice_weights, load_sources
+
+    moby = load_sources(MOBY)[0]
+    heads = random.Random(3).sample(sorted(moby.table), 400)
+    table = {h: list(moby.table[h]) for h in heads}
+    shared = _shared(table)
+    assert shared == table
+    words = [w for v in shared.values() for w in v]
+    assert len({id(w) for w in words}) == len(set(words)) < len(words)
+    src = SynonymSource("t", shared, inflect=True)
+    plain: dict[str, list] = defaultdict(list)
+    for orig, reps in shared.items():
+        weights = choice_weights(reps, 1.0)
+        for rep, w in zip(reps, weights):
+            plain[rep].append((orig, w / sum(weights)))
+    packed = Inverse(src, 1.0)
+    again = pickle.loads(pickle.dumps(packed))
+    assert list(packed) == list(plain) and len(packed) == len(plain)
+    for span, pairs in plain.items():
+        assert span in packed and packed.get(span) == pairs == again.get(span)
+    assert packed.get("no such span") == () and packed.get("no such span", []) == []
