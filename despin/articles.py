@@ -22,13 +22,17 @@ _VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW
 _ARTICLE_RE = re.compile(r"(?:^|(?<=\s))(an?)\s+$", re.I)
 _WORD_AFTER_RE = re.compile(r"\s*([^\W\d_][\w'’-]*)")
 _SENTENCE_END = ".!?…:;\"“‘(—–"
+# what may stand before a sentence at a line's start: a list bullet or number, a heading's or
+# a block quote's marks ("- ", "1) ", "## ", "> ")
+_LINE_LEAD_RE = re.compile(r"[ \t]*(?:[-*+•>]+|#{1,6}|\(?\w{1,3}[.)])?[ \t]*")
 
 
-def _sentence_start(text: str, at: int, word: str) -> bool:
-    """Whether the capitalised word at offset ``at`` may be an article: it starts the text or
-    a sentence, or the text is in capitals (``word``, the word after it, is: "A BIG")."""
+def _sentence_start(text: str, at: int) -> bool:
+    """Whether the capitalised word at offset ``at`` starts the text, a sentence, or a line
+    after its list or heading marks: there, a capital "A" may be an article."""
     before = text[:at].rstrip()
-    return not before or before[-1] in _SENTENCE_END or (len(word) > 1 and word.isupper())
+    line = text[text.rfind("\n", 0, at) + 1:at]
+    return not before or before[-1] in _SENTENCE_END or bool(_LINE_LEAD_RE.fullmatch(line))
 
 
 @lru_cache(maxsize=1)
@@ -73,11 +77,15 @@ def article_edits(text: str, edits: list[Edit]) -> list[Edit]:
         if m is None or want is None or m.group(1).lower() == want:
             continue
         a, b = m.span(1)
-        if m.group(1)[0].isupper() and not _sentence_start(text, a, word):
+        # text in capitals: the spun words as written are ("A ENORMOUS"), not merely the
+        # restored one (an acronym: "a sloth" → "an AI")
+        letters = [c for c in e.spun if c.isalpha()]
+        caps = len(letters) > 1 and all(c.isupper() for c in letters)
+        if m.group(1)[0].isupper() and not (caps or _sentence_start(text, a)):
             continue  # "Vitamin A", "Plan A": a capital A inside a sentence is no article
         if any(d.start < b and a < d.end for d in edits):
             continue
-        caps = len(word) > 1 and word.isupper()  # "A" alone cannot tell "A ODD" → "AN ODD"
+        # "A" alone cannot tell "A ODD" → "AN ODD" from "A odd" → "An odd"
         out.append(Edit(a, b, m.group(1), want.upper() if caps else match_case(m.group(1), want),
                         e.score, 0.0, "article", scorer=e.scorer))
     return out

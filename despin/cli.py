@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import __version__
     from .accurate import AccurateRestorer
     from .despinner import Despinner
+    from .fast import FastRestorer
 
     try:
         model = Despinner.from_pretrained(args.model, device=args.device,
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                                           **({"gate_cut": None} if args.no_gate else {}))
         model = model.profile(args.profile, margin=args.margin)
         _ = model.engine  # the fast core loads on first use: its errors belong here
-        if args.dtype is not None and args.profile is None and model.fast_spec is not None:
+        if args.dtype is not None and isinstance(model.engine, FastRestorer):
             print("despin: --dtype has no effect on the fast core (it runs in float32); it "
                   "sets the accurate profile's language model: add --profile accurate",
                   file=sys.stderr)

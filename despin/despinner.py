@@ -854,8 +854,9 @@ class Despinner:
         if self.fast_spec is None or self.detection is None:
             raise ValueError("this model has no spin detector: detection needs the fast core "
                              "and its detection.json (python -m training.fit_detect)")
-        spans, views = _detection_units(text)
-        rows, words, _ = sentence_rows(self.fast, views, self._sentence_budget)
+        spans, protected = _detection_units(text)
+        rows, words, _ = sentence_rows(self.fast, [text[a:b] for a, b in spans],
+                                       self._sentence_budget, protected)
         log_odds = self.detection.sentence_log_odds(rows) if spans else []
         return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 
@@ -978,29 +979,27 @@ def _check_text(text: Any, caller: str) -> None:
     raise TypeError(f"{caller}() expects text as a str, got {type(text).__name__}{hint}")
 
 
-def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[str]]:
+def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
     """The sentences spin detection reads in ``text``, as restoring reads them: their spans
-    (offsets into ``text``) and their views, each sentence with its protected text (quotations,
-    also over line breaks; URLs and paths; markup and code spans) blanked out character for
-    character. Verbatim blocks (code fences, ``<pre>``…) and sentences with no word left are
-    not read: spinners leave that text alone, so it is no evidence either way."""
+    (offsets into ``text``) and, per sentence, its protected text (quotations, also over line
+    breaks; URLs and paths; markup and code spans; offsets into the sentence), whose words are
+    read as context but not scored. Verbatim blocks (code fences, ``<pre>``…) and sentences
+    with no word outside protected text are not read: spinners leave that text alone, so it
+    is no evidence either way."""
     spans: list[tuple[int, int]] = []
-    views: list[str] = []
+    kept: list[list[tuple[int, int]]] = []
     verbatim, quotes, pos = VerbatimBlocks(), QuoteCarry(), 0
     for line in text.splitlines(keepends=True):
         if not verbatim.inside(line):
             keep = protected_spans(line) + quotes.spans(line)
-            chars = list(line)
-            for a, b in keep:
-                chars[a:b] = " " * (b - a)
-            blanked = "".join(chars)
             for a, b in sentence_spans(line):
-                view = blanked[a:b]
-                if any(c.isalpha() for c in view):
+                inside = [(max(p, a) - a, min(q, b) - a) for p, q in keep if p < b and q > a]
+                if any(not any(p <= t.start < q for p, q in inside)
+                       for t in tokenize(line[a:b]) if t.text[:1].isalnum()):
                     spans.append((pos + a, pos + b))
-                    views.append(view)
+                    kept.append(inside)
         pos += len(line)
-    return spans, views
+    return spans, kept
 
 
 def _recased(sentence: str, edit: Edit) -> Edit:

@@ -72,31 +72,42 @@ def document_features(log_odds: Sequence[float], words: Sequence[int]) -> np.nda
                      math.log(len(z))])
 
 
-def sentence_rows(fast: "FastRestorer", sentences: Sequence[str], batch: int = 256
+def sentence_rows(fast: "FastRestorer", sentences: Sequence[str], batch: int = 256,
+                  protected: Sequence[Sequence[tuple[int, int]]] | None = None
                   ) -> tuple[np.ndarray, list[int], list[list[Edit]]]:
     """:func:`sentence_features` rows (``[n, 7]``), word counts and the decoder's edits
     (sentence offsets) of ``sentences``, read by the fast core ``fast``
     (:class:`despin.fast.FastRestorer`), ``batch`` sentences per encoder call. The edits are
-    every edit the decoder found: the spin gate, which reads this detection, is not applied."""
+    every edit the decoder found: the spin gate, which reads this detection, is not applied.
+    ``protected``: per sentence, character spans whose words are read as context but neither
+    scored nor counted (see :func:`lattice_features`)."""
     rows, words, edits = [], [], []
     for k in range(0, len(sentences), batch):
         part = list(sentences[k:k + batch])
         lattices = fast.lattices(part, encode_all=True)
         found = fast.restore_sentences(part, lattices=lattices, gate=False)
-        for x, es in zip(lattices, found):
-            row, n = lattice_features(x, es)
+        for j, (x, es) in enumerate(zip(lattices, found)):
+            row, n = lattice_features(x, es, protected[k + j] if protected else ())
             rows.append(row)
             words.append(n)
             edits.append(es)
     return np.array(rows).reshape(-1, len(SENTENCE_FEATURES)), words, edits
 
 
-def lattice_features(x: "SentenceLattice", edits: Sequence[Edit]) -> tuple[np.ndarray, int]:
+def lattice_features(x: "SentenceLattice", edits: Sequence[Edit],
+                     protected: Sequence[tuple[int, int]] = ()) -> tuple[np.ndarray, int]:
     """:func:`sentence_features` of a sentence as the fast core read it
     (:class:`despin.fast.SentenceLattice`: its tokens and, when encoded, its words' spun
-    log-odds) with the ``edits`` found in it, and its word count."""
-    n = sum(1 for t in x.tokens if t.text[:1].isalnum())
+    log-odds) with the ``edits`` found in it, and its word count. Words inside ``protected``
+    character spans (quotations, code: text spinners leave alone) are neither scored nor
+    counted, nor are edits that touch them (restoring drops those); the encoder still read
+    them as context."""
+    inside = [any(a <= t.start < b for a, b in protected) for t in x.tokens]
+    n = sum(1 for t, p in zip(x.tokens, inside) if t.text[:1].isalnum() and not p)
     logodds = x.encoded.word_logodds if x.encoded is not None else []
+    if protected:
+        logodds = [math.nan if p else z for z, p in zip(logodds, inside)]
+        edits = [e for e in edits if not any(a < e.end and e.start < b for a, b in protected)]
     return sentence_features(logodds, edits, n), n
 
 

@@ -79,25 +79,33 @@ def numeric_value(text: str) -> int | None:
 
 def _compound_value(words: list[str]) -> int | None:
     """The value of a number written in several words ("two hundred", "three thousand and
-    five", "a hundred and twenty"); None unless every word is a number word, a magnitude or an
-    inner "and"."""
-    if len(words) < 2 or words[-1] == "and":
+    five", "a hundred and twenty", "nineteen hundred"); None unless the words make one: number
+    words, "hundred" after 1–99, larger magnitudes each smaller than the one before, "a" only
+    before a magnitude, "and" only between a magnitude and a number word."""
+    if len(words) < 2:
         return None
     total = current = 0
+    last_mag = None
     for k, w in enumerate(words):
+        nxt = words[k + 1] if k + 1 < len(words) else None
+        prev = words[k - 1] if k else None
         if w in NUMBER_VALUES:
-            prev = NUMBER_VALUES.get(words[k - 1]) if k else None
-            if prev is not None and not (prev % 10 == 0 and prev >= 20 and 0 < NUMBER_VALUES[w] < 10):
+            p = NUMBER_VALUES.get(prev) if prev is not None else None
+            if p is not None and not (p % 10 == 0 and p >= 20 and 0 < NUMBER_VALUES[w] < 10):
                 return None  # "one two" is a list, not 3; "twenty one" is 21
             current += NUMBER_VALUES[w]
-        elif w == "a" and k == 0:
+        elif w == "a" and k == 0 and (nxt == "hundred" or nxt in MAGNITUDES):
             current = 1
-        elif w == "and" and k:
+        elif w == "and" and (prev == "hundred" or prev in MAGNITUDES) and nxt in NUMBER_VALUES:
             continue
         elif w == "hundred":
-            current = (current or 1) * 100
+            if not 0 < current < 100:
+                return None  # "hundred hundred", "thousand hundred"
+            current *= 100
         elif w in MAGNITUDES:
-            total, current = total + (current or 1) * MAGNITUDES[w], 0
+            if current == 0 or (last_mag is not None and MAGNITUDES[w] >= last_mag):
+                return None  # "thousand million" is no number written out
+            total, current, last_mag = total + current * MAGNITUDES[w], 0, MAGNITUDES[w]
         else:
             return None
     return total + current
@@ -130,10 +138,11 @@ def same_quantity(a: str, b: str) -> bool:
 
 
 def is_number_word(word: str) -> bool:
-    """A token that is part of a number: digits, a number word, a magnitude or an ordinal
-    ("2", "two", "hundred", "millions", "second")."""
+    """A token that is part of a number: digits, a number word, a magnitude, an ordinal or a
+    counting noun ("2", "two", "hundred", "millions", "second", "dozen", "couple")."""
     low = word.lower()
     return (any(c.isdigit() for c in low) or low in NUMBER_VALUES or low in ORDINAL_VALUES
+            or low in ("couple", "dozen", "dozens")
             or (low[:-1] if low.endswith("s") else low) in MAGNITUDES)
 
 

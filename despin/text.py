@@ -29,19 +29,25 @@ __all__ = [
 # A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
 _WORD = r"\w+(?:[-'’]\w+)*"
 _TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
-# Addresses and paths: a URL of any scheme ("ftp://", "s3://", "file:///"), "www.", a bare
-# domain with its path ("github.com/extra/x": lower-case top-level domain of 2+ letters, so
-# "e.g." and "U.S." are not), an e-mail address or "user@host:path", a file path ("/usr/share/x",
-# "~/x", "./x", "C:\\x"), and an @handle.
+# Addresses and paths: a URL of any scheme ("ftp://", "s3://", "file:///"), "www.", a domain
+# with its path ("github.com/extra/x"), a bare domain of a common top-level domain
+# ("example.com"; not "income.final", a missing space), an e-mail address or
+# "user@host:path", a file path ("/usr/share/x", "~/x", "./x", "C:\\x"), and an @handle.
+# Every repetition is bounded or anchored by its lookbehind, so matching stays linear.
+_TLDS = ("com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev|xyz|online|site|tech|news|blog|"
+         "uk|de|fr|jp|cn|ru|ca|au|nl|eu|ch|br|pl|ie|nz|za|kr|tw|hk|sg")
 _URL_RE = re.compile(
-    r"\b[a-z][a-z0-9+.-]*://\S*[\w/]|\bwww\.\S+[\w/]"
+    r"\b[a-z][a-z0-9+.-]{0,31}://\S*[\w/]|\bwww\.\S+[\w/]"
     r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\S*[\w/])?"
-    r"|(?<![\w@./-])(?:[A-Za-z0-9-]+\.)+(?-i:[a-z]{2,24})\b(?:/\S*[\w/])?(?![\w@])"
+    r"|(?<![\w@./-])(?:[A-Za-z0-9-]+\.)+(?-i:[a-z]{2,24})/\S*[\w/]"
+    rf"|(?<![\w@./-])(?:[A-Za-z0-9-]+\.)+(?-i:{_TLDS})\b(?![\w@.-]\w)"
     r"|(?<![\w/.~])(?:~|\.\.?)/[\w.-]+(?:/[\w.-]*)*|(?<![\w/.])/[\w.-]+(?:/[\w.-]+)+/?"
     r"|\b[A-Za-z]:\\\S*|(?<![\w@])@\w+",
     re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
-_QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|„[^“”]*[“”]")
+# A quotation holds no opening quote of its own kind (nested quotes take single marks), so a
+# run of unmatched openers is scanned once, not once per opener.
+_QUOTE_RE = re.compile(r"“[^”“]*”|\"[^\"\n]*\"|«[^»«]*»|„[^„“”]*[“”]")
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
 # character references ("&amp;"), Markdown code spans, and Markdown link targets "](…)".
 _MARKUP_RE = re.compile(
@@ -55,6 +61,8 @@ _MARKUP_RE = re.compile(
 # <code>, <script> and <style> blocks, comments and tags that go on over lines (see
 # VerbatimBlocks).
 _FENCE_RE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+# what ends a line for str.splitlines (which restore() cuts lines at)
+_LINE_END = "[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 _BLOCK_OPEN_RE = re.compile(r"<(pre|code|script|style|textarea)\b[^>]*>", re.I)
 _OPEN_COMMENT_RE = re.compile(r"<!--(?!.*-->)", re.S)
 _OPEN_TAG_RE = re.compile(r"<[A-Za-z][^<>]*$")
@@ -280,7 +288,8 @@ class VerbatimBlocks:
         fence = _FENCE_RE.match(line)
         if fence:  # CommonMark: closed by the same character, at least as many, then spaces
             mark = fence.group(1)
-            self._close = re.compile(f"^[ ]{{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \\t]*(?:\\r?\\n)?$")
+            self._close = re.compile(f"^[ ]{{0,3}}{re.escape(mark[0])}{{{len(mark)},}}[ \\t]*"
+                                     f"(?:\\r\\n|{_LINE_END})?\\Z")
             return True
         if _OPEN_COMMENT_RE.search(line):  # "<!--" with no "-->" after it on the line
             self._close = re.compile("-->")
@@ -303,7 +312,14 @@ class VerbatimBlocks:
 
 # an opening double quote → the characters that close it
 _QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", '"': '"'}
-_QUOTE_OPEN_RE = re.compile(r'[“«„"]')
+# an opener a quotation may go on over a line break from: a curly or angle quote, or a straight
+# one that opens (after a space, a bracket or the line's start, before a word): not the inch
+# mark of '55" wide', nor a ditto mark
+_QUOTE_OPEN_RE = re.compile(r'[“«„]|(?<![^\s(\[{—–-])"(?=[\w‘\'(])')
+MAX_QUOTE_LINES = 8
+"""The most lines a quotation goes on over without its closing quote: after that, the text is
+read as if the quote mark were stray (a lost closing quote would otherwise keep a long
+document of one-line paragraphs from being restored)."""
 
 
 class QuoteCarry:
@@ -313,13 +329,15 @@ class QuoteCarry:
 
     ``spans(line)`` → the parts of ``line`` inside such a quotation: from the line's start to
     the closing quote of one left open before it, and from an opening quote that the line
-    does not close to the line's end (its line break excluded). A blank line ends a paragraph
-    and any quotation left open in it. Feed it every line of the document, in order. A stray
-    straight quote (an inch mark) thus protects the rest of its paragraph: protection only
-    keeps words as they are."""
+    does not close to the line's end (its line break excluded). A quote mark inside other
+    protected text (a URL, a code span) opens nothing, nor does a straight quote that does not
+    stand before a word ('55" wide'). A blank line ends a paragraph and any quotation left
+    open in it, and so does a run of :data:`MAX_QUOTE_LINES` lines without its close. Feed it
+    every line of the document, in order."""
 
     def __init__(self) -> None:
         self._close: str | None = None
+        self._lines = 0  # lines the open quotation has gone on over
 
     def spans(self, line: str) -> list[tuple[int, int]]:
         """The quoted parts of ``line`` (see the class); updates the state."""
@@ -332,13 +350,25 @@ class QuoteCarry:
         if self._close is not None:
             end = next((i for i, c in enumerate(body) if c in self._close), None)
             if end is None:
-                return [(0, len(body))]
-            out.append((0, end + 1))
-            pos, self._close = end + 1, None
-        closed = [m.span() for m in _QUOTE_RE.finditer(body, pos)]
+                self._lines += 1
+                if self._lines <= MAX_QUOTE_LINES:
+                    return [(0, len(body))]
+                self._close = None  # a stray mark, after all
+            else:
+                out.append((0, end + 1))
+                pos, self._close = end + 1, None
+        # quotations the line closes, and other protected text, hold no opener
+        taken = sorted(m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE)
+                       for m in r.finditer(body, pos))
+        k = 0
         for m in _QUOTE_OPEN_RE.finditer(body, pos):
-            if not any(a <= m.start() < b for a, b in closed):
-                out.append((m.start(), len(body)))
-                self._close = _QUOTE_CLOSE[m.group()]
-                break
+            while k < len(taken) and taken[k][1] <= m.start():
+                k += 1
+            if k < len(taken) and taken[k][0] <= m.start():
+                continue
+            if any(a <= m.start() < b for a, b in taken[k:k + 8]):
+                continue  # overlapping spans: a few more than the first
+            out.append((m.start(), len(body)))
+            self._close, self._lines = _QUOTE_CLOSE[m.group()[0]], 0
+            break
         return out

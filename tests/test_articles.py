@@ -79,3 +79,14 @@ def test_the_article_agrees_with_the_word_after_a_deleted_filler():
         i = text.index(" actually")
         deletion = Edit(i, i + len(" actually"), " actually", "", 2.0, source="test")
         assert Restoration(text, [deletion] + article_edits(text, [deletion])).text == expected
+
+
+def test_an_acronym_takes_a_lower_case_article_and_list_marks_start_a_sentence():
+    text = "She opened a three-toed sloth lab."
+    edits = _edits(text, [("three-toed sloth", "AI")])
+    assert Restoration(text, edits + article_edits(text, edits)).text == "She opened an AI lab."
+    for lead in ["- ", "* ", "• ", "## ", "1) ", "2. ", "> "]:
+        text = f"{lead}An automobile came.\nAn automobile came."
+        edits = _edits(text, [("automobile", "car")])
+        assert Restoration(text, edits + article_edits(text, edits)).text.startswith(
+            f"{lead}A car came."), lead

@@ -121,19 +121,20 @@ def test_fit_detect_on_tiny_pairs(tmp_path, model):
 
 def test_detect_reads_what_restoring_reads(model):
     """Spun text in a code fence, a comment, a code span or a quotation (also one over a line
-    break) is no evidence: the document reads as its plain sentences do, and its sentences'
-    offsets still point into the text."""
+    break) is no evidence: the document reads as clean as its plain sentences, where the same
+    spun text outside them reads as spin, and its sentences' offsets still point into the
+    text. A stray inch mark does not hide the spun lines after it."""
     spun = " ".join(s for s, _ in PAIRS[:3])
     clean = " ".join(o for _, o in PAIRS[:3])
+    assert model.detect(f"{clean} {spun}").probability > 0.9
     for wrapped, bare in [(f"{clean}\n```\n{spun}\n```\n", clean),
                           (f"{clean} <!-- {spun} -->", clean), (f"{clean} `{spun}`", clean),
                           (f'{clean} "{spun}"', clean),
                           (f'{clean}\nHe said: "{spun}\n{spun}"\n', f"{clean}\nHe said:")]:
-        plain = model.detect(bare)
-        d = model.detect(wrapped)
-        assert d.probability == pytest.approx(plain.probability, abs=1e-3), wrapped
-        assert [s.log_odds for s in d.sentences] == pytest.approx(
-            [s.log_odds for s in plain.sentences][:len(d.sentences)], abs=1e-3)
+        plain, d = model.detect(bare), model.detect(wrapped)
+        assert d.probability < 0.2 and abs(d.probability - plain.probability) < 0.05, wrapped
+        assert len(d.sentences) == len(plain.sentences)
         for s in d.sentences:
             assert wrapped[s.start:s.end] == s.text
     assert model.detect(f"```\n{spun}\n```\n").sentences == []
+    assert model.detect(f'It is 55" wide.\n{spun}\n{spun}\n').probability > 0.9

@@ -229,12 +229,34 @@ def test_addresses_paths_and_handles_pass_through(address):
                for e in r.edits)
 
 
-def test_abbreviations_are_not_addresses():
+def test_abbreviations_and_missing_spaces_are_not_addresses():
     from despin.text import protected_spans
 
     for text in ["e.g. the U.S. and i.e. this", "and/or he/she 24/7", "the end.The start",
-                 "Mr. Smith went to Washington.", "a.m. and p.m. times"]:
+                 "Mr. Smith went to Washington.", "a.m. and p.m. times", "income.final yr",
+                 "kitchen.stated the man", "a story.it is", "good.at it", "etc.etc",
+                 "10.30am and v1.2.3 and $3.50", "#python :-)"]:
         assert protected_spans(text) == [], text
+    text = "see example.com and bbc.co.uk now"
+    assert [text[a:b] for a, b in protected_spans(text)] == ["example.com", "bbc.co.uk"]
+    r = model().restore("The men reported a decline in income.final yr was bad.")
+    assert "last year" in r
+
+
+def test_protection_patterns_take_linear_time():
+    """Adversarial runs of the characters the address and quotation patterns repeat over: a
+    quadratic pattern takes seconds on them (the scheme pattern took 4.3 s on "a." * 25,000)."""
+    import time
+
+    from despin.text import QuoteCarry, protected_spans
+
+    texts = ["a." * 25000, "a-" * 25000, "a+" * 25000, "./" * 25000, "a@" * 25000,
+             '"' * 50000, '"a" ' * 12500, "“" * 50000, "„" * 50000, "«" * 50000]
+    start = time.perf_counter()
+    for text in texts:
+        protected_spans(text)
+        QuoteCarry().spans(text)
+    assert time.perf_counter() - start < 3.0  # ~0.3 s linear
 
 
 @pytest.mark.parametrize("quote", [
@@ -247,6 +269,21 @@ def test_a_quotation_over_line_breaks_passes_through(quote):
     # a blank line ends the paragraph, and with it a quotation left open
     after = quote.split("\n")[0] + "\n\nThe men stated it.\n"
     assert model().restore(after).endswith("\n\nThe men said it.\n")
+
+
+def test_a_stray_inch_mark_or_quoted_quote_mark_silences_nothing():
+    spun = "Officers stated the navy know-how was extra superior.\n"
+    for first in ['The TV is 55" wide.\n', 'Type `"` to start.\n', 'See https://x.com/?q="a\n',
+                  "Pears  \"\n"]:
+        out = model().restore(first + spun + spun)
+        assert out == first + model().restore(spun) * 2, first
+    # a quotation never closed is let go after MAX_QUOTE_LINES lines
+    from despin.text import MAX_QUOTE_LINES
+
+    text = 'He said: "never closed\n' + spun * (MAX_QUOTE_LINES + 2)
+    lines = model().restore(text).splitlines(keepends=True)
+    assert lines[1:MAX_QUOTE_LINES + 1] == [spun] * MAX_QUOTE_LINES
+    assert lines[-1] == model().restore(spun)
 
 
 def test_quote_carry_states():
@@ -270,3 +307,7 @@ def test_nested_code_fences_follow_commonmark():
     v = VerbatimBlocks()
     assert [v.inside(l) for l in ["````\n", "```\n", "x\n", "````  \n", "y\n"]] == [
         True, True, True, True, False]
+    for end in ["\r", "\r\n", "\u2028"]:  # every line break restore() cuts lines at
+        text = f"```{end}{SPUN_LINE}{end}```{end}"
+        out = model().restore(text + SPUN_LINE + end)
+        assert out.startswith(text) and out[len(text):] != SPUN_LINE + end, repr(end)

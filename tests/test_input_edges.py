@@ -222,12 +222,18 @@ def test_numbers_of_several_words_and_ordinals_keep_their_value(shipped):
 
     assert [numeric_value(t) for t in ["two hundred", "Three thousand and five",
                                        "a hundred and twenty", "twenty one", "one two",
-                                       "two and"]] == [200, 3005, 120, 21, None, None]
+                                       "two and", "nineteen hundred",
+                                       "two million three hundred thousand"]] == [
+        200, 3005, 120, 21, None, None, 1900, 2_300_000]
+    for nonsense in ["a one", "one and one", "thousand hundred", "hundred hundred",
+                     "three thousand million", "five hundred and"]:
+        assert numeric_value(nonsense) is None, nonsense
     assert ORDINAL_VALUES["twenty-first"] == 21 and ORDINAL_VALUES["twelfth"] == 12
     assert same_quantity("second", "moment") and not same_quantity("second", "third")
-    text = "Two hundred men won the fourth game in a uncommon second, paid 2 million and five."
+    text = ("Two hundred men won the fourth game in a uncommon second, paid 2 million and "
+            "five, then two hundred and five.")
     slots = {s.text: [c.text for c in s.candidates] for s in build_slots(text, shipped.index, 100)}
-    assert not {"Two", "hundred", "Two hundred", "million"} & set(slots)
+    assert not {"Two", "hundred", "Two hundred", "million", "five", "two"} & set(slots)
     assert slots["fourth"] and not any(c in ORDINAL_VALUES for c in slots["fourth"])
     assert "moment" in slots["second"]
     loose = Despinner.from_pretrained(None, threshold=-50, gate_cut=None)
