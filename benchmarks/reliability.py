@@ -54,8 +54,9 @@ one is not):
   reference-link definition, a URL or e-mail address, or text inside double quotation marks
   (“…”, "…", «…», „…“; only on a line whose quotes are balanced: an unbalanced line is judged
   by the restorer's own mask alone);
-- ``sentences``: sentences dropped or duplicated: ``sentence_spans`` of input and output differ
-  in number, or an output sentence is not its input sentence with its own edits applied;
+- ``sentences``: sentences dropped or duplicated: the sentences (``split_sentences`` of each
+  paragraph) of input and output differ in number, or an output sentence is not its input
+  sentence with its own edits applied;
 - ``bytes``: characters changed outside edits: the input rebuilt from the output and the edits
   (each edit's ``restored`` at ``out_start:out_end`` put back to ``spun``), compared character
   by character, plus the characters of any edit that does not fit (wrong ``spun``, overlapping,
@@ -656,10 +657,17 @@ def _on_boundaries(e, starts: set[int], ends: set[int]) -> bool:
     return e.start in starts and e.end in ends
 
 
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of every paragraph of ``text`` (despin.text.split_sentences)."""
+    from despin.text import split_paragraphs, split_sentences
+
+    return [s for p in split_paragraphs(text) for s in split_sentences(text, *p)]
+
+
 def check_restoration(r, text: str) -> Outcome:
     """Bytes, protected spans and sentences of one Restoration of ``text``."""
     from despin.numbers import number_value
-    from despin.text import sentence_spans, tokenize
+    from despin.text import tokenize
 
     o = Outcome(edits=len(r.edits))
     if r.input != text:
@@ -696,7 +704,9 @@ def check_restoration(r, text: str) -> Outcome:
                 o.notes.append(f"protected edit {e.spun!r}->{e.restored!r} in "
                                f"{text[a:e.start]!r}[{text[e.start:e.end]!r}]{text[e.end:b]!r}")
     # sentences: same number, each output sentence = its input sentence with its own edits
-    ins, outs = sentence_spans(text), sentence_spans(out)
+    # (sentences as split_sentences finds them: sentence_spans' cuts of a run-on sentence into
+    # parts of at most 64 tokens move when an edit changes the number of tokens before them)
+    ins, outs = _sentences(text), _sentences(out)
     if len(ins) != len(outs):
         o.sentences += abs(len(ins) - len(outs))
         o.notes.append(f"{len(ins)} sentences in, {len(outs)} out")
@@ -741,8 +751,10 @@ def run_input(model, text: str, detect: bool, stream: bool) -> Outcome:
         return Outcome(crashes=1, notes=[f"restore_with_edits: {type(exc).__name__}: {exc}"])
     o = check_restoration(r, text)
     if stream:
-        try:  # the lines as an open file gives them (only \n, \r, \r\n end a line)
-            lines = list(model.restore_lines(io.StringIO(text, newline="")))
+        try:  # cut where str.splitlines cuts, as restore() reads a text (restore_lines'
+            # contract: the same output then; a file read with newline="" cuts only at \n
+            # and \r, so other separators may differ, as its docstring says)
+            lines = list(model.restore_lines(text.splitlines(keepends=True)))
             d = char_diff("".join(x.text for x in lines), r.text)
             if d:
                 o.bytes += d
@@ -870,11 +882,12 @@ def check_cli_json(out: str, names: list[str], texts: dict, lib: dict, o: Outcom
 
 
 def check_cli_detect(out: str, names: list[str], texts: dict, o: Outcome) -> None:
-    from despin.text import sentence_spans
+    from despin.despinner import _detection_units
 
     lines = out.split("\n")
     for n in names:
-        want = len(sentence_spans(texts[Path(n).name]))
+        # the sentences detection reads: verbatim blocks and wholly protected ones are not
+        want = len(_detection_units(texts[Path(n).name])[0])
         got = 0
         while lines and not lines[0].endswith(f"[document: {n}]"):
             p = float(lines.pop(0).split("\t", 1)[0])

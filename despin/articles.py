@@ -24,7 +24,7 @@ _WORD_AFTER_RE = re.compile(r"\s*([^\W\d_][\w'’-]*)")
 _SENTENCE_END = ".!?…:;\"“‘(—–"
 # what may stand before a sentence at a line's start: a list bullet or number, a heading's or
 # a block quote's marks ("- ", "1) ", "## ", "> ")
-_LINE_LEAD_RE = re.compile(r"[ \t]*(?:[-*+•>]+|#{1,6}|\(?\w{1,3}[.)])?[ \t]*")
+_LINE_LEAD_RE = re.compile(r"[ \t]*(?:(?:[-*+•>]+|#{1,6}|\(?\w{1,3}[.)])[ \t]*)?")
 
 
 def _sentence_start(text: str, at: int) -> bool:

@@ -99,9 +99,12 @@ def _compound_value(words: list[str]) -> int | None:
         elif w == "and" and (prev == "hundred" or prev in MAGNITUDES) and nxt in NUMBER_VALUES:
             continue
         elif w == "hundred":
-            if not 0 < current < 100:
+            if k == 0:
+                current = 100  # "hundred thousand"
+            elif not 0 < current < 100:
                 return None  # "hundred hundred", "thousand hundred"
-            current *= 100
+            else:
+                current *= 100
         elif w in MAGNITUDES:
             if current == 0 or (last_mag is not None and MAGNITUDES[w] >= last_mag):
                 return None  # "thousand million" is no number written out

@@ -30,12 +30,14 @@ __all__ = [
 _WORD = r"\w+(?:[-'’]\w+)*"
 _TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
 # Addresses and paths: a URL of any scheme ("ftp://", "s3://", "file:///"), "www.", a domain
-# with its path ("github.com/extra/x"), a bare domain of a common top-level domain
-# ("example.com"; not "income.final", a missing space), an e-mail address or
+# with its path ("github.com/extra/x"), a bare domain of a country code or a common generic
+# top-level domain ("example.com", "amazon.in"; not "income.final", a missing space: a missing
+# space before a two-letter word is protected too, which only keeps two words as they are), an
+# e-mail address or
 # "user@host:path", a file path ("/usr/share/x", "~/x", "./x", "C:\\x"), and an @handle.
 # Every repetition is bounded or anchored by its lookbehind, so matching stays linear.
-_TLDS = ("com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev|xyz|online|site|tech|news|blog|"
-         "uk|de|fr|jp|cn|ru|ca|au|nl|eu|ch|br|pl|ie|nz|za|kr|tw|hk|sg")
+_TLDS = ("com|org|net|edu|gov|mil|int|info|biz|xyz|app|dev|online|site|tech|news|blog|shop|"
+         "store|cloud|[a-z]{2}")  # [a-z]{2}: every country code ("amazon.in", "bbc.co.uk")
 _URL_RE = re.compile(
     r"\b[a-z][a-z0-9+.-]{0,31}://\S*[\w/]|\bwww\.\S+[\w/]"
     r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?::\S*[\w/])?"
@@ -45,9 +47,41 @@ _URL_RE = re.compile(
     r"|\b[A-Za-z]:\\\S*|(?<![\w@])@\w+",
     re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
-# A quotation holds no opening quote of its own kind (nested quotes take single marks), so a
-# run of unmatched openers is scanned once, not once per opener.
-_QUOTE_RE = re.compile(r"“[^”“]*”|\"[^\"\n]*\"|«[^»«]*»|„[^„“”]*[“”]")
+# Quotations: “…”, «…», „…“ (or „…”), and "…" on one line, where a straight quote opens only
+# after no word character and before a non-space (not the inch mark of '55" wide') and closes
+# only after a non-space. Read by _quotations, which scans each kind once (a regex retried at
+# each of many unmatched openers takes quadratic time).
+_STRAIGHT_RE = re.compile(r'(?<!\w)"(?=\S)[^"\n]*(?<=\S)"')
+_CURLY = {"“": "”", "«": "»", "„": "“”"}  # opener → its closers
+
+
+def _quotations(text: str, pos: int = 0) -> list[tuple[int, int]]:
+    """Spans of the quotations of ``text[pos:]`` that close (see above): the straight ones,
+    then the curly and angle ones, each from the leftmost opener to its first closer. Each
+    mark's next position is looked up once per time it is passed, so this is linear."""
+    out = [m.span() for m in _STRAIGHT_RE.finditer(text, pos)]
+    nxt: dict[str, int] = {}  # mark → its next position seen (-1: none after it)
+    dead: set[str] = set()  # openers with no closer after them
+
+    def find(mark: str, at: int) -> int:  # text.find(mark, at), remembered
+        seen = nxt.get(mark, -2)
+        if seen != -1 and seen < at:
+            nxt[mark] = seen = text.find(mark, at)
+        return seen
+
+    at = pos
+    while True:
+        opens = [(i, o) for o in _CURLY if o not in dead and (i := find(o, at)) >= 0]
+        if not opens:
+            return out
+        i, o = min(opens)
+        end = min((j for j in (find(c, i + 1) for c in _CURLY[o]) if j >= 0), default=-1)
+        if end < 0:  # no closer after this opener, so none after a later one of its kind
+            dead.add(o)
+            at = i + 1
+            continue
+        out.append((i, end + 1))
+        at = end + 1
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
 # character references ("&amp;"), Markdown code spans, and Markdown link targets "](…)".
 _MARKUP_RE = re.compile(
@@ -193,7 +227,7 @@ def protected_spans(text: str) -> list[tuple[int, int]]:
     with their attributes, comments, character references and inline ``<code>``, ``<kbd>``,
     ``<pre>``, ``<script>``… elements, Markdown code spans, link targets (with titles) and
     reference-link definitions. Spans may overlap."""
-    return [m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+    return _quotations(text) + [m.span() for r in (_URL_RE, _MARKUP_RE) for m in r.finditer(text)]
 
 
 def protected_mask(text: str, tokens: list[Token] | None = None,
@@ -313,9 +347,9 @@ class VerbatimBlocks:
 # an opening double quote → the characters that close it
 _QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", '"': '"'}
 # an opener a quotation may go on over a line break from: a curly or angle quote, or a straight
-# one that opens (after a space, a bracket or the line's start, before a word): not the inch
-# mark of '55" wide', nor a ditto mark
-_QUOTE_OPEN_RE = re.compile(r'[“«„]|(?<![^\s(\[{—–-])"(?=[\w‘\'(])')
+# one that opens (after no word character, before a non-space): not the inch mark of
+# '55" wide', nor a ditto mark at a line's end
+_QUOTE_OPEN_RE = re.compile(r'[“«„]|(?<!\w)"(?=\S)')
 MAX_QUOTE_LINES = 8
 """The most lines a quotation goes on over without its closing quote: after that, the text is
 read as if the quote mark were stray (a lost closing quote would otherwise keep a long
@@ -330,8 +364,8 @@ class QuoteCarry:
     ``spans(line)`` → the parts of ``line`` inside such a quotation: from the line's start to
     the closing quote of one left open before it, and from an opening quote that the line
     does not close to the line's end (its line break excluded). A quote mark inside other
-    protected text (a URL, a code span) opens nothing, nor does a straight quote that does not
-    stand before a word ('55" wide'). A blank line ends a paragraph and any quotation left
+    protected text (a URL, a code span) opens nothing, nor does a straight quote after a word
+    character or before a space ('55" wide'). A blank line ends a paragraph and any quotation left
     open in it, and so does a run of :data:`MAX_QUOTE_LINES` lines without its close. Feed it
     every line of the document, in order."""
 
@@ -358,8 +392,8 @@ class QuoteCarry:
                 out.append((0, end + 1))
                 pos, self._close = end + 1, None
         # quotations the line closes, and other protected text, hold no opener
-        taken = sorted(m.span() for r in (_QUOTE_RE, _URL_RE, _MARKUP_RE)
-                       for m in r.finditer(body, pos))
+        taken = sorted(_quotations(body, pos) + [m.span() for r in (_URL_RE, _MARKUP_RE)
+                                                 for m in r.finditer(body, pos)])
         k = 0
         for m in _QUOTE_OPEN_RE.finditer(body, pos):
             while k < len(taken) and taken[k][1] <= m.start():
