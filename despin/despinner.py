@@ -847,6 +847,8 @@ class Despinner:
         (offsets: characters into ``text``) and the whole text's, calibrated on synthetic
         validation pairs (:mod:`despin.detection`; fitted by ``python -m
         training.fit_detect``). Empty or whitespace-only text: probability 0, no sentences.
+        It reads what restoring reads (:func:`_detection_units`): verbatim blocks are skipped,
+        and protected words (quotations, addresses, markup, code spans) are context only.
 
         Raises TypeError when ``text`` is not a str, ValueError when this model has no fitted
         detector (a search-core model, or a fast one without ``detection.json``)."""
