@@ -32,7 +32,7 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
                      prior_bias, search)
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import (QuoteCarry, VerbatimBlocks, match_case, protected_spans, sentence_spans, tokenize,
+from .text import (LineReader, match_case, protected_spans, sentence_spans, tokenize,
                    uncased)
 from .truecase import TRUECASE_FILE, CaseTable, truecase_edits, wordnet_proper_forms
 from .workers import Batch
@@ -775,15 +775,15 @@ class Despinner:
         pending: Batch = []
         count = 0
         # code fences, <pre>/<script>/… pass through; quotations over line breaks are kept
-        verbatim, quotes, doc = VerbatimBlocks(), QuoteCarry(), None
+        reader, doc = LineReader(), None
         for k, line in lines:
             _check_text(line, "restore_lines")
             if k != doc:
-                verbatim, quotes, doc = VerbatimBlocks(), QuoteCarry(), k
-            if verbatim.inside(line):
+                reader, doc = LineReader(), k
+            quoted = reader.quoted(line)
+            if quoted is None:
                 spans, quoted = [], []
             else:
-                quoted = quotes.spans(line)
                 spans = [(a, b) for a, b in sentence_spans(line)
                          if not any(q <= a and b <= r for q, r in quoted)]
             pending.append((line, spans, quoted))
@@ -990,10 +990,11 @@ def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[list[tuple[
     is no evidence either way."""
     spans: list[tuple[int, int]] = []
     kept: list[list[tuple[int, int]]] = []
-    verbatim, quotes, pos = VerbatimBlocks(), QuoteCarry(), 0
+    reader, pos = LineReader(), 0
     for line in text.splitlines(keepends=True):
-        if not verbatim.inside(line):
-            keep = protected_spans(line) + quotes.spans(line)
+        quoted = reader.quoted(line)
+        if quoted is not None:
+            keep = protected_spans(line) + quoted
             for a, b in sentence_spans(line):
                 inside = [(max(p, a) - a, min(q, b) - a) for p, q in keep if p < b and q > a]
                 if any(not any(p <= t.start < q for p, q in inside)

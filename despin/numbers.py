@@ -7,6 +7,8 @@ spinner (:mod:`training.spinner`, ``number_rate``) and the candidate index (sour
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .text import Token
 
 __all__ = ["number_word", "number_value", "numeric_value", "same_quantity", "is_number_word",
@@ -59,6 +61,7 @@ generated for them), but a sense-blind thesaurus lists "billion" for "million" (
 British sense) and "century" for "hundred": :func:`numeric_value` keeps those out."""
 
 
+@lru_cache(maxsize=200_000)  # build_slots asks it of every candidate: texts repeat (Zipf)
 def numeric_value(text: str) -> int | None:
     """:func:`number_value`, and the value of a :data:`MAGNITUDES` word, singular or plural,
     alone or after "a" or "one" ("million", "Millions", "a million": 10**6); None for anything
@@ -144,9 +147,8 @@ def is_number_word(word: str) -> bool:
     """A token that is part of a number: digits, a number word, a magnitude, an ordinal or a
     counting noun ("2", "two", "hundred", "millions", "second", "dozen", "couple")."""
     low = word.lower()
-    return (any(c.isdigit() for c in low) or low in NUMBER_VALUES or low in ORDINAL_VALUES
-            or low in ("couple", "dozen", "dozens")
-            or (low[:-1] if low.endswith("s") else low) in MAGNITUDES)
+    return (any(c.isdigit() for c in low) or numeric_value(low) is not None
+            or low in ORDINAL_VALUES or low in ("couple", "dozen", "dozens"))
 
 
 def standalone_number(text: str, tokens: list[Token], i: int) -> int | None:

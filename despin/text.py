@@ -22,6 +22,7 @@ __all__ = [
     "is_word",
     "VerbatimBlocks",
     "QuoteCarry",
+    "LineReader",
     "uncased",
     "protected_spans",
 ]
@@ -221,13 +222,15 @@ def _common_lower(word: str) -> bool:
     return bool(getAllLemmas(low)) or zipf_frequency(low, "en") >= 4.3
 
 
-def protected_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of ``text`` that no spinner or restorer may touch:
-    quotations in double quotes (“…”, "…", «…», „…“), URLs and e-mail addresses, HTML tags
-    with their attributes, comments, character references and inline ``<code>``, ``<kbd>``,
-    ``<pre>``, ``<script>``… elements, Markdown code spans, link targets (with titles) and
-    reference-link definitions. Spans may overlap."""
-    return _quotations(text) + [m.span() for r in (_URL_RE, _MARKUP_RE) for m in r.finditer(text)]
+def protected_spans(text: str, pos: int = 0) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of ``text`` (from offset ``pos``) that no spinner or
+    restorer may touch: quotations in double quotes (“…”, "…", «…», „…“), addresses (URLs,
+    domains, e-mail, paths, @handles), HTML tags with their attributes, comments, character
+    references and inline ``<code>``, ``<kbd>``, ``<pre>``, ``<script>``… elements, Markdown
+    code spans, link targets (with titles) and reference-link definitions. Spans may
+    overlap."""
+    return _quotations(text, pos) + [m.span() for r in (_URL_RE, _MARKUP_RE)
+                                     for m in r.finditer(text, pos)]
 
 
 def protected_mask(text: str, tokens: list[Token] | None = None,
@@ -345,7 +348,7 @@ class VerbatimBlocks:
 
 
 # an opening double quote → the characters that close it
-_QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", '"': '"'}
+_QUOTE_CLOSE = {**_CURLY, '"': '"'}
 # an opener a quotation may go on over a line break from: a curly or angle quote, or a straight
 # one that opens (after no word character, before a non-space): not the inch mark of
 # '55" wide', nor a ditto mark at a line's end
@@ -391,18 +394,35 @@ class QuoteCarry:
             else:
                 out.append((0, end + 1))
                 pos, self._close = end + 1, None
-        # quotations the line closes, and other protected text, hold no opener
-        taken = sorted(_quotations(body, pos) + [m.span() for r in (_URL_RE, _MARKUP_RE)
-                                                 for m in r.finditer(body, pos)])
+        # quotations the line closes, and other protected text, hold no opener: their spans,
+        # merged so that one pointer walks them along the openers
+        taken: list[list[int]] = []
+        for a, b in sorted(protected_spans(body, pos)):
+            if taken and a <= taken[-1][1]:
+                taken[-1][1] = max(taken[-1][1], b)
+            else:
+                taken.append([a, b])
         k = 0
         for m in _QUOTE_OPEN_RE.finditer(body, pos):
             while k < len(taken) and taken[k][1] <= m.start():
                 k += 1
             if k < len(taken) and taken[k][0] <= m.start():
                 continue
-            if any(a <= m.start() < b for a, b in taken[k:k + 8]):
-                continue  # overlapping spans: a few more than the first
             out.append((m.start(), len(body)))
             self._close, self._lines = _QUOTE_CLOSE[m.group()[0]], 0
             break
         return out
+
+
+class LineReader:
+    """How restoring reads a document line by line: :class:`VerbatimBlocks` (lines that pass
+    through) and :class:`QuoteCarry` (quotations over line breaks), fed every line in order.
+    ``quoted(line)`` → None for a verbatim line, else the line's parts inside a quotation that
+    goes on over a line break (:meth:`QuoteCarry.spans`). One per document."""
+
+    def __init__(self) -> None:
+        self._verbatim, self._quotes = VerbatimBlocks(), QuoteCarry()
+
+    def quoted(self, line: str) -> list[tuple[int, int]] | None:
+        """None when ``line`` is verbatim, else its carried quotations; updates the state."""
+        return None if self._verbatim.inside(line) else self._quotes.spans(line)
