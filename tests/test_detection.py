@@ -103,6 +103,8 @@ def test_detect_needs_a_fitted_detector(tmp_path):
 
 
 def test_fit_detect_on_tiny_pairs(tmp_path, model):
+    from datasets import load_from_disk
+
     from training.fit_detect import fit, read_units, windows
     from training.pairs import build_pairs, load_config
 
@@ -113,6 +115,15 @@ def test_fit_detect_on_tiny_pairs(tmp_path, model):
     assert spans and all(a < b and units.doc[a] == units.doc[b - 1] and any(units.changed[a:b])
                          for a, b in spans)
     assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    # a leave-one-family-out fit reads only the other families' documents
+    pairs = load_from_disk(str(tmp_path / "pairs"))
+    left = set(sorted(set(pairs["train"]["doc_id"]))[::2])
+    pairs.map(lambda d: {"family": "b" if d in left else "a"}, input_columns="doc_id"
+              ).save_to_disk(tmp_path / "fams")
+    kept = read_units(tmp_path / "fams", "train", docs=4, max_units=25, exclude_family="b")
+    others = {o for o, d in zip(pairs["train"]["original"], pairs["train"]["doc_id"])
+              if d not in left}
+    assert kept.original and set(kept.original) <= others
     fitted = fit(units.score(model.fast, progress=False), record={"data": "tiny"})
     assert fitted.fitted["sentence_auc"] > 0.7 and fitted.fitted["data"] == "tiny"
     assert fitted.sentence.features == list(SENTENCE_FEATURES)

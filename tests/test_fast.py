@@ -334,7 +334,15 @@ def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pa
     fillers = Path(__file__).resolve().parent.parent / "configs/spinners/insertions.tsv"
     index.write_text("sources:\n  - {name: moby, kind: moby, weight: 1.0}\n"
                      f"  - {{name: fillers, kind: insertions, path: {fillers}}}\n")
-    enc = _run(tmp_path / "enc", spun_pairs, "max_steps=2", "eval_every=0", "save_every=0")
+    enc = _run(tmp_path / "enc", tmp_path / "fams", "max_steps=2", "eval_every=0",
+               "save_every=0", "exclude_family=b")
+    record = json.loads((enc / "encoder.json").read_text())
+    assert record["recipe"]["exclude_family"] == "b"
+    assert f"training: {fams['train']['family'].count('a')} pairs" in (
+        enc / "train.log").read_text()
+    from training.tune_fast import _validation
+    spun, _, families, _ = _validation(str(tmp_path / "fams"), 100, "b")
+    assert set(families) == {"a"} and len(spun) == min(100, fams["validation"]["family"].count("a"))
     args = ["--encoder", str(enc), "--data", str(tmp_path / "fams"), "--index", str(index),
             "--limit", "100", "--val-limit", "100", "--thresholds", "0", "2",
             "--lm-scales", "1.0", "--pool", "5"]

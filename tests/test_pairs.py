@@ -144,3 +144,28 @@ def test_the_cache_marks_use_and_removes_stale_files_of_its_kind(tmp_path, monke
     assert cached("kind", 2, lambda: "rebuilt") == "rebuilt"
     assert cached("kind", 1, lambda: "rebuilt") == "one"
     assert cached("kind-other", 1, lambda: "rebuilt") == "x"  # another kind is left alone
+
+
+def test_without_family_leaves_out_exactly_that_family():
+    """A leave-one-family-out test (issue 15 §2) drops one family's rows from every split and
+    keeps all others in order; a misspelt family or pairs without families are errors."""
+    from datasets import Dataset, DatasetDict
+
+    from training.pairs import without_family
+
+    fams = ["wordnet", "spinbot", "wordnet", "content-farm", "insert-delete", "spinbot"]
+    dd = DatasetDict({s: Dataset.from_dict({"spun": [f"{s}{i}" for i in range(len(fams))],
+                                            "family": fams}) for s in ("train", "test")})
+    for left in sorted(set(fams)):
+        out = without_family(dd, left)
+        for split in dd:
+            kept = [i for i, f in enumerate(fams) if f != left]
+            assert out[split]["spun"] == [f"{split}{i}" for i in kept]
+            assert left not in out[split]["family"]
+    assert without_family(dd["train"], "spinbot")["family"] == [
+        "wordnet", "wordnet", "content-farm", "insert-delete"]
+    assert without_family(dd, None) is dd and without_family(dd, "") is dd
+    with pytest.raises(ValueError, match="no pairs of family 'word-net'.*'wordnet'"):
+        without_family(dd, "word-net")
+    with pytest.raises(ValueError, match="data/x have no family column"):
+        without_family(dd.remove_columns("family"), "wordnet", "data/x")

@@ -273,3 +273,17 @@ def test_training_loss_skips_the_prompt_but_not_the_numbers(tmp_path, pairs_dir)
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
     first = int((batch["labels"] != -100).int().argmax(1).min())
     assert calls[0] == batch["labels"].shape[1] - first + 1 < calls[1]  # fewer positions
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in (
+    Path(__file__).resolve().parent.parent / "configs").glob("train-*.yaml")))
+def test_every_shipped_recipe_loads(recipe):
+    """Each recipe in configs/ reads without an unknown setting, through the loop its task
+    names (a misspelt key in a recipe is an error at load, not a silent default)."""
+    from training import encoder
+
+    load = encoder.load_recipe if T._task(recipe, {}) == "encoder" else T.load_recipe
+    cfg = load(recipe)
+    assert cfg["max_steps"] > 0 or cfg.get("epochs", 0) > 0
+    with pytest.raises(ValueError, match="unknown training settings"):
+        load(recipe, {"no_such_setting": 1})

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "ctxfree_cache": None,     # disk cache folder of those vectors (None: memory only)
     "init_from": None,         # a saved encoder folder to warm-start from (step 0)
     "data": "data/pairs",
+    "exclude_family": None,    # leave this spinner family's pairs out (a family column; for a
+                               # leave-one-family-out test, issue 15 §2)
     "out": "runs/encoder",
     "index": None,             # synonym sources (a list or a YAML: load_index_spec); None:
                                # configs/spinner.yaml's
@@ -251,6 +253,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     from despin.candidates import CandidateIndex
     from despin.encoder import SpinEncoder
     from despin.synonyms import DEFAULT_FREQ_POWER
+    from training.pairs import without_family
     from training.train import (_setup_logging, load_index_spec, load_trainer_state,
                                 resume_from, save_trainer_state)
 
@@ -286,7 +289,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
              cfg["base"], sum(p.numel() for p in model.parameters()) / 1e6, n_train / 1e6,
              model.train_layers, f"from {init_from}" if init_from else "fresh")
 
-    raw = load_from_disk(str(resolve(cfg["data"], REPO_ROOT)))
+    raw = without_family(load_from_disk(str(resolve(cfg["data"], REPO_ROOT))),
+                         cfg["exclude_family"], cfg["data"])
     rows = raw["train"].select_columns(["spun", "swaps"])
     val_rows = raw["validation"].select_columns(["spun", "swaps"]) if "validation" in raw else []
     val_items: list = []

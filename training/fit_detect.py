@@ -65,12 +65,14 @@ class Units:
 
 
 def read_units(data: str | Path, split: str, docs: int, seed: int = 0,
-               max_units: int = 60) -> Units:
+               max_units: int = 60, exclude_family: str | None = None) -> Units:
     """Spin 0 of every unit of ``docs`` documents of ``split`` (a seeded sample of doc_ids;
     at most ``max_units`` units from the start of each), in document order."""
     from datasets import load_from_disk
 
-    ds = load_from_disk(str(data))[split]
+    from training.pairs import without_family
+
+    ds = without_family(load_from_disk(str(data))[split], exclude_family, str(data))
     ds = ds.select([i for i, s in enumerate(ds["spin"]) if s == 0])
     ids = sorted(set(ds["doc_id"]))
     chosen = set(random.Random(seed).sample(ids, min(docs, len(ids))))
@@ -153,6 +155,9 @@ def main(argv: list[str] | None = None) -> DetectionModel:
     p.add_argument("--max-units", type=int, default=60, help="units read per document")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="folder for detection.json (default: --model)")
+    p.add_argument("--exclude-family", default=None,
+                   help="leave this spinner family's documents out (pairs with a family column; "
+                        "for a leave-one-family-out test)")
     args = p.parse_args(argv)
     from despin import Despinner
 
@@ -160,10 +165,16 @@ def main(argv: list[str] | None = None) -> DetectionModel:
     if despinner.fast_spec is None:
         p.error(f"{args.model} is not a fast-core Despinner: detection reads the fast core")
     t0 = time.time()
-    units = read_units(args.data, args.split, args.docs, args.seed, args.max_units)
+    try:
+        units = read_units(args.data, args.split, args.docs, args.seed, args.max_units,
+                           args.exclude_family)
+    except ValueError as e:
+        p.error(str(e))
     units.score(despinner.fast)
     model = fit(units, args.seed, {"data": str(args.data), "split": args.split,
-                                   "docs": args.docs, "seed": args.seed})
+                                   "docs": args.docs, "seed": args.seed,
+                                   **({"exclude_family": args.exclude_family}
+                                      if args.exclude_family else {})})
     model.fitted["minutes"] = round((time.time() - t0) / 60, 1)
     path = model.save(args.out or args.model)
     print(f"wrote {path}: {model.fitted}")

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from training.entry import positive_int
+from training.pairs import without_family
 from training.tune_fast import chosen_line, sentences_of, tune
 
 __all__ = ["collect_rows", "fit_weights", "attach_searcher", "main"]
@@ -332,10 +333,10 @@ def main(argv: list[str] | None = None) -> Path:
         print(f"{vecs.load():,} context-free vectors from {vecs.cache}")
         vecs.cache = None  # read only
     raw = load_from_disk(str(resolve(args.data, REPO_ROOT)))
-    if args.exclude_family:
-        if "family" not in raw["train"].column_names:
-            raise SystemExit(f"--exclude-family: {args.data} has no family column")
-        raw = raw.filter(lambda fam: fam != args.exclude_family, input_columns="family")
+    try:
+        raw = without_family(raw, args.exclude_family, args.data)
+    except ValueError as e:
+        raise SystemExit(f"--exclude-family: {e}") from None
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     if args.drop_features:

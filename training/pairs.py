@@ -34,7 +34,7 @@ from training.spinner import SpinResult, Spinner
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-__all__ = ["DEFAULTS", "load_config", "read_section", "sentence_windows", "pair_row",
+__all__ = ["DEFAULTS", "load_config", "read_section", "without_family", "sentence_windows", "pair_row",
            "build_pairs", "seen_for", "save_pairs", "summarize", "main"]
 
 DEFAULTS: dict[str, Any] = {
@@ -65,6 +65,24 @@ def read_section(path: str | Path, section: str, defaults: dict[str, Any]) -> di
     if unknown:
         raise ValueError(f"unknown {section} settings in {path}: {sorted(unknown)}")
     return {**defaults, **data}
+
+
+def without_family(pairs, family: str | None, name: str = "the pairs"):
+    """``pairs`` (a ``datasets`` Dataset or DatasetDict) without the rows of spinner ``family``
+    (their ``family`` column), for a leave-one-family-out test (issue 15 §2); ``pairs`` as it is
+    when ``family`` is None or empty.
+
+    Raises ValueError when the pairs have no ``family`` column (``name`` says which pairs), or
+    when no row is of that family (a misspelt family would otherwise leave nothing out)."""
+    if not family:
+        return pairs
+    parts = list(pairs.values()) if hasattr(pairs, "values") else [pairs]
+    if any("family" not in p.column_names for p in parts):
+        raise ValueError(f"{name} have no family column: nothing to leave family {family!r} out of")
+    if not any(family in set(p["family"]) for p in parts):
+        known = sorted({f for p in parts for f in set(p["family"])})
+        raise ValueError(f"{name} have no pairs of family {family!r} (families: {known})")
+    return pairs.filter(lambda fam: fam != family, input_columns="family")
 
 
 def save_pairs(dd: DatasetDict, out: str | Path, config_file: str, config: dict[str, Any],

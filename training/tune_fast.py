@@ -192,16 +192,19 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
             "clean_changed": m["clean_changed"], "clean_text": m["clean_text"]}, "\n".join(lines)
 
 
-def _validation(data: str, limit: int
+def _validation(data: str, limit: int, exclude_family: str | None = None
                 ) -> tuple[list[str], list[str], list[str] | None, list[list[dict]] | None]:
-    """``limit`` evenly spaced validation pairs of a pairs folder: spun texts, originals,
+    """``limit`` evenly spaced validation pairs of a pairs folder (without spinner family
+    ``exclude_family``'s: :func:`training.pairs.without_family`): spun texts, originals,
     each pair's family and its recorded swaps (None when the pairs have no such column)."""
     from datasets import load_from_disk
 
     from despin.resources import REPO_ROOT, resolve
     from training.evaluate import evenly_spaced
+    from training.pairs import without_family
 
-    ds = load_from_disk(str(resolve(data, REPO_ROOT)))["validation"]
+    ds = without_family(load_from_disk(str(resolve(data, REPO_ROOT)))["validation"],
+                        exclude_family, data)
     keep = evenly_spaced(len(ds), limit)
     ds = ds.select(keep)
     return (list(ds["spun"]), list(ds["original"]),
@@ -254,6 +257,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--metric", choices=["edits", "swaps"], default="edits",
                    help="P/R/F0.5 of diff edits (the default) or of the spinner's recorded "
                         "swaps (training.evaluate.match_swaps; pairs with a swaps column)")
+    p.add_argument("--exclude-family", default=None,
+                   help="leave this spinner family's pairs out (pairs with a family column; "
+                        "for a leave-one-family-out test)")
     p.add_argument("--write", action="store_true",
                    help="store the chosen settings in the model's despin.json")
     args = p.parse_args(argv)
@@ -271,7 +277,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{args.model} has no detection.json: no spin gate tried", file=sys.stderr)
     elif cuts:
         gates += [(c, m) for c in cuts for m in args.gate_margins]
-    spun, original, families, swaps = _validation(args.data, args.val_limit)
+    try:
+        spun, original, families, swaps = _validation(args.data, args.val_limit,
+                                                      args.exclude_family)
+    except ValueError as e:
+        p.error(str(e))
     if args.objective == "pooled":
         families = None
     if args.metric == "swaps" and swaps is None:
