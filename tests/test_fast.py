@@ -93,6 +93,10 @@ def test_encoder_recipe_trains_saves_reloads_resumes(tmp_path, spun_pairs):
     # the reloaded encoder carries the trained weights (to float16 precision)
     for k, v in model.trainable_state().items():
         assert torch.allclose(v, saved[k].float())
+    # a fresh run into a folder with another run's checkpoints is refused (its pruning would
+    # keep the old run's higher steps and delete the new ones)
+    with pytest.raises(FileExistsError, match="checkpoint-6.*--resume"):
+        _run(full, spun_pairs, "max_steps=2")
     # resuming from the step-3 checkpoint repeats steps 4-6 exactly
     again = tmp_path / "again"
     again.mkdir()
@@ -102,6 +106,39 @@ def test_encoder_recipe_trains_saves_reloads_resumes(tmp_path, spun_pairs):
     assert sorted(resumed) == [4, 5, 6]
     for step in (4, 5, 6):
         assert resumed[step] == pytest.approx(losses[step], rel=1e-4, abs=1e-5)
+    # a fresh run's metrics start afresh where no checkpoint was kept
+    shutil.rmtree(again / "checkpoint-3"), shutil.rmtree(again / "checkpoint-6")
+    _run(again, spun_pairs, "max_steps=2", "save_every=0", "eval_every=0")
+    assert sorted(_losses(again)) == [1, 2]
+
+
+def test_encoder_recipe_shares_batches_between_processes(tmp_path, spun_pairs):
+    """Two processes (torchrun on the CPU, gloo; `accelerate launch --multi_gpu` on GPUs sets
+    up the same): each trains on its half of every batch, and the main process writes an
+    encoder that loads; a batch smaller than the number of processes is refused."""
+    import os
+    import subprocess
+    import sys
+
+    from despin.encoder import SpinEncoder
+    from despin.resources import REPO_ROOT
+
+    def launch(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+             "2", "-m", "training.train", "--config", "train-encoder-tiny.yaml", f"data={spun_pairs}",
+             f"out={out}", "progress=false", "eval_every=0", "save_every=0", *extra],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"})
+
+    r = launch(tmp_path / "two", "max_steps=3")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(_losses(tmp_path / "two")) == [1, 2, 3]
+    model, _ = SpinEncoder.from_pretrained(tmp_path / "two")
+    assert model.train_layers == 1
+    r = launch(tmp_path / "small", "max_steps=1", "batch_size=1")
+    assert r.returncode != 0
+    assert "batch_size 1 is smaller than the 2 processes" in r.stderr
 
 
 def test_fast_despinner_round_trip(tmp_path, spun_pairs, sotu_sentences):

@@ -128,6 +128,9 @@ def test_tiny_train_save_reload_score_resume(tmp_path, pairs_dir, recipe, kind):
         with pytest.raises(ValueError, match="contexts"):
             model.score([None], targets[:1], contexts=[])
 
+    # a fresh run into the folder is refused: its checkpoints would lose to the old steps'
+    with pytest.raises(FileExistsError, match="earlier run's checkpoints"):
+        _run(recipe, out, pairs_dir, "max_steps=2")
     # resumes: the step counter continues from the latest checkpoint
     _run(recipe, out, pairs_dir, "max_steps=34", "save_every=0", "eval_every=0", "--resume")
     assert [s for s, _ in _train_steps(out)] == list(range(1, 35))  # 31..34, no restart at 1

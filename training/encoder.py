@@ -14,7 +14,9 @@ index's ``top_k`` candidates by prior) is labelled from the spinner's recorded s
 
 Loss: cross-entropy over each slot's ``[copy, candidates]`` plus ``spun_weight`` · binary
 cross-entropy of the word-piece spun log-odds. The lattice is built on the fly (a few ms per
-sentence, memoised), so nothing is tokenised ahead.
+sentence, memoised), so nothing is tokenised ahead. Under ``accelerate launch`` with several
+processes, each reads the same stream of sentences and trains on its share of every batch
+(``batch_size`` sentences a step in all; the gradients are averaged across processes).
 
 What it writes to ``out``: the encoder (``encoder.json``, float16 ``encoder.safetensors``),
 ``train.log``, ``metrics.jsonl`` and ``checkpoint-STEP/`` folders (float32 trainable tensors,
@@ -315,6 +317,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     model, optimizer = accelerator.prepare(model, optimizer)
     stream = SentenceStream(rows, index, cfg["top_k"], cfg["seed"], state["epoch"], state["pos"])
     metrics = out / "metrics.jsonl"
+    if is_main and state["step"] == 0:  # a fresh run's metrics, not appended to another's
+        metrics.unlink(missing_ok=True)
     record = {"base": cfg["base"], "data": str(cfg["data"]), "index": index_spec,
               "freq_power": freq_power, "recipe": cfg}
 
@@ -345,6 +349,9 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
             save_trainer_state(folder, optimizer, scheduler, state, cfg["keep_checkpoints"])
         accelerator.wait_for_everyone()
 
+    if cfg["batch_size"] < accelerator.num_processes:
+        raise ValueError(f"batch_size {cfg['batch_size']} is smaller than the "
+                         f"{accelerator.num_processes} processes that share each batch")
     log.info("training: %d pairs, batch %d sentences, %d steps, lr %g / heads %g, %d validation "
              "sentences", len(rows), cfg["batch_size"], cfg["max_steps"], cfg["lr"],
              cfg["head_lr"], len(val_items))
@@ -361,9 +368,10 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
             if cfg["max_minutes"] and (time.time() - t_start) / 60 >= cfg["max_minutes"]:
                 stop = f"time budget of {cfg['max_minutes']} min"
                 break
-            items = stream.take(cfg["batch_size"])
+            items = stream.take(cfg["batch_size"])  # every process reads the same stream
+            mine = items[accelerator.process_index::accelerator.num_processes]  # its share
             batch = {k: v.to(accelerator.device) for k, v in
-                     make_batch(items, tok, cfg["max_length"],
+                     make_batch(mine, tok, cfg["max_length"],
                                 _ctxfree_of(accelerator.unwrap_model(model))).items()}
             loss, choice, spun = loss_of(model(batch), batch, cfg["spun_weight"])
             accelerator.backward(loss)

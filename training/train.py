@@ -495,8 +495,16 @@ def with_threads(threads: int | None, run, *args):
 
 def resume_from(out: Path, resume: str | bool | None) -> Path | None:
     """What ``--resume`` names: the latest checkpoint in ``out`` (``True``), a folder (a
-    path), or nothing; raises FileNotFoundError for a path that does not exist."""
+    path), or nothing. Raises FileNotFoundError for a path that does not exist, and
+    FileExistsError for a fresh run (no ``--resume``) into an ``out`` that holds an earlier
+    run's checkpoints: their steps would outnumber the new run's, so pruning would delete the
+    new checkpoints and a later ``--resume`` would pick up the old run."""
     if not resume:
+        earlier = latest_checkpoint(out)
+        if earlier is not None:
+            raise FileExistsError(
+                f"{out} holds an earlier run's checkpoints ({earlier.name}): continue it with "
+                f"--resume, or write this run elsewhere (out=...) or delete the folder first")
         return None
     init_from = latest_checkpoint(out) if resume is True else Path(resume)
     if init_from is None:
@@ -629,6 +637,8 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
         accelerator.wait_for_everyone()
 
     metrics_file = out / "metrics.jsonl"
+    if is_main and not full_resume:  # a fresh run's metrics, not appended to another's
+        metrics_file.unlink(missing_ok=True)
     restore_note = [False]
 
     def evaluate(step: int) -> dict[str, Any]:
