@@ -392,6 +392,13 @@ def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pa
     assert "deletion" in cfg["fast"]["settings"]["weights"]
     d = Despinner.from_pretrained(out)
     assert d.index.lookup("these days", top_k=3)[-1].text == ""
+    # mistakes in the arguments end the run before its minutes of work, not after
+    for bad in (["--drop-features", "no_such"], ["--searcher", str(tmp_path)]):
+        with pytest.raises(SystemExit):
+            fit_fast.main(args + ["--out", str(tmp_path / "bad")] + bad)
+        assert not (tmp_path / "bad").exists()
+    err = capsys.readouterr().err
+    assert "no such feature ['no_such']" in err and "not a Despinner folder" in err
     with pytest.raises(SystemExit, match="no family column"):
         fit_fast.main(args[:2] + ["--data", str(spun_pairs)] + args[4:]
                       + ["--out", str(tmp_path / "x"), "--exclude-family", "b"])
@@ -422,6 +429,18 @@ def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pai
     d = Despinner.from_pretrained(out)
     assert d.fast.settings.gate_cut == best["gate_cut"] and d.fast.detection is not None
     assert isinstance(d.restore("The figures were stated plainly."), str)
+    # tuning again multiplies the weight the first --write tuned from, not the one it wrote
+    fitted = json.loads((out / "despin.json").read_text())["fast"]["lm_weight_tuned_from"]
+    again = args[:-4] + ["--lm-scales", "1.5", "--max-clean", "1.0", "--gate-cuts", "--write"]
+    for _ in range(2):
+        assert tune_fast.main(again)["lm_weight"] == pytest.approx(1.5 * fitted)
+    assert "lm scales multiply lm_weight" in capsys.readouterr().out
+    # a bound that no setting meets: the setting that changes the fewest clean words, and a
+    # warning
+    bounded = tune_fast.main(args[:-2] + ["--max-clean", "-1", "--gate-cuts"])
+    assert not bounded["within_bound"] and "no setting tried keeps" in capsys.readouterr().err
+    free = tune_fast.main(args[:-2] + ["--max-clean", "1.0", "--gate-cuts"])
+    assert free["within_bound"] and bounded["clean_text"] <= free["clean_text"]
 
 
 def test_packed_inverse_is_the_table_turned_round():

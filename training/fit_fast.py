@@ -40,7 +40,7 @@ import numpy as np
 
 from training.entry import positive_int
 from training.pairs import without_family
-from training.tune_fast import chosen_line, sentences_of, tune
+from training.tune_fast import chosen_line, sentences_of, tune, warn_if_unbounded
 
 __all__ = ["collect_rows", "fit_weights", "attach_searcher", "main"]
 
@@ -311,7 +311,14 @@ def main(argv: list[str] | None = None) -> Path:
     from datasets import load_from_disk
 
     from despin.despinner import Despinner
-    from despin.fast import FastSettings
+    from despin.fast import FEATURES, FastSettings
+
+    # checked before minutes of work, not after
+    unknown = sorted(set(args.drop_features or ()) - set(FEATURES))
+    if unknown:
+        p.error(f"--drop-features: no such feature {unknown} (have {list(FEATURES)})")
+    if args.searcher and not (Path(args.searcher) / "despin.json").is_file():
+        p.error(f"--searcher {args.searcher}: not a Despinner folder (no despin.json)")
     from despin.ngram import with_prose
     from despin.resources import REPO_ROOT, resolve
 
@@ -340,11 +347,6 @@ def main(argv: list[str] | None = None) -> Path:
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     if args.drop_features:
-        from despin.fast import FEATURES
-
-        unknown = sorted(set(args.drop_features) - set(FEATURES))
-        if unknown:
-            raise SystemExit(f"--drop-features: no such feature {unknown} (have {FEATURES})")
         rows = [{k: v for k, v in r.items() if k not in args.drop_features} for r in rows]
     if vecs is not None and args.ctxfree_table:
         vecs.table = [t for t, _ in vecs.counts.most_common(args.ctxfree_table)]
@@ -367,6 +369,7 @@ def main(argv: list[str] | None = None) -> Path:
                        args.lm_scales, args.max_clean, args.clean_bound)
     print(table)
     print(chosen_line(best))
+    warn_if_unbounded(best, args.max_clean, args.clean_bound)
     restorer.settings.lm_weight, restorer.settings.threshold = best["lm_weight"], best["threshold"]
     searcher = Path(args.searcher).resolve() if args.searcher else None
     if searcher is not None and searcher.is_relative_to(Path(args.out).resolve()):

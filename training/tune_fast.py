@@ -30,7 +30,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["sentences_of", "tune", "chosen_line", "main"]
+__all__ = ["TUNED_FROM", "sentences_of", "tune", "warn_if_unbounded", "chosen_line",
+           "main"]
+
+# the key of despin.json's "fast" section where the first `tune_fast --write` records the
+# lm_weight it tuned from (fit_fast's choice): --lm-scales multiply it on every later run, so
+# that tuning again does not multiply the weight that tuning wrote
+TUNED_FROM = "lm_weight_tuned_from"
 
 Gate = tuple[float | None, float | None]
 """A spin gate: (cut on the spin log-odds of a sentence's line, margin in nats); (None, None):
@@ -96,8 +102,9 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
          tolerance: float = 0.0, finish: Finish | None = None,
          swaps: Sequence[Sequence[dict]] | None = None) -> tuple[dict[str, Any], str]:
     """The threshold, lm_weight scale and spin gate with the best validation F0.5 whose clean
-    words changed stay ≤ ``max_clean`` (every setting when none does), and the table of every
-    setting tried. ``tolerance``: of the settings whose F0.5 is within it of the best, the
+    words changed stay ≤ ``max_clean``, and the table of every setting tried. When no setting
+    stays within ``max_clean``, the one that changes the fewest clean words is chosen (the
+    best F0.5 among those), and the result's ``within_bound`` is False. ``tolerance``: of the settings whose F0.5 is within it of the best, the
     most precise is chosen (F0.5 differences smaller than the validation sample's error
     should not decide; fewer wrong edits should). ``families``: each pair's spinner family;
     then the F0.5 maximised is the mean of the families' own F0.5 (``f05``; pooled over every
@@ -181,15 +188,28 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
                      f"{m['clean_changed']:>13.2%} "
                      f"{m['clean_text']:>10.2%}")
     key = "clean_text" if bound == "text" else "clean_changed"
-    ok = [r for r in results if r[3][key] <= max_clean] or results
-    top = max(r[3]["f05"] for r in ok)
-    scale, th, (cut, margin), m = max((r for r in ok if r[3]["f05"] >= top - tolerance),
-                                      key=lambda r: (r[3]["precision"], r[3]["f05"]))
+    ok = [r for r in results if r[3][key] <= max_clean]
+    if ok:
+        top = max(r[3]["f05"] for r in ok)
+        scale, th, (cut, margin), m = max((r for r in ok if r[3]["f05"] >= top - tolerance),
+                                          key=lambda r: (r[3]["precision"], r[3]["f05"]))
+    else:
+        scale, th, (cut, margin), m = min(results, key=lambda r: (r[3][key], -r[3]["f05"]))
     return {"lm_weight": base_lm * scale, "threshold": th, "gate_cut": cut,
             "gate_margin": margin if cut is not None else None, "f05": m["f05"],
             "f05_pooled": m["f05_pooled"],
             "precision": m["precision"], "recall": m["recall"],
-            "clean_changed": m["clean_changed"], "clean_text": m["clean_text"]}, "\n".join(lines)
+            "clean_changed": m["clean_changed"], "clean_text": m["clean_text"],
+            "within_bound": bool(ok)}, "\n".join(lines)
+
+
+def warn_if_unbounded(best: dict[str, Any], max_clean: float, bound: str) -> None:
+    """Say on stderr when :func:`tune` found no setting within ``max_clean``."""
+    if not best["within_bound"]:
+        got = best["clean_text" if bound == "text" else "clean_changed"]
+        print(f"warning: no setting tried keeps the clean words changed within --max-clean "
+              f"{max_clean:.2%}; chose the one that changes the fewest ({got:.2%}): try higher "
+              f"thresholds", file=sys.stderr)
 
 
 def _validation(data: str, limit: int, exclude_family: str | None = None
@@ -238,7 +258,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25, 1.5],
-                   help="multiples of the model's lm_weight")
+                   help="multiples of the model's lm_weight (of the one the first --write "
+                        "tuned from, where the folder records it)")
     p.add_argument("--gate-cuts", type=_none_or_float, nargs="*", default=[0.0, 1.0, 2.0, 3.0],
                    help="spin gate cuts to try (spin log-odds of a line); none given: no gate")
     p.add_argument("--gate-margins", type=_none_or_float, nargs="+", default=[4.0, 6.0, None],
@@ -286,15 +307,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         families = None
     if args.metric == "swaps" and swaps is None:
         p.error(f"--metric swaps: {args.data} has no swaps column")
+    # the scales multiply the lm_weight that the first --write tuned from, where the folder
+    # records it, so that tuning again does not multiply the weight that tuning wrote
+    path = Path(args.model) / "despin.json"
+    recorded = json.loads(path.read_text())["fast"].get(TUNED_FROM) if path.exists() else None
+    base = recorded if recorded is not None else restorer.settings.lm_weight
+    print(f"lm scales multiply lm_weight {base:.4f}"
+          + (" (recorded by the first tune_fast --write)" if recorded is not None else ""))
+    restorer.settings.lm_weight = base
     best, table = tune(restorer, spun, original, args.thresholds, args.lm_scales,
                        args.max_clean, args.clean_bound, gates, families, args.tolerance,
                        finish=model.finish_edits,
                        swaps=swaps if args.metric == "swaps" else None)
     print(table)
     print(chosen_line(best))
+    warn_if_unbounded(best, args.max_clean, args.clean_bound)
     if args.write:
-        path = Path(args.model) / "despin.json"
         cfg = json.loads(path.read_text())
+        cfg["fast"].setdefault(TUNED_FROM, base)
         for k in ("threshold", "lm_weight", "gate_cut", "gate_margin"):
             cfg["fast"]["settings"][k] = best[k]
         path.write_text(json.dumps(cfg, indent=2) + "\n")
