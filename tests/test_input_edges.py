@@ -187,6 +187,10 @@ def test_run_turns_user_errors_into_one_line(capsys, monkeypatch):
     (["training.evaluate", "--restorer", "identity", "--data", "data/pairs", "--limit", "0",
       "--tortured", "none"], "invalid positive_int value: '0'"),
     (["training.tune_fast", "--model", "/no/such/model"], "no Despinner folder at /no/such/model"),
+    (["training.train", "--config", "train-encoder-tiny.yaml", "max_steps=abc"],
+     "python -m training.train: error: setting max_steps: expected a whole number, got 'abc'"),
+    (["training.train", "--config", "train-encoder-tiny.yaml", "maxsteps"],
+     "python -m training.train: error: override 'maxsteps' is not key=value"),
     (["training.pairs", "--config", "configs/pairs.yaml", "--out", "/tmp/x", "--max-docs", "-1"],
      "invalid positive_int value: '-1'"),
 ])

@@ -290,3 +290,26 @@ def test_every_shipped_recipe_loads(recipe):
     assert cfg["max_steps"] > 0 or cfg.get("epochs", 0) > 0
     with pytest.raises(ValueError, match="unknown training settings"):
         load(recipe, {"no_such_setting": 1})
+
+
+@pytest.mark.parametrize("recipe,override,message", [
+    ("train-encoder-tiny.yaml", {"max_steps": "abc"}, "setting max_steps: expected a whole number"),
+    ("train-encoder-tiny.yaml", {"max_steps": -5}, "setting max_steps: must be ≥ 1, got -5"),
+    ("train-encoder-tiny.yaml", {"batch_size": 0}, "setting batch_size: must be ≥ 1, got 0"),
+    ("train-encoder-tiny.yaml", {"lr": -1}, "setting lr: must be above 0"),
+    ("train-encoder-tiny.yaml", {"spun_weight": "x"}, "setting spun_weight: expected a number"),
+    ("train-encoder-tiny.yaml", {"max_minutes": -1}, "setting max_minutes: must be ≥ 0"),
+    ("train-tiny-t5.yaml", {"max_steps": 2.5}, "setting max_steps: expected a whole number"),
+    ("train-tiny-t5.yaml", {"warmup_steps": -1}, "setting warmup_steps: must be ≥ 0"),
+    ("train-tiny-t5.yaml", {"task": "encodr"}, "unknown task 'encodr'"),
+])
+def test_recipe_values_are_checked_at_load(recipe, override, message):
+    """A setting's value must be of its default's kind and in its range, so that a typo ends
+    the command in one line instead of a traceback (or an untrained model) minutes later."""
+    from training import encoder
+
+    load = encoder.load_recipe if T._task(recipe, override) == "encoder" else T.load_recipe
+    with pytest.raises(ValueError, match=message):
+        load(recipe, override)
+    assert T.load_recipe("train-tiny-t5.yaml", {"task": "restoration", "max_minutes": 1.5,
+                                                 "lr": 3})["lr"] == 3

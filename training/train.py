@@ -51,6 +51,7 @@ __all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "load_index_spec", "
 log = logging.getLogger("despin.train")
 
 DEFAULTS: dict[str, Any] = {
+    "task": "restoration",     # this loop; "encoder": the spin encoder's (training.encoder)
     # model: a hub name / local folder, "smollm2-135m", "scratch-t5" or "scratch-llama"
     "model": "scratch-t5",
     "kind": None,              # encoder-decoder | decoder-only; None: from the model's config
@@ -96,12 +97,47 @@ def _coerce(key: str, value: Any, defaults: dict[str, Any]) -> Any:
     return value
 
 
+# settings that must be numbers ≥ 1, and numbers ≥ 0 (where a recipe has them); None is
+# allowed only where the default is None (max_minutes, threads, freq_power)
+_AT_LEAST_ONE = {"batch_size", "grad_accum", "max_steps", "top_k", "n_show", "max_length",
+                 "max_source_len", "max_target_len", "eval_batch_size", "log_every", "proj",
+                 "train_layers", "d_model", "layers", "heads", "d_ff", "vocab_size", "threads",
+                 "tokenizer_sentences", "eval_sentences", "eval_samples"}
+_AT_LEAST_ZERO = {"warmup_steps", "eval_every", "save_every", "keep_checkpoints", "weight_decay",
+                  "grad_clip", "spun_weight", "min_lr_ratio", "eval_restore", "num_workers",
+                  "max_minutes", "dropout", "seed"}
+_ABOVE_ZERO = {"lr", "head_lr"}
+TASKS = ("restoration", "encoder")
+
+
+def check_recipe(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Raise ValueError naming the first setting of ``cfg`` whose value is not what its
+    default's type and range allow: a whole number where the default is one, a number where
+    it is a float, ≥ 1 / ≥ 0 / > 0 where a count, step or rate must be, and a known ``task``."""
+    if cfg.get("task", "restoration") not in TASKS:
+        raise ValueError(f"unknown task {cfg['task']!r} (one of {list(TASKS)})")
+    for key, value in cfg.items():
+        default = defaults.get(key)
+        numeric = key in _AT_LEAST_ONE | _AT_LEAST_ZERO | _ABOVE_ZERO or (
+            isinstance(default, (int, float)) and not isinstance(default, bool))
+        if not numeric or (value is None and default is None):
+            continue
+        whole = isinstance(default, int) and not isinstance(default, bool)
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            raise ValueError(f"setting {key}: expected {'a whole number' if whole else 'a number'}"
+                             f", got {value!r}")
+        low = (1 if key in _AT_LEAST_ONE else 0 if key in _AT_LEAST_ZERO else None)
+        if (low is not None and value < low) or (key in _ABOVE_ZERO and value <= 0):
+            raise ValueError(f"setting {key}: must be {'above 0' if low is None else f'≥ {low}'}"
+                             f", got {value!r}")
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["lr=3e-4", "lora.r=8"]`` → ``{"lr": 0.0003, "lora": {"r": 8}}`` (values read as YAML)."""
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"override {item!r} is not key=value")
+            raise ValueError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
         value = yaml.safe_load(raw) if raw != "" else None
         parts = key.split(".")
@@ -115,7 +151,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None = None,
                 defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """``defaults`` (:data:`DEFAULTS`) ← the recipe YAML (keys at top level or under
-    ``train:``) ← overrides; an unknown key raises ValueError."""
+    ``train:``) ← overrides; an unknown key, or a value its setting does not allow
+    (:func:`check_recipe`), raises ValueError."""
     defaults = DEFAULTS if defaults is None else defaults
     cfg = dict(defaults)
     layers = []
@@ -133,6 +170,7 @@ def load_recipe(path: str | os.PathLike | None, overrides: dict[str, Any] | None
                 cfg[k] = {**cfg[k], **v}
             else:
                 cfg[k] = _coerce(k, v, defaults)
+    check_recipe(cfg, defaults)
     return cfg
 
 
