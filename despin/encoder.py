@@ -74,8 +74,15 @@ def packaged_encoder_path() -> Path:
 
 
 def _base_location(base: str) -> str:
-    """``"minilm"`` → the packaged folder; anything else: a folder or a hub name as given."""
-    return str(packaged_encoder_path()) if base == "minilm" else base
+    """``"minilm"`` → the packaged folder; anything else: a folder or a hub name as given.
+    Raises FileNotFoundError for a missing folder that cannot be a hub name either (an
+    absolute or ``./`` path, or more than one ``/``), where the hub would report a bad id."""
+    if base == "minilm":
+        return str(packaged_encoder_path())
+    if not Path(base).exists() and (base.startswith(("/", ".", "~")) or base.count("/") > 1
+                                    or "\\" in base):
+        raise FileNotFoundError(f"encoder base {base}: no such folder")
+    return base
 
 
 @dataclass

@@ -124,6 +124,8 @@ def test_fit_detect_on_tiny_pairs(tmp_path, model):
     others = {o for o, d in zip(pairs["train"]["original"], pairs["train"]["doc_id"])
               if d not in left}
     assert kept.original and set(kept.original) <= others
+    with pytest.raises(ValueError, match="has no split 'dev'"):
+        read_units(tmp_path / "fams", "dev", docs=4)
     fitted = fit(units.score(model.fast, progress=False), record={"data": "tiny"})
     assert fitted.fitted["sentence_auc"] > 0.7 and fitted.fitted["data"] == "tiny"
     assert fitted.sentence.features == list(SENTENCE_FEATURES)

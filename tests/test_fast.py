@@ -441,6 +441,9 @@ def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pai
     assert not bounded["within_bound"] and "no setting tried keeps" in capsys.readouterr().err
     free = tune_fast.main(args[:-2] + ["--max-clean", "1.0", "--gate-cuts"])
     assert free["within_bound"] and bounded["clean_text"] <= free["clean_text"]
+    with pytest.raises(SystemExit):  # no family column: the families' F0.5 cannot be had
+        tune_fast.main(args + ["--objective", "families"])
+    assert "--objective families: " in capsys.readouterr().err
 
 
 def test_packed_inverse_is_the_table_turned_round():

@@ -169,3 +169,28 @@ def test_without_family_leaves_out_exactly_that_family():
         without_family(dd, "word-net")
     with pytest.raises(ValueError, match="data/x have no family column"):
         without_family(dd.remove_columns("family"), "wordnet", "data/x")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"spins_per_original": 0}, "spins_per_original: expected a whole number ≥ 1, got 0"),
+    ({"spins_per_original": "two"}, "spins_per_original: expected a whole number"),
+    ({"max_units": -5}, "max_units: expected None or a whole number ≥ 1, got -5"),
+    ({"max_units": {"train": 10, "dev": 2}}, "max_units: unknown split 'dev'"),
+    ({"max_sentences": 0}, "max_sentences: expected a whole number ≥ 1"),
+    ({"family_mix": "some"}, "family_mix must be 'all' or 'one'"),
+    ({"families": {}}, "families: expected a mapping"),
+    ({"spinner": {"rte": 0.2}}, r"unknown spinner settings \['rte'\]"),
+    ({"corpora": [{"kind": "sotu", "max_docs": -1}]}, "corpus sotu: max_docs must be"),
+])
+def test_pairs_settings_that_cannot_be_meant_are_refused(tiny_config, change, message):
+    """Values that would build an empty or silently truncated dataset, or crash deep inside,
+    are refused before any corpus is read."""
+    with pytest.raises(ValueError, match=message):
+        build_pairs({**tiny_config, **change}, progress=False)
+
+
+def test_spinner_override_is_refused_for_family_configs(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "training.pairs", "--config", "pairs-mixed.yaml",
+                        "--spinner", "spinner.yaml", "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert r.returncode == 2 and "spins with families (content-farm, wordnet" in r.stderr

@@ -128,6 +128,9 @@ def load_corpora(specs: Sequence[dict[str, Any]], max_docs: int | None = None) -
             raise ValueError(f"unknown corpus kind {kind!r}; expected one of {sorted(_LOADERS)}")
         loaded = _LOADERS[kind](spec)
         caps = [c for c in (spec.get("max_docs"), max_docs) if c is not None]
+        if any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in caps):
+            raise ValueError(f"corpus {kind}: max_docs must be a whole number ≥ 1, got "
+                             f"{spec.get('max_docs')!r}")
         docs.extend(loaded[:min(caps)] if caps else loaded)
     seen: set[str] = set()
     for d in docs:

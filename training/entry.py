@@ -1,6 +1,7 @@
-"""How the training commands end on a user's mistake: a missing file or folder, or a bad
-setting (OSError, ValueError), prints one line naming it and exits with status 2, as argparse
-does for a bad option; ``DESPIN_TRACEBACK=1`` in the environment shows the traceback instead."""
+"""How the training commands end on a user's mistake: a missing file or folder, a bad
+setting, or a split, column or profile the data lacks (OSError, ValueError, KeyError), prints
+one line naming it and exits with status 2, as argparse does for a bad option;
+``DESPIN_TRACEBACK=1`` in the environment shows the traceback instead."""
 from __future__ import annotations
 
 import os
@@ -11,14 +12,19 @@ __all__ = ["library_module", "positive_int", "run"]
 
 
 def run(main: Callable[[], Any], prog: str) -> None:
-    """Call ``main()`` (a training module's entry point); on OSError or ValueError print
-    ``{prog}: error: {message}`` to stderr and exit 2."""
+    """Call ``main()`` (a training module's entry point); on OSError, ValueError or KeyError
+    print ``{prog}: error: {message}`` to stderr and exit 2."""
     try:
         main()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         if os.environ.get("DESPIN_TRACEBACK"):
             raise
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if isinstance(exc, KeyError) and exc.args:  # str() of a KeyError quotes its key
+            key = exc.args[0]
+            message = key if isinstance(key, str) and " " in key else \
+                f"no {key!r} (a split, column or setting the input lacks)"
+        print(f"{prog}: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -607,9 +607,12 @@ def resolve_restorer(spec: str) -> Restorer:
         raise ValueError(f"unknown restorer {spec!r}: use identity, inverse-thesaurus or "
                          "MODULE:CALLABLE")
     module, _, attr = spec.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"restorer {spec}: {e}") from None
     if inspect.isclass(obj):
         return obj()
     if inspect.isfunction(obj) or inspect.ismethod(obj):
@@ -631,8 +634,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
                     help="identity | inverse-thesaurus | MODULE:CALLABLE (repeatable)")
     ap.add_argument("--data", help="saved DatasetDict folder (training.pairs) or TSV spun/original")
     ap.add_argument("--split", default="test")
-    ap.add_argument("--limit", type=positive_int, default=None, help="first N pairs only")
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--limit", type=positive_int, default=None,
+                    help="N pairs only, evenly spaced over the split")
+    ap.add_argument("--batch-size", type=positive_int, default=32)
     ap.add_argument("--tortured", default=None,
                     help="tortured-phrases TSV (default: $DESPIN_TORTURED, else "
                          "../shared/eval/tortured_phrases.tsv beside the checkout), or 'none' "

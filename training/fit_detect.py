@@ -29,6 +29,8 @@ import numpy as np
 from despin.detection import (DOCUMENT_FEATURES, SENTENCE_FEATURES, DetectionModel, Logistic,
                               document_features, sentence_rows)
 
+from training.entry import positive_int
+
 from .detector import auc
 
 __all__ = ["Units", "read_units", "windows", "fit", "main"]
@@ -72,7 +74,10 @@ def read_units(data: str | Path, split: str, docs: int, seed: int = 0,
 
     from training.pairs import without_family
 
-    ds = without_family(load_from_disk(str(data))[split], exclude_family, str(data))
+    dd = load_from_disk(str(data))
+    if split not in dd:
+        raise ValueError(f"{data} has no split {split!r} (has {sorted(dd)})")
+    ds = without_family(dd[split], exclude_family, str(data))
     ds = ds.select([i for i, s in enumerate(ds["spin"]) if s == 0])
     ids = sorted(set(ds["doc_id"]))
     chosen = set(random.Random(seed).sample(ids, min(docs, len(ids))))
@@ -151,8 +156,10 @@ def main(argv: list[str] | None = None) -> DetectionModel:
     p.add_argument("--model", default="despin/default", help="a fast-core Despinner folder")
     p.add_argument("--data", default="data/pairs", help="pairs dataset (training.pairs)")
     p.add_argument("--split", default="validation")
-    p.add_argument("--docs", type=int, default=60, help="documents sampled from the split")
-    p.add_argument("--max-units", type=int, default=60, help="units read per document")
+    p.add_argument("--docs", type=positive_int, default=60,
+                   help="documents sampled from the split")
+    p.add_argument("--max-units", type=positive_int, default=60,
+                   help="units read per document")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="folder for detection.json (default: --model)")
     p.add_argument("--exclude-family", default=None,

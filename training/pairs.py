@@ -34,7 +34,7 @@ from training.spinner import SpinResult, Spinner
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-__all__ = ["DEFAULTS", "load_config", "read_section", "without_family", "sentence_windows", "pair_row",
+__all__ = ["DEFAULTS", "load_config", "check_config", "read_section", "without_family", "sentence_windows", "pair_row",
            "build_pairs", "seen_for", "save_pairs", "summarize", "main"]
 
 DEFAULTS: dict[str, Any] = {
@@ -52,8 +52,40 @@ DEFAULTS: dict[str, Any] = {
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a pairs YAML (keys at top level or under ``pairs:``) over :data:`DEFAULTS`."""
-    return read_section(path, "pairs", DEFAULTS)
+    """Read a pairs YAML (keys at top level or under ``pairs:``) over :data:`DEFAULTS`;
+    raises ValueError for an unknown key or a value :func:`check_config` refuses."""
+    cfg = read_section(path, "pairs", DEFAULTS)
+    check_config(cfg)
+    return cfg
+
+
+def _whole(value: Any, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Raise ValueError naming the first setting of a pairs config whose value cannot be
+    meant: ``spins_per_original``, ``max_words``, ``max_sentences`` whole numbers ≥ 1,
+    ``max_units`` None or a whole number ≥ 1 (or one per split), ``seed`` a whole number,
+    ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
+    for key in ("spins_per_original", "max_words", "max_sentences"):
+        if not _whole(cfg[key], 1):
+            raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, got {cfg[key]!r}")
+    caps = cfg["max_units"]
+    for split, cap in (caps.items() if isinstance(caps, dict) else [(None, caps)]):
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"pairs setting max_units: unknown split {split!r} (have {SPLITS})")
+        if cap is not None and not _whole(cap, 1):
+            raise ValueError(f"pairs setting max_units: expected None or a whole number ≥ 1, "
+                             f"got {cap!r}")
+    if isinstance(cfg["seed"], bool) or not isinstance(cfg["seed"], int):
+        raise ValueError(f"pairs setting seed: expected a whole number, got {cfg['seed']!r}")
+    if cfg["family_mix"] not in ("all", "one"):
+        raise ValueError(f"family_mix must be 'all' or 'one', got {cfg['family_mix']!r}")
+    fams = cfg["families"]
+    if fams is not None and not (isinstance(fams, dict) and fams):
+        raise ValueError(f"pairs setting families: expected a mapping of family names to "
+                         f"spinner configs, got {fams!r}")
 
 
 def read_section(path: str | Path, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +118,15 @@ def without_family(pairs, family: str | None, name: str = "the pairs"):
 
 
 def save_pairs(dd: DatasetDict, out: str | Path, config_file: str, config: dict[str, Any],
-               started: float) -> None:
+               started: float, progress: bool = True) -> None:
     """Save ``dd`` to ``out`` with the settings that made it (``config_file``, JSON) and print
-    its :func:`summarize` table and the time since ``started``."""
+    its :func:`summarize` table and the time since ``started`` (``progress=False``: without
+    the ``datasets`` saving bars)."""
     out = Path(out)
+    if not progress:
+        from datasets.utils.logging import disable_progress_bar
+
+        disable_progress_bar()
     # datasets 5.x writes no shard for an empty split, and then cannot load it: ask for one.
     dd.save_to_disk(str(out), num_shards={k: 1 for k, ds in dd.items() if len(ds) == 0})
     (out / config_file).write_text(json.dumps(config, indent=2))
@@ -200,10 +237,9 @@ def build_pairs(config: dict[str, Any], max_docs: int | None = None,
     from tqdm.auto import tqdm
 
     cfg = {**DEFAULTS, **config}
+    check_config(cfg)
     families = cfg["families"]
     if families:  # fail fast on a bad spinner config
-        if cfg["family_mix"] not in ("all", "one"):
-            raise ValueError(f"family_mix must be 'all' or 'one', got {cfg['family_mix']!r}")
         spinners = {name: _make_spinner(spec) for name, spec in families.items()}
     else:
         spinners = {None: _make_spinner(cfg["spinner"])}
@@ -294,10 +330,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.seed is not None:
         cfg["seed"] = args.seed
     if args.spinner is not None:
+        if cfg["families"]:
+            ap.error(f"--spinner: {args.config} spins with families ({', '.join(cfg['families'])})"
+                     f", each with its own spinner; set them in the config")
         cfg["spinner"] = args.spinner
     t0 = time.time()
     dd = build_pairs(cfg, max_docs=args.max_docs, progress=not args.no_progress)
-    save_pairs(dd, args.out, "pairs_config.json", {**cfg, "max_docs": args.max_docs}, t0)
+    save_pairs(dd, args.out, "pairs_config.json", {**cfg, "max_docs": args.max_docs}, t0,
+               progress=not args.no_progress)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from despin.synonyms import FUNCTION_WORDS
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import (SPLITS, Document, dedup_paragraphs, load_corpora,
                               split_by_document, stable_hash)
+from training.entry import positive_int
 from training.pairs import (_features, _make_spinner, _split_fractions, count_words, pair_row,
                             read_section, save_pairs)
 
@@ -113,13 +114,15 @@ def main(argv: list[str] | None = None) -> None:
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="phrases.yaml", help="phrases YAML (relative: configs/)")
     ap.add_argument("--out", required=True, help="folder for DatasetDict.save_to_disk")
-    ap.add_argument("--max-docs", type=int, default=None, help="cap documents per corpus")
+    ap.add_argument("--max-docs", type=positive_int, default=None,
+                    help="cap documents per corpus")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
     t0 = time.time()
     dd = build_phrases(cfg, max_docs=args.max_docs, progress=not args.no_progress)
-    save_pairs(dd, args.out, "phrases_config.json", {**cfg, "max_docs": args.max_docs}, t0)
+    save_pairs(dd, args.out, "phrases_config.json", {**cfg, "max_docs": args.max_docs}, t0,
+               progress=not args.no_progress)
 
 
 if __name__ == "__main__":

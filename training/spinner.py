@@ -166,6 +166,10 @@ class Spinner:
         elif isinstance(config, (str, Path)):
             config = SpinnerConfig.from_yaml(config)
         elif isinstance(config, dict):
+            unknown = set(config) - set(SpinnerConfig.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"unknown spinner settings {sorted(unknown)} (known: "
+                                 f"{sorted(SpinnerConfig.__dataclass_fields__)})")
             config = SpinnerConfig(**config)
         self.config = config
         self.sources = sources if sources is not None else load_sources(config.sources)

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from training.entry import positive_int
+
 __all__ = ["TUNED_FROM", "sentences_of", "tune", "warn_if_unbounded", "chosen_line",
            "main"]
 
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="a fast-core Despinner folder")
     p.add_argument("--data", default="data/pairs-mixed", help="pairs folder (training.pairs)")
-    p.add_argument("--val-limit", type=int, default=600,
+    p.add_argument("--val-limit", type=positive_int, default=600,
                    help="validation pairs, evenly spaced over the split")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25])
@@ -305,6 +307,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         p.error(str(e))
     if args.objective == "pooled":
         families = None
+    elif families is None:
+        p.error(f"--objective families: {args.data} has no family column")
     if args.metric == "swaps" and swaps is None:
         p.error(f"--metric swaps: {args.data} has no swaps column")
     # the scales multiply the lm_weight that the first --write tuned from, where the folder
