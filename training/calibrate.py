@@ -149,7 +149,8 @@ def _row_settings(settings: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float] | None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.calibrate",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None,
                    help="Despinner folder (default: the shipped search core, "
                         "despin/default/accurate)")

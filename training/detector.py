@@ -83,7 +83,8 @@ def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
 
 
 def main(argv: list[str] | None = None) -> SpunDetector:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.detector",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None,
                    help="Despinner folder (default: the shipped search core, "
                         "despin/default/accurate)")

@@ -12,7 +12,8 @@ from despin.spunness import SpunnessTable
 
 
 def main(argv: list[str] | None = None) -> SpunnessTable:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.spunness",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="pairs folder from training.pairs")
     p.add_argument("--split", default="train")
     p.add_argument("--out", required=True, help="Despinner folder to write spunness.tsv into")

@@ -154,7 +154,8 @@ def parse_settings(parser: argparse.ArgumentParser, items: Sequence[str]) -> dic
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.tune",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None,
                    help="Despinner folder (default: the shipped search core, "
                         "despin/default/accurate)")
