@@ -77,8 +77,7 @@ FAMILY ?= wordnet
 lofo: $(STAMP)
 	@for f in data/pairs-mixed data/pairs runs/ngram/prose.arpa; do test -e $$f || { \
 	    echo "make lofo needs $$f (made by make default)"; exit 1; }; done
-	$(PY) -m training.train --config configs/train-encoder-lofo.yaml exclude_family=$(FAMILY) \
-	    out=runs/lofo-enc-$(FAMILY)
+	$(PY) -m training.train --config configs/train-encoder-lofo.yaml exclude_family=$(FAMILY)
 	$(PY) -m training.fit_fast --encoder runs/lofo-enc-$(FAMILY) --index index.yaml \
 	    --data data/pairs-mixed --exclude-family $(FAMILY) --out runs/lofo3-$(FAMILY) \
 	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 \

@@ -313,3 +313,15 @@ def test_recipe_values_are_checked_at_load(recipe, override, message):
         load(recipe, override)
     assert T.load_recipe("train-tiny-t5.yaml", {"task": "restoration", "max_minutes": 1.5,
                                                  "lr": 3})["lr"] == 3
+
+
+def test_lofo_recipe_writes_where_its_family_says():
+    """configs/train-encoder-lofo.yaml names its output by the family it leaves out, and
+    refuses to run without one."""
+    from training.encoder import load_recipe, output_folder
+
+    cfg = load_recipe("train-encoder-lofo.yaml", {"exclude_family": "spinbot"})
+    assert output_folder(cfg) == "runs/lofo-enc-spinbot"
+    assert output_folder({**cfg, "out": "elsewhere"}) == "elsewhere"
+    with pytest.raises(ValueError, match="give exclude_family=FAMILY"):
+        output_folder(load_recipe("train-encoder-lofo.yaml"))

@@ -41,8 +41,8 @@ from typing import Any, Iterator
 
 from despin.resources import REPO_ROOT, resolve
 
-__all__ = ["DEFAULTS", "load_recipe", "swap_spans", "slot_labels", "label_sentences", "train",
-           "evaluate"]
+__all__ = ["DEFAULTS", "load_recipe", "output_folder", "swap_spans", "slot_labels",
+           "label_sentences", "train", "evaluate"]
 
 log = logging.getLogger("despin.train")
 
@@ -78,6 +78,18 @@ def load_recipe(path: str | None, overrides: dict[str, Any] | None = None) -> di
     from training import train
 
     return train.load_recipe(path, overrides, DEFAULTS)
+
+
+def output_folder(cfg: dict[str, Any]) -> str:
+    """The recipe's ``out`` with ``{exclude_family}`` replaced by the family it leaves out
+    (``out: runs/lofo-enc-{exclude_family}``); raises ValueError when ``out`` names the
+    family and the recipe leaves none out."""
+    out = str(cfg["out"])
+    if "{exclude_family}" in out:
+        if not cfg.get("exclude_family"):
+            raise ValueError(f"out {out} names the family left out: give exclude_family=FAMILY")
+        out = out.replace("{exclude_family}", cfg["exclude_family"])
+    return out
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -261,7 +273,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
 
     accelerator = Accelerator()
     is_main = accelerator.is_main_process
-    out = Path(cfg["out"])
+    out = Path(output_folder(cfg))
     out.mkdir(parents=True, exist_ok=True)
     _setup_logging(out, is_main)
     set_seed(cfg["seed"])
