@@ -45,6 +45,7 @@ from typing import Any, Iterable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.candidates import CandidateIndex  # noqa: E402
+from training.entry import positive_int  # noqa: E402
 from despin.lattice import MAX_SLOT_WORDS  # noqa: E402
 from despin.text import is_word, protected_mask, tokenize  # noqa: E402
 from training.encoder import swap_spans  # noqa: E402
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--families", default="data/pairs-families",
                     help="pairs with a family column (training.pairs, configs/pairs-families.yaml)")
     ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
-    ap.add_argument("--limit", type=int, default=2000, help="test pairs per family")
+    ap.add_argument("--limit", type=positive_int, default=2000, help="test pairs per family")
     ap.add_argument("--model", default=None, help="Despinner folder (default: the shipped one)")
     ap.add_argument("--index", default=None,
                     help="measure this index config instead of the model's (e.g. "
@@ -230,7 +231,9 @@ def main(argv: list[str] | None = None) -> None:
                          "top_k and frequency weighting")
     ap.add_argument("--tortured", action="store_true", help="tortured-phrase reachability")
     ap.add_argument("--general", action="store_true",
-                    help="… also with the full WordNet (and mythes) added to the index")
+                    help="… also the general sources: the search core's sources (Moby, curated "
+                         "words, phrases) with the full WordNet, unfiltered Moby and mythes, "
+                         "one and two steps deep")
     args = ap.parse_args(argv)
 
     import datasets
@@ -244,6 +247,10 @@ def main(argv: list[str] | None = None) -> None:
           f"torch threads {torch.get_num_threads()}")
     t0 = time.time()
     folder = Path(args.model or DEFAULT_PATH)
+    spec = folder / "despin.json"
+    if not spec.is_file() or "fast" not in json.loads(spec.read_text()):
+        ap.error(f"--model {folder}: not a fast-core Despinner folder (its despin.json has no "
+                 f"fast section)")
     model = Despinner.from_pretrained(args.model)
     index = model.index
     if args.index:
@@ -270,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
         from training.evaluate import load_tortured
 
         rows = [r for r in load_tortured() if int(r["n_papers"]) >= 10]
-        indexes = {"this index" if args.index else "shipped default": index}
+        indexes = {"this index" if args.index else
+                   "this model's index" if args.model else "shipped default": index}
         if args.general:
             from despin.synonyms import DEFAULT_SOURCES, load_sources, mythes_path
 
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                 specs.append({"name": "mythes", "kind": "mythes", "weight": 0.2, "min_zipf": 0.0})
             except FileNotFoundError:
                 pass
-            indexes["+ " + " + ".join(s["name"] for s in specs[len(DEFAULT_SOURCES):])] = \
+            indexes["general: " + " + ".join(s["name"] for s in specs)] = \
                 CandidateIndex(load_sources(specs), index.freq_power)
         print(f"\ntortured phrases, n_papers ≥ 10: {len(rows):,} (evaluation only)")
         if args.general:

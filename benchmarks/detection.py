@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.despinner import SEARCH_PATH, Despinner  # noqa: E402
+from training.entry import non_negative_int, positive_int  # noqa: E402
 from despin.detection import document_features, sentence_rows  # noqa: E402
 from despin.spunness import SpunnessTable  # noqa: E402
 from despin.text import tokenize  # noqa: E402
@@ -69,13 +70,14 @@ def _row(name: str, n: int, scores: dict[str, np.ndarray], labels: list[int]) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/detection.py",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="Despinner folder (default: shipped)")
     p.add_argument("--data", default="data/pairs")
     p.add_argument("--split", default="test")
-    p.add_argument("--docs", type=int, default=150, help="documents sampled from the split")
-    p.add_argument("--max-units", type=int, default=40)
-    p.add_argument("--tortured", type=int, default=300,
+    p.add_argument("--docs", type=positive_int, default=150, help="documents sampled from the split")
+    p.add_argument("--max-units", type=positive_int, default=40)
+    p.add_argument("--tortured", type=non_negative_int, default=300,
                    help="tortured phrases sampled (0: no tortured row)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
 
     t0 = time.time()
     model = Despinner.from_pretrained(args.model)
+    if model.fast_spec is None or model.detection is None:
+        p.error(f"--model {args.model}: no spin detector (detection needs a fast-core model "
+                f"with its detection.json: python -m training.fit_detect)")
     det = model.detection
     table = SpunnessTable.load(SEARCH_PATH / SpunnessTable.FILE)
     units: Units = read_units(args.data, args.split, args.docs, args.seed, args.max_units)

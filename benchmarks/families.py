@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from training.evaluate import evaluate_restorer, load_pairs, load_pairs_and_swaps  # noqa: E402
+from training.entry import non_negative_int, positive_int  # noqa: E402
 
 TestSet = tuple[list[str], list[str], list | None]
 """(spun, original, each pair's recorded swaps or None) of one test set."""
@@ -112,16 +113,36 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
     ap.add_argument("--families", default="data/pairs-families",
                     help="pairs with a family column ('' to skip)")
     ap.add_argument("--today", default="data/pairs", help="today's pairs ('' to skip)")
-    ap.add_argument("--limit", type=int, default=100, help="test pairs per test set")
+    ap.add_argument("--limit", type=positive_int, default=100, help="test pairs per test set")
     ap.add_argument("--also", nargs="*", default=[],
                     help="NAME=FOLDER: more pairs folders whose test splits are scored (e.g. "
                          "mythes=data/pairs-mythes, a spinner no model was fitted on)")
-    ap.add_argument("--clean-limit", type=int, default=0,
+    ap.add_argument("--clean-limit", type=non_negative_int, default=0,
                     help="also feed in this many test originals of each source of originals "
                          "(a larger sample of the clean column; 0: none)")
     ap.add_argument("--lofo", default=None,
                     help="folder pattern with {family}: models fitted without that family")
     args = ap.parse_args(argv)
+    # every spec and folder checked before minutes of measuring
+    for flag, specs in (("--models", args.models), ("--also", args.also)):
+        for spec in specs:
+            name, sep, folder = spec.partition("=")
+            if not (sep and name and folder):
+                ap.error(f"{flag} wants NAME=FOLDER, got {spec!r}")
+            if not Path(folder).exists():
+                ap.error(f"{flag} {spec}: no such folder")
+            if flag == "--models" and not (Path(folder) / "despin.json").is_file():
+                ap.error(f"{flag} {spec}: not a Despinner folder (no despin.json)")
+    for flag, folder in (("--families", args.families), ("--today", args.today)):
+        if folder and not Path(folder).exists():
+            ap.error(f"{flag} {folder}: no such pairs folder")
+    if args.lofo:
+        try:
+            args.lofo.format(family="x")
+        except (KeyError, IndexError, ValueError):
+            ap.error(f"--lofo {args.lofo!r}: the pattern may name only {{family}}")
+        if "{family}" not in args.lofo:
+            ap.error(f"--lofo {args.lofo!r}: the pattern must contain {{family}}")
 
     import torch
 
@@ -135,19 +156,22 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
                              args.also) if args.clean_limit else None)
     results: dict[str, dict[str, dict]] = {}
     for spec in args.models:
-        name, sep, folder = spec.partition("=")
-        if not sep:
-            ap.error(f"--models wants NAME=FOLDER, got {spec!r}")
+        name, _, folder = spec.partition("=")
         results[name] = measure(folder, sets, clean)
     print(table(results))
     if args.lofo:
         left: dict[str, dict[str, dict]] = {}
+        missing = []
         for fam, pair in sets.items():
             folder = Path(args.lofo.format(family=fam))
             if (folder / "despin.json").exists():
                 left[f"without {fam}"] = measure(str(folder), {fam: pair})
+            else:
+                missing.append(str(folder))
         print("\nleave one family out (each model fitted without the family it is tested on):")
         print(table(left))
+        if missing:
+            print(f"(no Despinner folder at {', '.join(missing)}: those rows are missing)")
         results.update(left)
     print(f"(measured in {time.time() - t0:.0f} s)")
     return results

@@ -27,6 +27,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from despin.baselines import InverseThesaurus, identity  # noqa: E402
+from training.entry import non_negative_int, positive_int  # noqa: E402
 from despin.despinner import DEFAULT_PATH, Despinner, ScorerSpec  # noqa: E402
 from despin.search import SearchSettings  # noqa: E402
 from despin.synonyms import DEFAULT_SOURCES  # noqa: E402
@@ -83,11 +84,12 @@ def phrase_restorer(restorer: Callable, profile: str | None) -> Callable:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/quality.py",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="pairs folder from training.pairs")
     p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=int, default=200, help="pairs scored (evenly spaced)")
-    p.add_argument("--tortured-limit", type=int, default=400,
+    p.add_argument("--limit", type=positive_int, default=200, help="pairs scored (evenly spaced)")
+    p.add_argument("--tortured-limit", type=non_negative_int, default=400,
                    help="tortured phrases sampled (0: skip them)")
     p.add_argument("--tortured", default=None,
                    help="tortured-phrases TSV (default: $DESPIN_TORTURED, else "
@@ -98,23 +100,31 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--default", default=None, help="Despinner folder for the default row")
     p.add_argument("--phrase-profile", default="phrase",
                    help="profile that restores the tortured phrases ('none': the restorer itself)")
-    p.add_argument("--only", nargs="*", default=None, help="rows to run (default: all)")
+    p.add_argument("--only", nargs="+", default=None,
+                   help="rows to run (default: all): identity, inverse-thesaurus, lm-lattice, "
+                        "t5-scratch (with --t5), smollm2-lora (with --lora), hand-weighted, "
+                        "search, default, accurate")
     p.add_argument("--families", default=None,
                    help="also each spinner family's test split (a pairs folder with a family "
                         "column, e.g. data/pairs-families): every row on each, and the coverage "
                         "of the default's index per family (benchmarks/families.py, "
                         "benchmarks/coverage.py)")
-    p.add_argument("--family-limit", type=int, default=100, help="test pairs per family")
+    p.add_argument("--family-limit", type=positive_int, default=100, help="test pairs per family")
     args = p.parse_args(argv)
     if not Path(args.data).exists():
         p.error(f"--data {args.data}: no such pairs folder (python -m training.pairs writes one)")
+    factories = restorers(args.t5, args.default, args.lora)
+    unknown = sorted(set(args.only or ()) - set(factories))
+    if unknown:
+        p.error(f"--only: no row {unknown} here (rows: {', '.join(factories)}; t5-scratch needs "
+                f"--t5, smollm2-lora --lora)")
     fam_sets = load_test_sets(None, args.families, args.family_limit) if args.families else {}
     fam_rows: dict[str, dict] = {}
 
     spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit)
     tortured = load_tortured(args.tortured) if args.tortured_limit > 0 else None
     rows: dict[str, dict] = {}
-    for name, make in restorers(args.t5, args.default, args.lora).items():
+    for name, make in factories.items():
         if args.only and name not in args.only:
             continue
         restorer = make()
@@ -133,9 +143,10 @@ def main(argv: list[str] | None = None) -> None:
               f"words/s)", file=sys.stderr, flush=True)
         print(format_table(rows), file=sys.stderr, flush=True)
     print(format_table(rows))
-    n10 = next(iter(rows.values())).get("tortured_n10", 0) if rows else 0
+    first = next(iter(rows.values())) if rows else {}
+    n, n10 = first.get("tortured_n", 0), first.get("tortured_n10", 0)
     print(f"\n{len(spun)} pairs of {args.data} [{args.split}], evenly spaced; "
-          + (f"{args.tortured_limit} tortured phrases sampled (seed 0), {n10} with n_papers ≥ 10"
+          + (f"{n} tortured phrases sampled (seed 0), {n10} with n_papers ≥ 10"
              if tortured is not None else "no tortured phrases"))
     if fam_sets:
         print(f"\nper spinner family ({args.family_limit} test pairs each of {args.families}):")

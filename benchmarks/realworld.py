@@ -33,6 +33,8 @@ from typing import Callable, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from training.entry import positive_int  # noqa: E402
+
 DATA = ROOT / "benchmarks" / "realworld" / "pairs.tsv"
 SOURCES = ROOT / "benchmarks" / "realworld" / "SOURCES.md"
 HEADER = ["source_id", "spun", "original"]
@@ -127,15 +129,25 @@ def _load_restorer(name: str, folder: str | None = None) -> Restorer:
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict]:
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/realworld.py",
+                                description=(__doc__ or "").split("\n")[0])
     p.add_argument("--data", default=str(DATA), help="pairs TSV (source_id, spun, original)")
     p.add_argument("--accurate", action="store_true",
                    help="also the accurate profile (Gemma-3-270m search; slow)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--threads", type=positive_int, default=2, help="torch threads")
     p.add_argument("--show", action="store_true", help="print the default's edits, pair by pair")
     p.add_argument("--extra", nargs="*", default=[],
                    help="NAME=FOLDER: more Despinner folders as rows (e.g. an earlier default)")
     args = p.parse_args(argv)
+    builtin = ["identity", "default"] + (["accurate"] if args.accurate else [])
+    for spec in args.extra:
+        name, sep, folder = spec.partition("=")
+        if not (sep and name and folder):
+            p.error(f"--extra wants NAME=FOLDER, got {spec!r}")
+        if name in builtin:
+            p.error(f"--extra {spec}: {name!r} is a built-in row; give it another name")
+        if not (Path(folder) / "despin.json").is_file():
+            p.error(f"--extra {spec}: {folder} is not a Despinner folder (no despin.json)")
 
     import torch
 
@@ -147,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     print()
 
     extra = dict(spec.partition("=")[::2] for spec in args.extra)
-    names = ["identity", "default"] + (["accurate"] if args.accurate else []) + list(extra)
+    names = builtin + list(extra)
     results: dict[str, dict] = {}
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)

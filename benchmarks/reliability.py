@@ -88,6 +88,8 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # training.spinner runs from the checkout
 
+from training.entry import positive_int  # noqa: E402
+
 # ----------------------------------------------------------------------------------------------
 # Source text
 # ----------------------------------------------------------------------------------------------
@@ -912,8 +914,9 @@ COLUMNS = ("inputs", "words", "crashes", "protected", "sentences", "bytes", "edi
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--limit", type=int, default=None,
+    p = argparse.ArgumentParser(prog="python benchmarks/reliability.py",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="about N inputs in all, every family in proportion (at least 1 each); "
                         "the huge inputs shrink in proportion too (at least 500 words); the CLI "
                         "runs --format text/json and three bad inputs only")
@@ -922,6 +925,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="also write the table (and notes) here as JSON")
     p.add_argument("--show", type=int, default=3, help="failure notes shown per family")
     args = p.parse_args(argv)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        p.error(f"--json {args.json}: no folder {Path(args.json).parent} to write it in")
 
     import torch
     from tqdm import tqdm
@@ -931,6 +936,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     model = Despinner.from_pretrained()
     model.progress = False
+    _ = model.engine  # from_pretrained defers loading the weights to first use
     load_s = time.time() - t0
     src = Source(args.seed)
     full = sum(c for _, c, _ in FAMILIES)

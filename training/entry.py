@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable
 
-__all__ = ["library_module", "positive_int", "run"]
+__all__ = ["library_module", "positive_int", "non_negative_int", "run"]
 
 
 def run(main: Callable[[], Any], prog: str) -> None:
@@ -33,6 +33,14 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise ValueError(f"{value} is below 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type``: an integer ≥ 0 (0 usually meaning "none of these")."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{value} is below 0")
     return value
 
 

@@ -297,10 +297,12 @@ def score(sources: Sequence[str], predictions: Sequence[str], references: Sequen
       ``swap_recall`` / ``swap_f05`` and their counts ``swap_tp`` / ``swap_n_pred`` /
       ``swap_n_gold``, micro-averaged with the same conventions (:func:`match_swaps`).
     Word shares count tokens with a letter or digit; punctuation is left out. Raises
-    ValueError when the lists' lengths differ.
+    ValueError when the lists' lengths differ or are empty.
     """
     import sacrebleu
 
+    if not sources:
+        raise ValueError("no pairs to score")
     if not len(sources) == len(predictions) == len(references):
         raise ValueError(f"lengths differ: {len(sources)} sources, {len(predictions)} "
                          f"predictions, {len(references)} references")
@@ -558,7 +560,11 @@ def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family
         if missing:
             raise KeyError(f"{p} lacks columns {sorted(missing)} (has {ds.column_names})")
         if family:
-            ds = ds.select([i for i, f in enumerate(ds["family"]) if f == family])
+            fams = ds["family"]
+            if family not in set(fams):
+                raise KeyError(f"no pairs of family {family!r} in {p} [{split}] (families: "
+                               f"{sorted(set(fams))})")
+            ds = ds.select([i for i, f in enumerate(fams) if f == family])
         keep = evenly_spaced(len(ds), limit)
         if len(keep) < len(ds) and not family and "family" in ds.column_names:
             fams = ds["family"]
