@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         raw = without_family(raw, args.exclude_family, args.data)
     except ValueError as e:
-        raise SystemExit(f"--exclude-family: {e}") from None
+        p.error(f"--exclude-family: {e}")
     train = _evenly(raw["train"], args.limit)
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     if args.drop_features:

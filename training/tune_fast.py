@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.time()
     model = Despinner.from_pretrained(args.model)
     if model.fast is None:
-        raise SystemExit(f"{args.model} is not a fast-core model")
+        p.error(f"--model {args.model}: not a fast-core model")
     restorer = model.fast
     gates: list[Gate] = [NO_GATE]
     cuts = [c for c in args.gate_cuts if c is not None]
