@@ -117,6 +117,7 @@ def test_encoder_recipe_shares_batches_between_processes(tmp_path, spun_pairs):
     up the same): each trains on its half of every batch, and the main process writes an
     encoder that loads; a batch smaller than the number of processes is refused."""
     import os
+    import signal
     import subprocess
     import sys
 
@@ -124,12 +125,22 @@ def test_encoder_recipe_shares_batches_between_processes(tmp_path, spun_pairs):
     from despin.resources import REPO_ROOT
 
     def launch(out: Path, *extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-             "2", "-m", "training.train", "--config", "train-encoder-tiny.yaml", f"data={spun_pairs}",
-             f"out={out}", "progress=false", "eval_every=0", "save_every=0", *extra],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-            env={**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "true"})
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+               "2", "-m", "training.train", "--config", "train-encoder-tiny.yaml",
+               f"data={spun_pairs}", f"out={out}", "progress=false", "eval_every=0",
+               "save_every=0", *extra]
+        # its own process group, so that a hang kills the workers too, not only torchrun
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1",
+                                     "ACCELERATE_USE_CPU": "true"})
+        try:
+            stdout, stderr = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
     r = launch(tmp_path / "two", "max_steps=3")
     assert r.returncode == 0, r.stderr[-2000:]
