@@ -34,8 +34,9 @@ from training.spinner import SpinResult, Spinner
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-__all__ = ["DEFAULTS", "load_config", "check_config", "read_section", "without_family", "sentence_windows", "pair_row",
-           "build_pairs", "seen_for", "save_pairs", "summarize", "main"]
+__all__ = ["DEFAULTS", "load_config", "check_config", "read_section", "without_family",
+           "sentence_windows", "pair_row", "build_pairs", "seen_for", "save_pairs", "summarize",
+           "main"]
 
 DEFAULTS: dict[str, Any] = {
     "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
