@@ -133,9 +133,6 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
                 ap.error(f"{flag} {spec}: no such folder")
             if flag == "--models" and not (Path(folder) / "despin.json").is_file():
                 ap.error(f"{flag} {spec}: not a Despinner folder (no despin.json)")
-    for flag, folder in (("--families", args.families), ("--today", args.today)):
-        if folder and not Path(folder).exists():
-            ap.error(f"{flag} {folder}: no such pairs folder")
     if args.lofo:
         try:
             args.lofo.format(family="x")
@@ -143,6 +140,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict]]:
             ap.error(f"--lofo {args.lofo!r}: the pattern may name only {{family}}")
         if "{family}" not in args.lofo:
             ap.error(f"--lofo {args.lofo!r}: the pattern must contain {{family}}")
+    for flag, folder in (("--families", args.families), ("--today", args.today)):
+        if folder and not Path(folder).exists():
+            ap.error(f"{flag} {folder}: no such pairs folder")
 
     import torch
 
