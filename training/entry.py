@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable
 
-__all__ = ["library_module", "positive_int", "non_negative_int", "run"]
+__all__ = ["is_whole", "library_module", "positive_int", "non_negative_int", "run"]
 
 
 def run(main: Callable[[], Any], prog: str) -> None:
@@ -42,6 +42,14 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise ValueError(f"{value} is below 0")
     return value
+
+
+def is_whole(value: Any, low: int | None = None) -> bool:
+    """Whether a config value is a whole number (an ``int``, not a ``bool``), and ≥ ``low``
+    where one is given: the one check behind the pairs configs' and the training recipes'
+    "expected a whole number" errors."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (low is None or value >= low))
 
 
 def library_module(name: str, command: str) -> None:

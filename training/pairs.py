@@ -28,7 +28,7 @@ import yaml
 from despin.resources import config_file, resolve
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
-from training.entry import positive_int
+from training.entry import is_whole, positive_int
 from training.spinner import SpinResult, Spinner
 
 if TYPE_CHECKING:
@@ -60,26 +60,22 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
-def _whole(value: Any, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
 def check_config(cfg: dict[str, Any]) -> None:
     """Raise ValueError naming the first setting of a pairs config whose value cannot be
     meant: ``spins_per_original``, ``max_words``, ``max_sentences`` whole numbers ≥ 1,
     ``max_units`` None or a whole number ≥ 1 (or one per split), ``seed`` a whole number,
     ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
     for key in ("spins_per_original", "max_words", "max_sentences"):
-        if not _whole(cfg[key], 1):
+        if not is_whole(cfg[key], 1):
             raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, got {cfg[key]!r}")
     caps = cfg["max_units"]
     for split, cap in (caps.items() if isinstance(caps, dict) else [(None, caps)]):
         if split is not None and split not in SPLITS:
             raise ValueError(f"pairs setting max_units: unknown split {split!r} (have {SPLITS})")
-        if cap is not None and not _whole(cap, 1):
+        if cap is not None and not is_whole(cap, 1):
             raise ValueError(f"pairs setting max_units: expected None or a whole number ≥ 1, "
                              f"got {cap!r}")
-    if isinstance(cfg["seed"], bool) or not isinstance(cfg["seed"], int):
+    if not is_whole(cfg["seed"]):
         raise ValueError(f"pairs setting seed: expected a whole number, got {cfg['seed']!r}")
     if cfg["family_mix"] not in ("all", "one"):
         raise ValueError(f"family_mix must be 'all' or 'one', got {cfg['family_mix']!r}")

@@ -44,6 +44,7 @@ from despin.model_input import DECODER_ONLY, ENCODER_DECODER, build_model_input,
 from despin.packaged import fix_adapter_base
 from despin.resources import REPO_ROOT, config_file, resolve
 from despin.scorer import DESPIN_CONFIG, RestorationModel, load_base_model
+from training.entry import is_whole
 
 __all__ = ["DEFAULTS", "load_recipe", "default_index_spec", "load_index_spec", "train",
            "main"]
@@ -122,8 +123,8 @@ def check_recipe(cfg: dict[str, Any], defaults: dict[str, Any]) -> None:
             isinstance(default, (int, float)) and not isinstance(default, bool))
         if not numeric or (value is None and default is None):
             continue
-        whole = isinstance(default, int) and not isinstance(default, bool)
-        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        whole = is_whole(default)
+        if not (is_whole(value) or (not whole and isinstance(value, float))):
             raise ValueError(f"setting {key}: expected {'a whole number' if whole else 'a number'}"
                              f", got {value!r}")
         low = (1 if key in _AT_LEAST_ONE else 0 if key in _AT_LEAST_ZERO else None)
