@@ -70,7 +70,7 @@ default: $(STAMP) lmplz
 # Leave one spinner family out (issue 15 §2): an encoder trained from the base on the other
 # families (configs/train-encoder-lofo.yaml), then fitted, given spin detection and tuned
 # without FAMILY with `make default`'s settings (spin detection is fitted on the mixed pairs
-# without FAMILY, where the default's reads data/pairs, the content farm's); about 75 minutes
+# without FAMILY, where the default's reads data/pairs, the content farm's); about 100 minutes
 # on 2 cores. It reads make default's data/pairs-mixed, data/pairs and runs/ngram/prose.arpa.
 # Then: python benchmarks/families.py --models --today '' --lofo 'runs/lofo3-{family}'
 FAMILY ?= wordnet
