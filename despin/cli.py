@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                         "the profile's, 2.0; smaller is faster and less accurate)")
     p.add_argument("--workers", type=int, default=1,
                    help="restore in this many processes, each with its own copy of the model "
-                        "(about 1.4 GB each for the shipped default) and its share of the "
+                        "(about 1.2 GB each for the shipped default) and its share of the "
                         "cores; the same output, faster on many cores (default: 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -205,12 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"despin: {exc.args[0]}", file=sys.stderr)
         return 2
-    except TypeError as exc:
-        if not args.no_gate:
-            raise
-        print("despin: --no-gate needs a fast-core model (this one has no spin gate)",
-              file=sys.stderr)
-        return 2
     if args.detect and (model.fast_spec is None or model.detection is None):
         print("despin: --detect needs a model with spin detection (the fast core and its "
               "detection.json, python -m training.fit_detect)", file=sys.stderr)
@@ -234,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                       "profile": args.profile,
                       "margin": model.engine.margin  # a searcher profile's, else None
                       if isinstance(model.engine, AccurateRestorer) else None,
-                      "format": "despin-json/1", "offsets": "characters into each line"}
+                      "format": "despin-json/1", "offsets": "characters (Unicode code points, not UTF-16 units) into each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name, number, r in _restore_files(model, args.files, args.workers):
             if args.format == "json":

@@ -176,17 +176,20 @@ class Despinner:
         such prose (``python -m training.truecase --text``, :class:`despin.truecase.CaseTable`)
         in place of the folder's ``truecase.tsv.gz``, which spells restored names with their
         capitals; None: the folder's own (a folder without one leaves restored words in the
-        spun words' case). ``overrides`` replace
-        settings: on the fast core those of
-        :class:`despin.fast.FastSettings` (``threshold=2.0``, ``top_k=50``; ``copy_bonus`` is
-        its ``threshold``), else those of :class:`despin.search.SearchSettings`
-        (``copy_bonus=8.0``, ``top_k=4``, ...).
+        spun words' case). ``overrides`` replace the folder's settings: on the fast core those
+        of :class:`despin.fast.FastSettings` (e.g. ``threshold=1.5``, ``top_k=50``;
+        ``copy_bonus`` is its ``threshold``; ``gate_cut=None`` turns the spin gate off), else
+        those of :class:`despin.search.SearchSettings` (e.g. ``copy_bonus=3.0``). A path may
+        start with ``~``.
 
         Raises FileNotFoundError for a missing folder (OSError for a hub name the hub does not
-        give: offline, no such repository), ValueError for a config that is not a Despinner's,
-        for a device this torch cannot use, a bad dtype or a ``batch_size`` below 1, or for a
-        fast core with a spin gate (``gate_cut``) but no ``detection.json``, or for ``ngram``
-        with a search-core model (it has no n-gram model), FileNotFoundError for an ``ngram``
+        give: offline, no such repository), ValueError for a ``despin.json`` that is not a
+        Despinner's (bad JSON, an unknown source kind, a fast section without an encoder or
+        with a bad setting, a bad scorer, search setting or calibration: the message names
+        the file), for a device this torch cannot use, a
+        bad dtype or a ``batch_size`` below 1, or for a fast core with a spin gate
+        (``gate_cut``) but no ``detection.json``, or for ``ngram`` or ``gate_cut`` with a
+        search-core model (it has neither), FileNotFoundError for an ``ngram``
         file that is missing (an unreadable one raises ValueError when the fast core first
         loads, at the first restore), FileNotFoundError or ValueError for a ``truecase`` file
         that is missing or not a case table, TypeError for an
@@ -203,7 +206,7 @@ class Despinner:
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
-        folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name)
+        folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name).expanduser()
         if not folder.is_dir():
             if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
                     and str(path_or_name).count("/") == 1:
@@ -220,9 +223,7 @@ class Despinner:
         cfg_path = folder / CONFIG_NAME
         if not cfg_path.exists():
             raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}: not a Despinner folder")
-        cfg = json.loads(cfg_path.read_text())
-        if not isinstance(cfg, dict) or not isinstance(cfg.get("sources"), list):
-            raise ValueError(f"{cfg_path} names no synonym 'sources': not a Despinner config")
+        cfg = _read_config(cfg_path)
         fast = cfg.get("fast")
         if fast is not None:  # overrides of the fast core's settings go there
             from .fast import FastSettings
@@ -237,20 +238,21 @@ class Despinner:
             if overrides:
                 raise TypeError(f"unknown setting(s) {sorted(overrides)} for this fast-core "
                                 f"model; FastSettings has {sorted(FastSettings.__dataclass_fields__)}")
+            FastSettings(**fast["settings"])  # an override's bad value: its own error, now
             if ngram is not None:
                 from .ngram import with_prose
 
                 fast["ngram"] = with_prose(fast.get("ngram"), ngram)
-        elif ngram is not None:
-            raise ValueError(f"an n-gram model (ngram=, --ngram) needs a fast-core model; "
-                             f"{folder} is a search-core one")
+        elif ngram is not None or "gate_cut" in overrides:
+            raise ValueError(f"{'an n-gram model (ngram=, --ngram)' if ngram is not None else 'gate_cut (--no-gate)'}"
+                             f" needs a fast-core model; {folder} is a search-core one")
         unknown = set(overrides) - set(SearchSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; SearchSettings has "
                             f"{sorted(SearchSettings.__dataclass_fields__)}")
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
-        model = cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
+        model = cls(cfg["sources"], [ScorerSpec(**s) for s in cfg["scorers"]], settings,
                     cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
                     32 if batch_size is None else batch_size, base_dir=folder,
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
@@ -384,8 +386,9 @@ class Despinner:
         README's accurate-profile table gives words/s and F0.5 at 1.0, 1.5 and 2.0 on the 100
         test pairs, ``benchmarks/speed.py`` rows ``accurate-fp32@M``).
 
-        Raises KeyError for a profile this Despinner lacks, ValueError for a ``margin`` that is
-        negative or given to a profile without a searcher.
+        Raises KeyError for a profile this Despinner lacks, TypeError for a ``margin`` that is
+        not a number, ValueError for one that is negative or given to a profile without a
+        searcher.
         """
         if name is None:
             if margin is not None:
@@ -404,6 +407,9 @@ class Despinner:
         if "searcher" in self.profiles[name]:
             p, key = self.profiles[name], name
             if margin is not None:
+                if isinstance(margin, bool) or not isinstance(margin, (int, float)):
+                    raise TypeError(f"margin must be a number of nats, not "
+                                    f"{type(margin).__name__} {margin!r}")
                 if not margin >= 0:
                     raise ValueError(f"margin must be ≥ 0 nats, got {margin!r}")
                 p, key = {**p, "margin": float(margin)}, f"{name}@margin={float(margin)!r}"
@@ -934,6 +940,42 @@ class Despinner:
             cfg["fast"] = self.fast.save(folder)
         (folder / CONFIG_NAME).write_text(json.dumps(cfg, indent=2) + "\n")
         return folder
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A folder's ``despin.json``, checked before anything loads: valid JSON; ``sources`` a
+    list of source specs of known kinds (:data:`despin.synonyms.SOURCE_KINDS`); a ``fast``
+    section with an ``encoder`` and valid :class:`despin.fast.FastSettings`; ``scorers``
+    (:class:`ScorerSpec`), ``search`` settings and a ``calibration`` that load. (A config with
+    neither a fast section nor scorers is valid: it copies its input, the identity baseline.)
+    Raises ValueError naming the file and the first thing wrong."""
+    from .fast import FastSettings
+    from .synonyms import SOURCE_KINDS
+
+    try:
+        cfg = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("sources"), list):
+        raise ValueError(f"{path} names no synonym 'sources': not a Despinner config")
+    for i, spec in enumerate(cfg["sources"]):
+        if not isinstance(spec, dict) or spec.get("kind", "tsv") not in SOURCE_KINDS:
+            raise ValueError(f"{path}: source {i} ({spec!r}) is not a source spec of a known "
+                             f"kind {list(SOURCE_KINDS)}")
+    fast, scorers = cfg.get("fast"), cfg.setdefault("scorers", [])
+    try:
+        if fast is not None:
+            if not isinstance(fast, dict) or not isinstance(fast.get("encoder"), str):
+                raise ValueError("its 'fast' section names no 'encoder' folder")
+            FastSettings(**fast.get("settings", {}))
+        for spec in scorers:
+            ScorerSpec(**spec)
+        SearchSettings(**cfg.get("search", {}))
+        if cfg.get("calibration"):
+            Calibration.from_dict(cfg["calibration"])
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return cfg
 
 
 def _documents(texts: Any, caller: str) -> list[str]:

@@ -174,12 +174,19 @@ class DetectionModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "DetectionModel":
-        """Read a ``detection.json`` (or the one in folder ``path``)."""
+        """Read a ``detection.json`` (or the one in folder ``path``). Raises OSError for a
+        file that cannot be read, ValueError (naming the file) for one that is not a fitted
+        detection model."""
         path = Path(path)
         if path.is_dir():
             path = path / DETECTION_FILE
-        d = json.loads(path.read_text())
-        return cls(Logistic(**d["sentence"]), Logistic(**d["document"]), d.get("fitted", {}))
+        try:
+            d = json.loads(path.read_text())
+            return cls(Logistic(**d["sentence"]), Logistic(**d["document"]),
+                       d.get("fitted", {}))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path} is not a fitted detection model "
+                             f"({type(exc).__name__}: {exc})") from None
 
 
 def _probability(z: float) -> float:

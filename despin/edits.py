@@ -96,7 +96,9 @@ class Restoration:
 
     def matches(self) -> list[dict[str, Any]]:
         """The edits in the shape of LanguageTool's ``matches``: per edit ``offset`` and
-        ``length`` (characters into :attr:`input`), ``spun``, ``restored``, ``score``,
+        ``length`` (characters into :attr:`input`: Python's Unicode code points, where
+        LanguageTool, Java and JavaScript count UTF-16 units, two for a character beyond the
+        Basic Multilingual Plane such as an emoji), ``spun``, ``restored``, ``score``,
         ``scorer`` (the score's scale, see :class:`Edit`), ``alternatives`` (``[{"text",
         "score"}]``), ``source`` and ``sentence`` (the input sentence that holds it, as
         :func:`despin.text.sentence_spans` cuts it)."""

@@ -524,13 +524,19 @@ class FastRestorer:
         """A fast restorer from a saved encoder folder (:meth:`SpinEncoder.save_pretrained`),
         the n-gram model that ``ngram`` names (:func:`despin.ngram.load_lm`: None is
         pocketsphinx's English model; its paths go through ``resolve``) and ``settings``; the
-        encoder runs on ``device`` ("auto": CUDA when there is one), in float32."""
+        encoder runs on ``device`` ("auto": CUDA when there is one), in float32. Raises
+        ValueError for a ``max_length`` (tokens) beyond the encoder's positions (512 for
+        MiniLM)."""
         import torch
 
         if isinstance(settings, dict):
             settings = FastSettings(**settings)
         settings = settings or FastSettings()
         encoder, tokenizer = SpinEncoder.from_pretrained(encoder_folder)
+        positions = getattr(encoder.base.config, "max_position_embeddings", None)
+        if positions is not None and settings.max_length > positions:
+            raise ValueError(f"FastSettings.max_length {settings.max_length} is beyond the "
+                             f"encoder's {positions} positions")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         encoder.to(device)

@@ -42,7 +42,7 @@ from typing import Any, Iterable, Iterator
 
 from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path",
+__all__ = ["SOURCE_KINDS", "SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path",
            "wordnet_dir", "read_wordnet", "zipf",
            "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights",
            "Insertion", "read_insertions"]
@@ -432,6 +432,10 @@ def _read_insertions(path: Path) -> dict[str, list[str]]:
     return {"": keep} if keep else {}
 
 
+SOURCE_KINDS = ("moby", "mythes", "wordnet", "tsv", "insertions", "numbers")
+"""The ``kind`` values a source spec may have (``"tsv"`` when it has none)."""
+
+
 def load_source(spec: dict[str, Any]) -> SynonymSource:
     """Load one source from its description (see the module docstring); cached on disk."""
     kind = spec.get("kind", "tsv")
@@ -480,9 +484,8 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         else:
             table, inflect = _read_insertions(path), False
     else:
-        raise ValueError(f"unknown synonym source kind {kind!r} "
-                         "(expected 'moby', 'mythes', 'wordnet', 'tsv', 'insertions' or "
-                         "'numbers')")
+        raise ValueError(f"unknown synonym source kind {kind!r} (expected one of "
+                         f"{list(SOURCE_KINDS)})")
     return SynonymSource(name, table, inflect, float(spec.get("weight", 1.0)), dict(spec))
 
 

@@ -17,7 +17,7 @@ setting overrides, profile and margin) and takes the parent's search and fast-co
 they are now (a threshold changed after loading included); a profile added in memory
 (``set_profile``) or another calibration is not seen: save the model and load that folder. A
 call starts its own pool: restore many documents in one call. It costs that model's memory again
-(about 1.4 GB for the shipped default's fast core). Workers start with ``spawn``, as torch
+(about 1.2 GB for the shipped default's fast core). Workers start with ``spawn``, as torch
 needs, so a script that uses them must guard its top level with ``if __name__ == "__main__":``.
 """
 from __future__ import annotations

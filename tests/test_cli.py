@@ -1,6 +1,8 @@
 """The `despin` command: files, stdin, line-for-line output, blank lines, errors."""
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +239,77 @@ def test_dtype_on_the_fast_core_says_it_does_nothing():
     assert "--dtype has no effect on the fast core" in r.stderr
     r = run("--quiet", stdin="The men stated it.\n")
     assert "--dtype" not in r.stderr
+
+
+def _broken_copy(tmp_path, change):
+    """The shipped default's despin.json, changed by ``change(cfg)``, in a folder of its own
+    (the encoder and tables are not copied: every case fails before they are read)."""
+    cfg = json.loads((REPO / "despin" / "default" / "despin.json").read_text())
+    change(cfg)
+    (tmp_path / "despin.json").write_text(json.dumps(cfg))
+    return tmp_path
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda c: c.update(scorers=[{"modell": "x"}]), "unexpected keyword argument 'modell'"),
+    (lambda c: c["fast"]["settings"].update(threshold="high"), "threshold must be a number"),
+    (lambda c: c["fast"].pop("encoder"), "names no 'encoder' folder"),
+    (lambda c: c.update(calibration={"network": {"names": []}}), "'mean'"),
+    (lambda c: c["sources"].append({"name": "x", "kind": "nonsense"}), "known kind"),
+    (lambda c: c.update(search={"top_kk": 3}), "unexpected keyword argument 'top_kk'"),
+])
+def test_a_broken_despin_json_is_a_value_error_naming_the_file(tmp_path, change, message):
+    folder = _broken_copy(tmp_path, change)
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        Despinner.from_pretrained(folder)
+    assert str(folder / "despin.json") in str(info.value)
+
+
+def test_a_broken_model_folder_from_the_cli_names_the_file(tmp_path):
+    folder = _broken_copy(tmp_path, lambda c: c["fast"]["settings"].update(threshold="high"))
+    for extra in ([], ["--no-gate"]):  # --no-gate once turned any TypeError into its message
+        r = run("--model", str(folder), *extra, stdin="x\n")
+        assert r.returncode == 2 and "threshold must be a number" in r.stderr, r.stderr
+        assert str(folder / "despin.json") in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_gate_and_ngram_need_a_fast_core_model():
+    from despin.despinner import SEARCH_PATH
+
+    with pytest.raises(ValueError, match=r"gate_cut \(--no-gate\) needs a fast-core model"):
+        Despinner.from_pretrained(SEARCH_PATH, gate_cut=None)
+    with pytest.raises(ValueError, match=r"n-gram model .* needs a fast-core model"):
+        Despinner.from_pretrained(SEARCH_PATH, ngram="x.arpa")
+
+
+def test_a_max_length_beyond_the_encoders_positions_is_refused_at_load():
+    with pytest.raises(ValueError, match="max_length 600 is beyond the encoder's 512 positions"):
+        Despinner.from_pretrained(max_length=600).restore("The men stated it.")
+    assert Despinner.from_pretrained(max_length=512).restore("a b.") == "a b."
+
+
+def test_a_margin_that_is_not_a_number_is_a_type_error():
+    d = Despinner.from_pretrained()
+    for margin in ("1", True):
+        with pytest.raises(TypeError, match="margin must be a number of nats"):
+            d.profile("accurate", margin=margin)
+
+
+@pytest.mark.parametrize("content", ["{", '{"sentence": {}}', "[]", '{"document": 1}'])
+def test_a_broken_detection_json_is_a_value_error_naming_it(tmp_path, content):
+    from despin.detection import DetectionModel
+
+    (tmp_path / "detection.json").write_text(content)
+    with pytest.raises(ValueError, match="is not a fitted detection model") as info:
+        DetectionModel.load(tmp_path)
+    assert str(tmp_path / "detection.json") in str(info.value)
+
+
+def test_a_model_path_may_start_with_a_tilde(monkeypatch, tmp_path):
+    import shutil
+
+    for name in ("despin.json", "detection.json"):
+        shutil.copy(REPO / "despin" / "default" / name, tmp_path / name)
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    d = Despinner.from_pretrained(f"~/{tmp_path.name}")
+    assert d.recipe["path_or_name"] == str(tmp_path.resolve())
