@@ -84,8 +84,8 @@ def test_detect_edge_cases(model):
     for text in ["", "   \n\t"]:
         d = model.detect(text)
         assert d.probability == 0.0 and d.sentences == []
-    d = model.detect("北京是中国的首都。")
-    assert 0.0 <= d.probability <= 1.0
+    d = model.detect("北京是中国的首都。")  # no English word to read: no evidence of spin
+    assert 0.0 <= d.probability < 0.5 and [s.text for s in d.sentences] == ["北京是中国的首都。"]
     with pytest.raises(TypeError, match="str"):
         model.detect(b"bytes")
     assert set(Detection.to_dict(d)) == {"log_odds", "probability", "sentences"}

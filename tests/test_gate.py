@@ -144,24 +144,27 @@ def model() -> Despinner:
     return Despinner.from_pretrained()
 
 
-def test_shipped_gate_drops_only_edits_of_sentences_called_clean(model):
+def test_shipped_gate_drops_only_edits_of_sentences_called_clean(model, monkeypatch):
+    """At a threshold of −2 the clean "Officials said the fire started ..." gets an edit
+    ("started" → "began"); the shipped gate drops it, and keeps every edit of the spun
+    sentences, each sentence read alone (:func:`gate_edits` on its own log-odds)."""
     fast = model.fast
     s = fast.settings
     assert s.gate_cut is not None and fast.detection is not None
+    monkeypatch.setattr(s, "threshold", -2.0)  # more edits, some in clean sentences
     texts = SPUN + CLEAN
     lattices = fast.lattices(texts)
     every = fast.restore_sentences(texts, lattices, gate=False)
     gated = fast.restore_sentences(texts, lattices)
     z = fast.spin_log_odds(lattices, every)
-    assert gated == [fast.gate([x], [es])[0] for x, es in zip(lattices, every)]
-    for es, kept, zz in zip(every, gated, z):
-        assert all(e in es for e in kept)
-        if kept != es:  # dropped: the sentence is below the cut and the edit below the margin
-            assert zz < s.gate_cut
-            assert all(s.gate_margin is None or e.score < s.gate_margin
-                       for e in es if e not in kept)
+    assert gated == [gate_edits(es, zz, s.gate_cut, s.gate_margin) for es, zz in zip(every, z)]
+    dropped = [i for i, (es, kept) in enumerate(zip(every, gated)) if kept != es]
+    assert dropped and all(i >= len(SPUN) and z[i] < s.gate_cut for i in dropped)
+    for i in dropped:  # below the cut, only sure edits stay
+        assert all(e.score >= s.gate_margin for e in gated[i])
+        assert all(e.score < s.gate_margin for e in every[i] if e not in gated[i])
     # the spun sentences are not called clean: their edits stay
-    assert all(kept for kept in gated[:len(SPUN)])
+    assert gated[:len(SPUN)] == every[:len(SPUN)] and all(gated[:len(SPUN)])
     # read as one group, all six sentences share the group's log-odds
     group = fast.spin_log_odds(lattices, every, [0] * len(texts))
     assert len(set(group)) == 1
@@ -254,10 +257,17 @@ def test_the_gate_reads_a_line_whole_whatever_comes_before(model, monkeypatch):
     assert model.restore(before + line) == before + together.text
 
 
-def test_accurate_profile_shares_the_fast_core(model):
-    """Settings changed on the model (as --no-gate and --copy-bonus do) reach the profile."""
+def test_accurate_profile_shares_the_fast_core(model, monkeypatch):
+    """Settings changed on the model (as --no-gate and --copy-bonus do) reach the profile
+    (its search on unsure slots stubbed out: the fast core's sure edits are what it keeps)."""
+    from despin.accurate import AccurateRestorer
+
+    monkeypatch.setattr(AccurateRestorer, "_search", lambda self, *a: [])
     accurate = model.profile("accurate")
     assert accurate.fast is model.fast and accurate.engine.fast is model.fast
+    assert accurate.restore(SPUN[0]) != SPUN[0]
+    monkeypatch.setattr(model.fast.settings, "threshold", 40.0)  # no edit is that sure
+    assert accurate.restore(SPUN[0]) == SPUN[0]
 
 
 def test_accurate_profile_leaves_gated_sentences_unsearched(model, monkeypatch):

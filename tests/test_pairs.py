@@ -87,13 +87,26 @@ def test_reproducible(tiny, tiny_config):
     again = build_pairs(tiny_config, progress=False)
     for split in tiny:
         assert again[split].to_dict() == tiny[split].to_dict()
+    # only the seed differs (it draws the splits and the swaps): other pairs
+    same = build_pairs(tiny_config, max_docs=3, progress=False)
     other = build_pairs({**tiny_config, "seed": 1}, max_docs=3, progress=False)
-    assert other["train"]["spun"] != tiny["train"]["spun"][:len(other["train"])]
+    assert other["train"].to_dict() != same["train"].to_dict()
+    assert other["train"]["spun"] != same["train"]["spun"]
 
 
 def test_summary(tiny):
+    from datasets import Dataset, DatasetDict
+
     table = summarize(tiny)
     assert "mean rate" in table and all(s in table for s in tiny)
+    # hand-counted: 2 documents, 2 windows of 10 and 5 words, 3 pairs, rates .5 / 0 / .25
+    dd = DatasetDict({"train": Dataset.from_dict({
+        "doc_id": ["a", "a", "b"], "unit": [0, 0, 1], "words": [10, 10, 5],
+        "rate": [0.5, 0.0, 0.25], "family": ["x", "y", "x"]})})
+    lines = summarize(dd).splitlines()
+    assert lines[2].split() == ["train", "2", "2", "3", "15", "0.250", "33.3%"]
+    assert lines[3].split() == ["x", "2", "0.375", "0.0%"]
+    assert lines[4].split() == ["y", "1", "0.000", "100.0%"]
 
 
 def test_cli(tmp_path):

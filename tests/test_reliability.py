@@ -58,10 +58,15 @@ def model():
 
 
 def _protected_edits(model, text: str, protected: str) -> list:
-    """The edits that fall inside the first occurrence of ``protected`` in ``text``."""
+    """The edits that fall inside the first occurrence of ``protected`` in ``text``, restored
+    with the spun sentence as a paragraph of its own after it: a control that must be edited,
+    so that a model that edits nothing cannot pass."""
     a = text.index(protected)
     b = a + len(protected)
-    return [e for e in model.restore_with_edits(text).edits if a <= e.start and e.end <= b]
+    head = text.rstrip("\n") + "\n\n"
+    edits = model.restore_with_edits(head + SPUN + "\n").edits
+    assert any(e.start >= len(head) for e in edits), "the control paragraph was not restored"
+    return [e for e in edits if a <= e.start and e.end <= b]
 
 
 def test_single_sentence_spans_are_protected(model):

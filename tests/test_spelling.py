@@ -62,10 +62,22 @@ def test_index_looks_up_british_spans_as_american_too(model, uk, us):
     assert want - {uk} <= got
 
 
-def test_british_text_restores_like_american(model):
-    us = "The men stated the color of the navy know-how was extra superior."
-    uk = "The men stated the colour of the navy know-how was extra superior."
+@pytest.mark.parametrize("us_word,uk_word,us", [
+    ("color", "colour", "The men stated the color of the navy know-how was extra superior."),
+    ("organize", "organise",
+     "Officers stated they would organize a gathering to talk about the plan final yr."),
+    ("analyze", "analyse",
+     "The agency stated it will analyze the information and report its findings final yr."),
+    ("center", "centre", "The firm opened a brand new center for analysis within the metropolis."),
+    ("favor", "favour", "Voters stated they favor a quick finish to the warfare."),
+    ("honor", "honour", "Officers stated the city would honor the troopers final night time."),
+])
+def test_british_text_restores_like_american(model, us_word, uk_word, us):
+    """The same spun sentence with one word in British spelling: the same edits, and the
+    same output with that word kept British."""
+    uk = us.replace(us_word, uk_word)
     r_us, r_uk = model.restore_with_edits(us), model.restore_with_edits(uk)
+    assert r_us.edits
     assert [(e.spun, e.restored) for e in r_uk.edits] == [(e.spun, e.restored)
                                                           for e in r_us.edits]
-    assert r_uk.text == r_us.text.replace("color", "colour")
+    assert r_uk.text == r_us.text.replace(us_word, uk_word)

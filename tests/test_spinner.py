@@ -215,8 +215,11 @@ def test_mythes_source_reads_synonyms_not_antonyms_or_broader_words(tmp_path, mo
                                          "min_zipf": 0}])
     assert "moments" in [c.text for c in index.lookup("seconds", None)]
     assert "rare" in [c.text for c in index.lookup("uncommon", None)]
-    Spinner({"sources": [{"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0}],
-             "clean_share": 0.0}).spin("A rare moment.", seed=0, rate=1.0)
+    # and the spinner draws its swaps from it: "rare" and "moment" become their synonyms
+    r = Spinner({"sources": [{"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0}],
+                 "clean_share": 0.0}).spin("A rare moment.", seed=0, rate=1.0)
+    swaps = {(w.original.lower(), w.spun.lower()) for w in r.swaps}
+    assert swaps and all(o in src.table and s in src.table[o] for o, s in swaps)
 
 
 def test_mythes_source_missing_or_wrong(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from despin.from_scratch import build_llama_from_config, train_sentencepiece
 from despin.logprobs import collate
@@ -160,11 +161,17 @@ def test_lora_adapter_train_reload_resume(tmp_path, pairs_dir):
     scores = model.score(["a stated b", None], ["a said b", "a said b"])
     assert all(math.isfinite(s) for s in scores)
     # a shipped adapter (no optimizer state) warm-starts: weights kept, fresh step counter
+    # (a learning rate too small to move them shows they are the adapter's, not a new one's)
     out2 = tmp_path / "lora2"
     _run("train-tiny-causal.yaml", out2, pairs_dir, f"model={tmp_path / 'base'}",
-         "max_steps=2", "save_every=0", "eval_every=0", "lora.r=4", "--resume", str(out))
+         "max_steps=2", "save_every=0", "eval_every=0", "lora.r=4", "lora.alpha=8",
+         "lr=1e-12", "--resume", str(out))
     assert [s for s, _ in _train_steps(out2)] == [1, 2]
-    assert (out2 / "adapter_config.json").exists()
+    from safetensors.torch import load_file
+
+    before, after = (load_file(str(d / "adapter_model.safetensors")) for d in (out, out2))
+    assert before.keys() == after.keys() and any(t.abs().sum() > 0 for t in before.values())
+    assert all(torch.allclose(before[k], after[k], atol=1e-6) for k in before)
 
 
 def _spin_texts(pairs_dir: Path) -> list[str]:
@@ -234,6 +241,9 @@ def test_packaged_model_converts_once_and_scores_text(name):
     """Each packaged GGUF model converts once to a cached folder, and scores text as English."""
     path = packaged_base_path(name)
     assert path == cache_dir() / name and (path / "config.json").exists()
+    made = {p.name: p.stat().st_mtime_ns for p in path.iterdir()}
+    assert packaged_base_path(name) == path  # a second call finds the folder, writes nothing
+    assert {p.name: p.stat().st_mtime_ns for p in path.iterdir()} == made
     assert resolve_model_name(name) == str(path)
     assert _portable_name(str(path)) == name
     model = RestorationModel.from_pretrained(name)

@@ -72,10 +72,14 @@ def test_network_choice_fits_what_a_linear_score_cannot():
 def test_fit_weights_returns_the_network_and_the_lm_weight():
     rows, labels, groups = _xor_rows(200, 2)
     weights, lm_weight, network = fit_weights(rows, labels, groups, kind="network", hidden=4)
-    assert set(weights) == {"a", "b", "intercept"} and isinstance(lm_weight, float)
+    fitted, net = fit_choice(rows, labels, groups, 1e-3, hidden=4)
+    assert set(weights) == {"a", "b", "intercept"} and lm_weight == fitted["lm_delta"]
     assert EditNetwork.from_dict(network).names == ["a", "b"]
+    assert network == {**net.to_dict(), "max_words": None}
     weights, lm_weight, network = fit_weights(rows, labels, groups, kind="choice")
     assert network is None and set(weights) == {"a", "b", "intercept"}
+    assert lm_weight == fit_choice(rows, labels, groups, 1e-3, hidden=0)[0]["lm_delta"]
+    assert abs(lm_weight) < 0.5  # lm_delta is noise here: it earns little weight
     with pytest.raises(ValueError, match="kind must be"):
         fit_weights(rows, labels, groups, kind="forest")
     with pytest.raises(ValueError, match="lm_delta"):
