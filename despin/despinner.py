@@ -30,6 +30,7 @@ from .model_input import build_model_input
 from .resources import resolve
 from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_search, move_edits,
                      prior_bias, search)
+from .spelling import spell_edits
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
 from .text import (LineReader, match_case, protected_spans, sentence_spans, tokenize,
@@ -837,8 +838,9 @@ class Despinner:
         returns them: edits that touch the line's protected spans dropped (seen in the whole
         line, a sentence sees only its part; plus ``protected``, character spans that the line
         alone does not show: a quotation over a line break), restored words spelt by the case table
-        (:mod:`despin.truecase`, when the model has one) and the articles before them made to
-        agree (:func:`despin.articles.article_edits`). ``training.tune_fast`` scores what this
+        (:mod:`despin.truecase`, when the model has one) and in British spelling in a line
+        spelt the British way (:func:`despin.spelling.spell_edits`), and the articles before
+        them made to agree (:func:`despin.articles.article_edits`). ``training.tune_fast`` scores what this
         returns, so the settings are chosen on what users get."""
         if not edits:
             return list(edits)
@@ -846,6 +848,7 @@ class Despinner:
         es = [e for e in edits if not any(a < e.end and e.start < b for a, b in keep)]
         if self.truecase is not None:  # "the U.S. [sexual intercourse→Congress]"
             es = truecase_edits(line, es, self.truecase)
+        es = spell_edits(line, es)  # in a British line: "[protection→defence] minister"
         return es + article_edits(line, es)  # "an big" → "a big"
 
     def detect(self, text: str) -> Detection:

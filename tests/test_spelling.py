@@ -81,3 +81,36 @@ def test_british_text_restores_like_american(model, us_word, uk_word, us):
     assert [(e.spun, e.restored) for e in r_uk.edits] == [(e.spun, e.restored)
                                                           for e in r_us.edits]
     assert r_uk.text == r_us.text.replace(us_word, uk_word)
+
+
+def test_british_and_line_spelling():
+    from despin.spelling import british, line_spelling
+
+    assert british("Color, ORGANIZE and defense analyzed.") == \
+        "Colour, ORGANISE and defence analysed."
+    assert british("the plan") == "the plan"
+    assert [line_spelling(t) for t in ["the colour red", "the color red", "colour and color",
+                                       "plain words"]] == ["british", "american", None, None]
+
+
+def test_spell_edits_respells_restored_words_only_in_british_lines():
+    from despin.edits import Alternative, Edit
+    from despin.spelling import spell_edits
+
+    line = "The colour of the protection finances."
+    edits = [Edit(18, 28, "protection", "defense", 2.0,
+                  alternatives=(Alternative("armor", 1.0),)),
+             Edit(4, 10, "colour", "color", 1.0)]  # a spelling swap: a no-op once respelt
+    (e,) = spell_edits(line, edits)
+    assert (e.restored, e.alternatives) == ("defence", (Alternative("armour", 1.0),))
+    american = line.replace("colour", "color")
+    assert spell_edits(american, edits[:1]) == edits[:1]
+    assert spell_edits("The protection finances.", edits[:1]) == edits[:1]
+
+
+def test_shipped_default_restores_a_british_line_in_british_spelling(model):
+    spun = "The protection minister stated the {} finances would develop."
+    for variant in ("defence", "defense"):
+        r = model.restore_with_edits(spun.format(variant))
+        assert r.text == f"The {variant} minister said the {variant} finances would develop."
+        assert all(r.text[e.out_start:e.out_end] == e.restored for e in r.edits)
