@@ -17,7 +17,8 @@ from functools import lru_cache
 from .edits import Edit
 from .text import match_case
 
-__all__ = ["american", "british", "is_british", "line_spelling", "spell_edits"]
+__all__ = ["SENSE_DEPENDENT", "american", "british", "is_british", "line_spelling",
+           "spell_edits"]
 
 _WORD_RE = re.compile(r"[A-Za-z]+")
 
@@ -42,12 +43,22 @@ def is_british(text: str) -> bool:
     return american(text) != text
 
 
+SENSE_DEPENDENT = frozenset({
+    "analog", "analogs", "dialog", "dialogs", "disk", "disks", "draft", "drafts", "install",
+    "installs", "license", "licensed", "licenses", "licensing", "meter", "meters", "practice",
+    "practices", "program", "programs", "tire", "tires"})
+"""American spellings that British English also uses in some sense (a computer "program", a
+gas "meter", to "tire", the verb "license", the noun "practice"): never respelt, and no
+evidence that a line is spelt the American way."""
+
+
 @lru_cache(maxsize=1)
 def _to_british() -> dict[str, str]:
-    """American → British spelling, lower case, from ``breame``."""
+    """American → British spelling, lower case, from ``breame``, less
+    :data:`SENSE_DEPENDENT`."""
     from breame.data.spelling_constants import AMERICAN_ENGLISH_SPELLINGS
 
-    return dict(AMERICAN_ENGLISH_SPELLINGS)
+    return {us: uk for us, uk in AMERICAN_ENGLISH_SPELLINGS.items() if us not in SENSE_DEPENDENT}
 
 
 def british(text: str) -> str:

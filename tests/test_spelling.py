@@ -89,6 +89,9 @@ def test_british_and_line_spelling():
     assert british("Color, ORGANIZE and defense analyzed.") == \
         "Colour, ORGANISE and defence analysed."
     assert british("the plan") == "the plan"
+    # words British English also writes so, in some sense: left alone, and no American evidence
+    assert british("a computer program, a gas meter") == "a computer program, a gas meter"
+    assert line_spelling("the colour of the program") == "british"
     assert [line_spelling(t) for t in ["the colour red", "the color red", "colour and color",
                                        "plain words"]] == ["british", "american", None, None]
 
