@@ -85,11 +85,18 @@ def line_spelling(line: str) -> str | None:
 
 def spell_edits(line: str, edits: list[Edit]) -> list[Edit]:
     """``edits`` of ``line`` with restored words (and their alternatives) in British spelling
-    when the line is spelt the British way (:func:`line_spelling`; "The protection minister
-    stated the defence budget ..." → "defence minister", not "defense minister"); an edit that
-    the respelling makes equal to its spun text is dropped. Other lines' edits come back
-    unchanged."""
-    if not edits or line_spelling(line) != "british":
+    when the line is spelt the British way outside the edits' spans (:func:`line_spelling` of
+    the words left as written: a British word the edits replace may be the spinner's, whose
+    synonym sources list British variants; "The protection minister stated the defence budget
+    ..." → "defence minister", not "defense minister"); an edit that the respelling makes
+    equal to its spun text is dropped. Other lines' edits come back unchanged."""
+    if not edits:
+        return list(edits)
+    kept, at = [], 0
+    for e in sorted(edits, key=lambda e: e.start):
+        kept.append(line[at:max(at, e.start)])
+        at = max(at, e.end)
+    if line_spelling(" ".join(kept) + " " + line[at:]) != "british":
         return list(edits)
     out = []
     for e in edits:

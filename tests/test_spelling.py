@@ -100,15 +100,16 @@ def test_spell_edits_respells_restored_words_only_in_british_lines():
     from despin.edits import Alternative, Edit
     from despin.spelling import spell_edits
 
-    line = "The colour of the protection finances."
+    line = "The colour of the protection finances was analysed."
     edits = [Edit(18, 28, "protection", "defense", 2.0,
                   alternatives=(Alternative("armor", 1.0),)),
              Edit(4, 10, "colour", "color", 1.0)]  # a spelling swap: a no-op once respelt
     (e,) = spell_edits(line, edits)
     assert (e.restored, e.alternatives) == ("defence", (Alternative("armour", 1.0),))
-    american = line.replace("colour", "color")
-    assert spell_edits(american, edits[:1]) == edits[:1]
+    assert spell_edits(line.replace("analysed", "analyzed"), edits[:1]) == edits[:1]
     assert spell_edits("The protection finances.", edits[:1]) == edits[:1]
+    # the only British word is one an edit replaces (the spinner's, maybe): no evidence
+    assert spell_edits("The colour of the protection finances.", edits) == edits
 
 
 def test_shipped_default_restores_a_british_line_in_british_spelling(model):
