@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                       "profile": args.profile,
                       "margin": model.engine.margin  # a searcher profile's, else None
                       if isinstance(model.engine, AccurateRestorer) else None,
-                      "format": "despin-json/1", "offsets": "characters (Unicode code points, not UTF-16 units) into each line"}
+                      "format": "despin-json/1",
+                      "offsets": "characters (Unicode code points, not UTF-16 units) into "
+                                 "each line"}
             out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for name, number, r in _restore_files(model, args.files, args.workers):
             if args.format == "json":

@@ -239,21 +239,21 @@ class Despinner:
             if overrides:
                 raise TypeError(f"unknown setting(s) {sorted(overrides)} for this fast-core "
                                 f"model; FastSettings has {sorted(FastSettings.__dataclass_fields__)}")
-            FastSettings(**fast["settings"])  # an override's bad value: its own error, now
             if ngram is not None:
                 from .ngram import with_prose
 
                 fast["ngram"] = with_prose(fast.get("ngram"), ngram)
         elif ngram is not None or "gate_cut" in overrides:
-            raise ValueError(f"{'an n-gram model (ngram=, --ngram)' if ngram is not None else 'gate_cut (--no-gate)'}"
-                             f" needs a fast-core model; {folder} is a search-core one")
+            what = "an n-gram model (ngram=, --ngram)" if ngram is not None else \
+                "gate_cut (--no-gate)"
+            raise ValueError(f"{what} needs a fast-core model; {folder} is a search-core one")
         unknown = set(overrides) - set(SearchSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; SearchSettings has "
                             f"{sorted(SearchSettings.__dataclass_fields__)}")
         settings = SearchSettings(**{**cfg.get("search", {}), **overrides})
         calibration = Calibration.from_dict(cfg["calibration"]) if cfg.get("calibration") else None
-        model = cls(cfg["sources"], [ScorerSpec(**s) for s in cfg["scorers"]], settings,
+        model = cls(cfg["sources"], [ScorerSpec(**s) for s in cfg.get("scorers", [])], settings,
                     cfg.get("freq_power", DEFAULT_FREQ_POWER), device,
                     32 if batch_size is None else batch_size, base_dir=folder,
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
@@ -965,13 +965,13 @@ def _read_config(path: Path) -> dict[str, Any]:
         if not isinstance(spec, dict) or spec.get("kind", "tsv") not in SOURCE_KINDS:
             raise ValueError(f"{path}: source {i} ({spec!r}) is not a source spec of a known "
                              f"kind {list(SOURCE_KINDS)}")
-    fast, scorers = cfg.get("fast"), cfg.setdefault("scorers", [])
+    fast = cfg.get("fast")
     try:
         if fast is not None:
             if not isinstance(fast, dict) or not isinstance(fast.get("encoder"), str):
                 raise ValueError("its 'fast' section names no 'encoder' folder")
             FastSettings(**fast.get("settings", {}))
-        for spec in scorers:
+        for spec in cfg.get("scorers", []):
             ScorerSpec(**spec)
         SearchSettings(**cfg.get("search", {}))
         if cfg.get("calibration"):

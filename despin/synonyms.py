@@ -42,8 +42,8 @@ from typing import Any, Iterable, Iterator
 
 from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SOURCE_KINDS", "SynonymSource", "load_source", "load_sources", "moby_path", "mythes_path",
-           "wordnet_dir", "read_wordnet", "zipf",
+__all__ = ["SOURCE_KINDS", "SynonymSource", "load_source", "load_sources", "moby_path",
+           "mythes_path", "wordnet_dir", "read_wordnet", "zipf",
            "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights",
            "Insertion", "read_insertions"]
 
