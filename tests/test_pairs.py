@@ -187,7 +187,7 @@ def test_without_family_leaves_out_exactly_that_family():
 @pytest.mark.parametrize("change,message", [
     ({"spins_per_original": 0}, "spins_per_original: expected a whole number ≥ 1, got 0"),
     ({"spins_per_original": "two"}, "spins_per_original: expected a whole number"),
-    ({"max_units": -5}, "max_units: expected None or a whole number ≥ 1, got -5"),
+    ({"max_units": -5}, "max_units: expected None or a whole number ≥ 0, got -5"),
     ({"max_units": {"train": 10, "dev": 2}}, "max_units: unknown split 'dev'"),
     ({"max_sentences": 0}, "max_sentences: expected a whole number ≥ 1"),
     ({"family_mix": "some"}, "family_mix must be 'all' or 'one'"),
@@ -207,3 +207,18 @@ def test_spinner_override_is_refused_for_family_configs(tmp_path):
                         "--spinner", "spinner.yaml", "--out", str(tmp_path / "x")],
                        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     assert r.returncode == 2 and "spins with families (content-farm, wordnet" in r.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO_ROOT / "configs").glob("pairs*.yaml")))
+def test_every_shipped_pairs_config_loads(name):
+    """The README's commands build pairs from these configs; each must pass its own checks
+    (pairs-families.yaml and pairs-mythes.yaml, whose train and validation caps are 0, were
+    once refused: a cap of 0 leaves that split empty, below)."""
+    assert load_config(name)["spins_per_original"] >= 1
+
+
+def test_a_split_capped_at_zero_is_empty(tiny_config):
+    dd = build_pairs({**tiny_config, "max_units": {"train": 0, "validation": 3, "test": 0}},
+                     progress=False)
+    assert len(dd["train"]) == 0 and len(dd["test"]) == 0
+    assert 0 < len(dd["validation"]) <= 3 * tiny_config["spins_per_original"]

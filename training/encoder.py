@@ -141,18 +141,35 @@ def label_sentences(spun: str, swaps: list[dict[str, Any]], index, top_k: int
 class SentenceStream:
     """Labelled sentences from a split of the pairs, in a seeded order, one epoch after another.
 
-    Its position (epoch, pair) is part of a checkpoint, so a resumed run reads on from there."""
+    Its position (epoch, pair, and how many of the last pair's sentences are still to come:
+    ``pending``) is part of a checkpoint, so a resumed run reads on from there exactly: the
+    sentences of a pair of several sentences that one batch left over open the next batch,
+    before and after a resume."""
 
-    def __init__(self, rows, index, top_k: int, seed: int, epoch: int = 0, pos: int = 0):
+    def __init__(self, rows, index, top_k: int, seed: int, epoch: int = 0, pos: int = 0,
+                 pending: int = 0):
         self.rows, self.index, self.top_k, self.seed = rows, index, top_k, seed
         self.epoch, self.pos = epoch, pos
         self._order = self._shuffle()
         self._pending: list = []
+        if pending:  # the last pair read before the checkpoint, its last `pending` sentences
+            if not 0 < pos <= len(self._order):
+                raise ValueError(f"stream state: {pending} pending sentences at pair {pos}")
+            self._pending = self._label(self._order[pos - 1])[-pending:]
 
     def _shuffle(self) -> list[int]:
         order = list(range(len(self.rows)))
         random.Random(self.seed * 1_000_003 + self.epoch).shuffle(order)
         return order
+
+    def _label(self, row_index: int) -> list:
+        row = self.rows[row_index]
+        return [x for x in label_sentences(row["spun"], row["swaps"], self.index, self.top_k)
+                if x[2]]
+
+    def state(self) -> dict[str, int]:
+        """``{"epoch", "pos", "pending"}``: what the constructor takes to read on from here."""
+        return {"epoch": self.epoch, "pos": self.pos, "pending": len(self._pending)}
 
     def take(self, n: int) -> list:
         """The next ``n`` labelled sentences with at least one slot."""
@@ -160,10 +177,8 @@ class SentenceStream:
             if self.pos >= len(self._order):
                 self.epoch, self.pos = self.epoch + 1, 0
                 self._order = self._shuffle()
-            row = self.rows[self._order[self.pos]]
             self.pos += 1
-            self._pending += [x for x in label_sentences(row["spun"], row["swaps"], self.index,
-                                                         self.top_k) if x[2]]
+            self._pending += self._label(self._order[self.pos - 1])
         out, self._pending = self._pending[:n], self._pending[n:]
         return out
 
@@ -323,11 +338,12 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
                                   weight_decay=cfg["weight_decay"])
     scheduler = get_cosine_with_min_lr_schedule_with_warmup(
         optimizer, cfg["warmup_steps"], cfg["max_steps"], min_lr_rate=cfg["min_lr_ratio"])
-    state = {"step": 0, "sentences": 0, "elapsed": 0.0, "epoch": 0, "pos": 0}
+    state = {"step": 0, "sentences": 0, "elapsed": 0.0, "epoch": 0, "pos": 0, "pending": 0}
     if init_from is not None and (init_from / "trainer_state.pt").exists():
         load_trainer_state(init_from, optimizer, scheduler, state)
     model, optimizer = accelerator.prepare(model, optimizer)
-    stream = SentenceStream(rows, index, cfg["top_k"], cfg["seed"], state["epoch"], state["pos"])
+    stream = SentenceStream(rows, index, cfg["top_k"], cfg["seed"], state["epoch"], state["pos"],
+                            state.get("pending", 0))
     metrics = out / "metrics.jsonl"
     if is_main and state["step"] == 0:  # a fresh run's metrics, not appended to another's
         metrics.unlink(missing_ok=True)
@@ -348,7 +364,7 @@ def _train(cfg: dict[str, Any], resume: str | bool | None) -> Path:
     def checkpoint(step: int) -> None:
         accelerator.wait_for_everyone()
         state["elapsed"] = elapsed_before + time.time() - t_start
-        state["epoch"], state["pos"] = stream.epoch, stream.pos
+        state.update(stream.state())
         if is_main:
             folder = out / f"checkpoint-{step}"
             folder.mkdir(parents=True, exist_ok=True)

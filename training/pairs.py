@@ -63,8 +63,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
 def check_config(cfg: dict[str, Any]) -> None:
     """Raise ValueError naming the first setting of a pairs config whose value cannot be
     meant: ``spins_per_original``, ``max_words``, ``max_sentences`` whole numbers ≥ 1,
-    ``max_units`` None or a whole number ≥ 1 (or one per split), ``seed`` a whole number,
-    ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
+    ``max_units`` None or a whole number ≥ 0 (or one per split; 0: none of that split's
+    pairs), ``seed`` a whole number, ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
     for key in ("spins_per_original", "max_words", "max_sentences"):
         if not is_whole(cfg[key], 1):
             raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, got {cfg[key]!r}")
@@ -72,8 +72,8 @@ def check_config(cfg: dict[str, Any]) -> None:
     for split, cap in (caps.items() if isinstance(caps, dict) else [(None, caps)]):
         if split is not None and split not in SPLITS:
             raise ValueError(f"pairs setting max_units: unknown split {split!r} (have {SPLITS})")
-        if cap is not None and not is_whole(cap, 1):
-            raise ValueError(f"pairs setting max_units: expected None or a whole number ≥ 1, "
+        if cap is not None and not is_whole(cap, 0):
+            raise ValueError(f"pairs setting max_units: expected None or a whole number ≥ 0, "
                              f"got {cap!r}")
     if not is_whole(cfg["seed"]):
         raise ValueError(f"pairs setting seed: expected a whole number, got {cfg['seed']!r}")
