@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
-from .numbers import (ORDINAL_VALUES, is_number_word, number_value, numeric_value,
-                      same_quantity, standalone_number)
+from .numbers import (ORDINAL_VALUES, in_number, number_value, numeric_value, same_quantity,
+                      standalone_number)
 from .text import Token, is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
@@ -90,7 +90,7 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
                 continue
             span = text[span_toks[0].start:span_toks[-1].end]
             value = numeric_value(span)  # a number never changes its value ("million")
-            if (value is not None or span.lower() in ORDINAL_VALUES) and _in_number(tokens, i, j):
+            if (value is not None or span.lower() in ORDINAL_VALUES) and in_number(tokens, i, j):
                 continue  # part of a longer number: "hundred" of "two hundred" is no slot
             cands = index.lookup(span, top_k=top_k)
             if i == 0:
@@ -100,20 +100,6 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
     return slots
-
-
-def _in_number(tokens: list[Token], i: int, j: int) -> bool:
-    """Whether tokens ``i:j`` stand beside a number word, or beside "and" or "of" that stands
-    beside one ("two hundred and five", "a couple of hundred"): part of a longer number."""
-    def near(k: int, step: int) -> bool:
-        if not 0 <= k < len(tokens):
-            return False
-        if tokens[k].text.lower() in ("and", "of"):
-            k += step
-            return 0 <= k < len(tokens) and is_number_word(tokens[k].text)
-        return is_number_word(tokens[k].text)
-
-    return near(i - 1, -1) or near(j, 1)
 
 
 def format_source(text: str, slots: list[Slot], n_show: int = 3) -> str:

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 from .text import Token
 
-__all__ = ["number_word", "number_value", "numeric_value", "same_quantity", "is_number_word",
-           "standalone_number", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
+__all__ = ["number_word", "number_value", "numeric_value", "quantity", "same_quantity",
+           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
            "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -132,13 +132,61 @@ ORDINAL_VALUES: dict[str, int] = {
 """Ordinal word → value ("second" → 2, "hundredth" → 100)."""
 
 
+COUNT_NOUNS: dict[str, str] = {"dozen": "dozen", "dozens": "dozen", "half": "half",
+                               "halves": "half", "pair": "pair", "pairs": "pair",
+                               "couple": "couple", "couples": "couple"}
+"""Nouns that count ("a dozen eggs", "half of the voters"), each under its own name in
+:func:`quantity`: "dozen" may not become "score", nor "pair" "four-in-hand"."""
+
+
+def _quantity_part(word: str) -> int | str | None:
+    """A word's part in :func:`quantity`: its numeric value, the word itself if it holds a
+    digit, its :data:`COUNT_NOUNS` name, else None."""
+    value = numeric_value(word)
+    if value is not None:
+        return value
+    if any(c.isdigit() for c in word):
+        return word
+    return COUNT_NOUNS.get(word)
+
+
+@lru_cache(maxsize=200_000)  # same_quantity asks it of every candidate, as numeric_value
+def quantity(text: str) -> tuple[int | str, ...]:
+    """The quantities that ``text`` states, in order: ``(value,)`` for a number
+    (:func:`numeric_value`), else the numbers and counting nouns among its words and the
+    parts of its hyphenated words ("twenty-four hour periods" → ``(24,)``, "ten-spots" →
+    ``(10,)``, "a dozen eggs" → ``("dozen",)``), () for text that states none. Standing
+    alone, "zero" and "one" are left out, as :data:`NUMBER_MIN` leaves them ("no one", "one
+    another"), and so are they in a hyphenated word with no other quantity ("one-sided"), but
+    not in one that has another ("one-and-a-half" → ``(1, "half")``). Ordinals are no part of
+    it (see :func:`same_quantity`)."""
+    whole = numeric_value(text)
+    if whole is not None:
+        return (whole,)
+    out: list[int | str] = []
+    for word in text.lower().split():
+        part = _quantity_part(word.strip(".,;:!?()\"'“”‘’"))
+        if part is not None:
+            if not (isinstance(part, int) and part < NUMBER_MIN):
+                out.append(part)
+            continue
+        pieces = word.split("-") if "-" in word else []
+        parts = [p for p in map(_quantity_part, pieces) if p is not None]
+        if any(not (isinstance(p, int) and p < NUMBER_MIN) for p in parts):
+            out.extend(parts)
+    return tuple(out)
+
+
 def same_quantity(a: str, b: str) -> bool:
     """Whether ``b`` may stand for ``a`` (or the other way round) without changing a quantity:
-    the same :func:`numeric_value` (both None for words that are not numbers), and not two
+    the same :func:`numeric_value` and the same :func:`quantity` — a number only its own
+    value's spellings ("nine" never "nine-spot"), and the same numbers and counting
+    nouns inside other text ("noon" is never "twelve noon", "dollars" never "ten-spots",
+    "dozen" never "score"; words that state none, any words that state none) — and not two
     different ordinals ("second" may be "moment", never "third"). What a spinner's swap and a
     restorer's candidate must keep."""
-    if numeric_value(a) != numeric_value(b):
-        return False
+    if numeric_value(a) != numeric_value(b) or quantity(a) != quantity(b):
+        return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
     oa, ob = ORDINAL_VALUES.get(a.lower()), ORDINAL_VALUES.get(b.lower())
     return oa is None or ob is None or oa == ob
 
@@ -169,6 +217,21 @@ def standalone_number(text: str, tokens: list[Token], i: int) -> int | None:
     if any(w in MONTHS for w in near):
         return None
     return value
+
+
+def in_number(tokens: list[Token], i: int, j: int) -> bool:
+    """Whether tokens ``i:j`` stand beside a number word, or beside "and" or "of" that stands
+    beside one ("two hundred and five", "a couple of hundred"): part of a longer number, which
+    neither a spinner nor a restorer respells a word of ("twenty five" never "20 five")."""
+    def near(k: int, step: int) -> bool:
+        if not 0 <= k < len(tokens):
+            return False
+        if tokens[k].text.lower() in ("and", "of"):
+            k += step
+            return 0 <= k < len(tokens) and is_number_word(tokens[k].text)
+        return is_number_word(tokens[k].text)
+
+    return near(i - 1, -1) or near(j, 1)
 
 
 def number_table() -> dict[str, list[str]]:

@@ -24,6 +24,17 @@ def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
     return (base or config_dir()) / p
 
 
+def resolve_in(path: str | os.PathLike, folder: Path) -> Path:
+    """A path written inside a config file: absolute as it is, else relative to ``folder``
+    (the config's own folder, or ``configs/``) where it exists there, else as :func:`resolve`
+    finds it. The config's folder comes first, so that the same config reads the same files
+    from any working folder."""
+    p = Path(path)
+    if not p.is_absolute() and (folder / p).exists():
+        return folder / p
+    return resolve(p)
+
+
 def config_file(path: str | os.PathLike) -> Path:
     """:func:`resolve` for a file that must exist (a recipe or config YAML); raises
     FileNotFoundError naming both places looked in."""

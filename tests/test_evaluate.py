@@ -385,3 +385,30 @@ def test_load_pairs_selects_a_family(tmp_path):
         {"spun": ["a"], "original": ["A"]})}).save_to_disk(tmp_path / "e")
     with pytest.raises(KeyError, match="family"):
         load_pairs(tmp_path / "e", "test", None, "y")
+
+
+def test_cli_family_flag_and_bad_rows(tmp_path, capsys):
+    """``--family`` (which the warning for evenly spaced pairs recommends) scores one family's
+    pairs; a TSV row without a tab and a class that needs arguments are one-line errors."""
+    import datasets
+
+    from training.evaluate import main
+
+    rows = {"spun": ["a big cat", "the large dog", "a huge cat", "the old dog"],
+            "original": ["a big cat", "the big dog", "a huge cat", "the old man"],
+            "family": ["x", "y", "x", "y"]}
+    datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows)}).save_to_disk(tmp_path / "d")
+    out = main(["--restorer", "identity", "--data", str(tmp_path / "d"), "--family", "x",
+                "--tortured", "none", "--no-progress"])
+    assert out["identity"]["n"] == 2 and out["identity"]["recall"] == 1.0  # nothing was spun
+    assert "2 pairs from" in capsys.readouterr().out
+    out = main(["--restorer", "identity", "--data", str(tmp_path / "d"), "--family", "y",
+                "--tortured", "none", "--no-progress"])
+    assert out["identity"]["n"] == 2 and out["identity"]["recall"] == 0.0
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("spun\toriginal\na b\tc d\nno tab here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.tsv line 3: no original"):
+        main(["--restorer", "identity", "--data", str(bad), "--tortured", "none"])
+    with pytest.raises(ValueError, match="cannot be made without arguments"):
+        main(["--restorer", "despin:Despinner", "--data", str(tmp_path / "d"),
+              "--tortured", "none"])

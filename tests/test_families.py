@@ -157,6 +157,67 @@ def test_a_thesaurus_swap_never_changes_a_value(sotu_sentences, tmp_path):
     assert swapped >= 30  # "city" is still swapped
 
 
+@pytest.mark.parametrize("a,b,same", [
+    ("dozen", "score", False), ("Half", "One-and-a-half", False), ("dollars", "ten-spots", False),
+    ("pair", "four-in-hand", False), ("dozen", "two dozen", False), ("noon", "twelve noon", False),
+    ("days", "twenty-four hour periods", False), ("nine", "nine-spot", False),
+    ("hundreds of", "many", False), ("second", "third", False), ("million", "billion", False),
+    ("two", "2", True), ("a couple of", "two", True), ("no one", "nobody", True),
+    ("biased", "one-sided", True), ("used", "second-hand", True), ("second", "moment", True),
+    ("big", "large", True)])
+def test_same_quantity_reads_numbers_inside_words_and_counting_nouns(a, b, same):
+    """Issue 15 §1.1: a swap never changes, adds or drops a quantity, also one stated inside
+    a hyphenated word or by a counting noun (the review's cases: "a dozen eggs" → "a score
+    eggs", "noon" → "twelve noon"); words that state none stay free to swap."""
+    from despin.numbers import same_quantity
+
+    assert same_quantity(a, b) is same and same_quantity(b, a) is same
+
+
+def test_no_family_changes_a_quantity_or_respells_part_of_a_number(family, sotu_sentences):
+    """Every family, every swap over many seeds: the quantities of the original and the
+    spun text are the same, and a number of several words is respelt whole or not at all
+    ("twenty five" never "20 five"); without spin_names, a name's number stays ("Chapter 11")."""
+    from despin.numbers import quantity, same_quantity
+
+    extra = ["He was one of twenty five members and two hundred people came to see a dozen "
+             "eggs at noon.", "Half of the voters paid in dollars for a pair of shoes.",
+             "The firm used Chapter 11 of the Title 9 rules for 9 days and three thousand five "
+             "hundred men."]
+    sents = sotu_sentences[:150:3] + extra
+    for name in FAMILIES:
+        sp = family(name)
+        for i, sent in enumerate(sents):
+            for seed in range(3 if sent not in extra else 30):
+                r = sp.spin(sent, seed=1000 * i + seed, rate=0.8)
+                for s in r.swaps:
+                    if s.source != "article":
+                        assert same_quantity(s.original, s.spun), (name, s)
+                text = r.text
+                if sent == extra[0]:
+                    assert "twenty five" in text or "25" in text, (name, text)
+                    assert "two hundred" in text or "200" in text, (name, text)
+                if sent == extra[2] and not sp.config.spin_names:
+                    assert " 11 of the Title 9 " in text, (name, text)
+                assert quantity(sent) == quantity(unspin(r))
+
+
+def test_an_by_sound(tmp_path):
+    """The spinner's a/an is the restorer's: by the first sound (CMU dictionary), so "an
+    unimportant" and "a unanimous", not by the letters "uni"."""
+    from training.spinner import _an
+
+    assert [_an(w) for w in ("unimportant", "uninhabited", "unanimous", "usage", "uranium",
+                             "hour", "unique", "MBA", "honest", "apple")] == \
+        ["an", "an", "a", "a", "a", "an", "a", "an", "an", "an"]
+    table = write_table(tmp_path / "t.tsv", [("deserted", "uninhabited", "ADJ"),
+                                             ("accidental", "unintended", "ADJ")], "pos")
+    sp = Spinner({"sources": [{"name": "t", "kind": "tsv", "path": str(table),
+                               "inflect": False}], "articles": "agree", "clean_share": 0.0})
+    r = sp.spin("It was a deserted street and an accidental fire.", seed=0, rate=1.0)
+    assert r.text == "It was an uninhabited street and an unintended fire."
+
+
 def test_articles_agree_or_not(tmp_path):
     table = write_table(tmp_path / "t.tsv", [("rare", "uncommon", "ADJ"),
                                              ("old", "elderly", "ADJ")], "pos")

@@ -194,6 +194,13 @@ def test_without_family_leaves_out_exactly_that_family():
     ({"families": {}}, "families: expected a mapping"),
     ({"spinner": {"rte": 0.2}}, r"unknown spinner settings \['rte'\]"),
     ({"corpora": [{"kind": "sotu", "max_docs": -1}]}, "corpus sotu: max_docs must be"),
+    ({"corpora": [{"kind": "sotu", "max_doc": 1}]}, r"corpus sotu: unknown settings \['max_doc'\]"),
+    ({"corpora": {"kind": "wiki"}}, "corpora: expected a list of corpus settings"),
+    ({"corpora": [{"kind": "files"}]}, "corpus files: needs paths"),
+    ({"spinner": 5}, "pairs setting spinner: expected a spinner YAML path or settings"),
+    ({"spinner": {"sources": "moby"}}, "sources must be a list"),
+    ({"spinner": {"rate": "high"}}, "rate must be a number"),
+    ({"families": {"x": 5}}, "pairs setting families.x: expected a spinner YAML"),
 ])
 def test_pairs_settings_that_cannot_be_meant_are_refused(tiny_config, change, message):
     """Values that would build an empty or silently truncated dataset, or crash deep inside,
@@ -222,3 +229,15 @@ def test_a_split_capped_at_zero_is_empty(tiny_config):
                      progress=False)
     assert len(dd["train"]) == 0 and len(dd["test"]) == 0
     assert 0 < len(dd["validation"]) <= 3 * tiny_config["spins_per_original"]
+
+
+def test_a_config_that_is_no_mapping_is_refused(tmp_path):
+    bad = tmp_path / "list.yaml"
+    bad.write_text("- corpora: []\n")
+    with pytest.raises(ValueError, match="expected pairs settings"):
+        load_config(bad)
+
+
+def test_missing_spinner_file_names_where_it_looked(tiny_config):
+    with pytest.raises(FileNotFoundError, match="looked in the working folder and in"):
+        build_pairs({**tiny_config, "spinner": "nothere.yaml"}, progress=False)

@@ -179,6 +179,43 @@ def test_bad_config_is_rejected(tmp_path):
         Spinner({"sources": [{"name": "m", "kind": "moby"}]}).spin(None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("settings,message", [
+    ({"rate": "high"}, "rate must be a number or"), ({"rate": [0.1, 0.2, 0.3]}, "rate must be"),
+    ({"number_rate": "0.5"}, "number_rate must be a number"),
+    ({"clean_share": "0.1"}, "clean_share must be a number"),
+    ({"spin_names": "no"}, "spin_names must be true or false"),
+    ({"deletions": "very"}, "deletions must be a list of words"),
+    ({"sources": "moby"}, "sources must be a list"),
+    ({"freq_power": None}, "freq_power must be a number"),
+    ({"insertions": 5}, "insertions must be a TSV path")])
+def test_settings_of_the_wrong_type_are_value_errors(settings, message):
+    """A YAML value of the wrong type is a ValueError that names it (a string rate was a
+    TypeError deep inside; ``spin_names: "no"`` was true; ``deletions: very`` was 4 letters)."""
+    with pytest.raises(ValueError, match=message):
+        SpinnerConfig(**settings)
+
+
+def test_extends_reads_the_configs_own_folder_first(tmp_path, monkeypatch):
+    """The same spinner YAML gives the same settings from any working folder: its
+    ``extends:`` is read beside it (then configs/), not from the working folder first."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    (here / "spinner.yaml").write_text("rate: 0.9\n")  # a stray file of the same name
+    monkeypatch.chdir(here)
+    shipped = SpinnerConfig.from_yaml("spinner.yaml")  # a user's path: the working folder's
+    assert shipped.rate == (0.9, 0.9)
+    family = SpinnerConfig.from_yaml("spinners/content-farm.yaml")  # extends: spinner.yaml
+    monkeypatch.chdir(tmp_path)
+    assert SpinnerConfig.from_yaml("spinners/content-farm.yaml") == family
+    assert family.rate != (0.9, 0.9)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- rate: 0.2\n")
+    with pytest.raises(ValueError, match="expected spinner settings"):
+        SpinnerConfig.from_yaml(listed)
+    with pytest.raises(FileNotFoundError, match="looked in the working folder"):
+        SpinnerConfig.from_yaml("nothere.yaml")
+
+
 MYTHES = """UTF-8
 moment|2
 (noun)|minute|second|instant|time (generic term)

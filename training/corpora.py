@@ -20,6 +20,7 @@ __all__ = [
     "Document",
     "SPLITS",
     "load_sotu",
+    "CORPUS_KEYS",
     "load_wiki",
     "load_files",
     "load_dataset_column",
@@ -117,15 +118,35 @@ _LOADERS = {
 }
 
 
+CORPUS_KEYS: dict[str, set[str]] = {
+    "sotu": {"kind", "min_year", "max_docs"},
+    "wiki": {"kind", "max_docs"},
+    "files": {"kind", "paths", "name", "max_docs"},
+    "dataset": {"kind", "path", "name", "split", "column", "max_docs"},
+}
+"""The settings each corpus kind reads (a misspelt one would otherwise be ignored)."""
+
+
 def load_corpora(specs: Sequence[dict[str, Any]], max_docs: int | None = None) -> list[Document]:
     """Load every corpus in ``specs`` (dicts with ``kind`` and its options, optional
-    ``max_docs``) in order; ``max_docs`` here caps each corpus too. Document ids must be unique.
-    """
+    ``max_docs``: :data:`CORPUS_KEYS`) in order; ``max_docs`` here caps each corpus too.
+    Document ids must be unique. Raises ValueError for specs that are not a list of
+    mappings, an unknown kind or setting, a bad cap or a repeated document id."""
+    if not isinstance(specs, (list, tuple)) or not all(isinstance(s, dict) for s in specs):
+        raise ValueError(f"corpora: expected a list of corpus settings ({{kind: ..., ...}}), "
+                         f"got {specs!r}")
     docs: list[Document] = []
     for spec in specs:
         kind = spec.get("kind")
         if kind not in _LOADERS:
             raise ValueError(f"unknown corpus kind {kind!r}; expected one of {sorted(_LOADERS)}")
+        unknown = set(spec) - CORPUS_KEYS[kind]
+        if unknown:
+            raise ValueError(f"corpus {kind}: unknown settings {sorted(unknown)} (known: "
+                             f"{sorted(CORPUS_KEYS[kind])})")
+        missing = {"files": {"paths"}, "dataset": {"path"}}.get(kind, set()) - set(spec)
+        if missing:
+            raise ValueError(f"corpus {kind}: needs {', '.join(sorted(missing))}")
         loaded = _LOADERS[kind](spec)
         caps = [c for c in (spec.get("max_docs"), max_docs) if c is not None]
         if any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in caps):

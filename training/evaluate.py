@@ -585,6 +585,10 @@ def _load_columns(data: str | os.PathLike, split: str, limit: int | None, family
         if missing:
             raise KeyError(f"{p} lacks columns {sorted(missing)} (has {reader.fieldnames})")
         for row in reader:
+            absent = [c for c in columns if row.get(c) is None]
+            if absent:
+                raise ValueError(f"{p} line {reader.line_num}: no {', '.join(absent)} (columns are "
+                                 f"separated by tabs)")
             for c in columns:
                 rows[c].append(row[c])
     keep = evenly_spaced(len(rows[columns[0]]), limit)
@@ -620,7 +624,12 @@ def resolve_restorer(spec: str) -> Restorer:
     except (ImportError, AttributeError) as e:
         raise ValueError(f"restorer {spec}: {e}") from None
     if inspect.isclass(obj):
-        return obj()
+        try:
+            return obj()
+        except TypeError as e:
+            raise ValueError(f"restorer {spec}: the class cannot be made without arguments "
+                             f"({e}); name a callable that makes it, e.g. "
+                             f"despin:Despinner.from_pretrained") from None
     if inspect.isfunction(obj) or inspect.ismethod(obj):
         params = inspect.signature(obj).parameters.values()
         required = [q for q in params if q.default is q.empty
@@ -640,8 +649,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
                     help="identity | inverse-thesaurus | MODULE:CALLABLE (repeatable)")
     ap.add_argument("--data", help="saved DatasetDict folder (training.pairs) or TSV spun/original")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--family", default=None,
+                    help="only the pairs of this spinner family (pairs with a family column, "
+                         "e.g. data/pairs-families)")
     ap.add_argument("--limit", type=positive_int, default=None,
-                    help="N pairs only, evenly spaced over the split")
+                    help="N pairs only, evenly spaced over the split (over the family's pairs "
+                         "with --family)")
     ap.add_argument("--batch-size", type=positive_int, default=32)
     ap.add_argument("--tortured", default=None,
                     help="tortured-phrases TSV (default: $DESPIN_TORTURED, else "
@@ -653,10 +666,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     args = ap.parse_args(argv)
     if args.data is None and args.tortured == "none":
         ap.error("nothing to evaluate: give --data and/or --tortured")
+    if args.family and not args.data:
+        ap.error("--family selects pairs of --data: give --data")
 
     pairs = swaps = None
     if args.data:
-        spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit)
+        spun, original, swaps = load_pairs_and_swaps(args.data, args.split, args.limit,
+                                                     family=args.family)
         pairs = (spun, original)
     tortured = None if args.tortured == "none" else load_tortured(args.tortured)
     results: dict[str, dict[str, Any]] = {}
@@ -673,7 +689,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     notes = []
     if pairs is not None:
         notes.append(f"{len(pairs[0])} pairs from {args.data}"
-                     + (f" [{args.split}]" if Path(args.data).is_dir() else ""))
+                     + (f" [{args.split}]" if Path(args.data).is_dir() else "")
+                     + (f", family {args.family}" if args.family else ""))
     if tortured is not None:
         first = next(iter(results.values()))
         notes.append(f"{first['tortured_n']} tortured phrases ({first['tortured_n10']} with ≥10 papers)")

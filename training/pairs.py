@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from despin.resources import config_file, resolve
+from despin.resources import config_dir, config_file, resolve_in
 from despin.text import is_word, split_sentences, tokenize
 from training.corpora import SPLITS, dedup_paragraphs, load_corpora, split_by_document, stable_hash
 from training.entry import is_whole, positive_int
@@ -87,9 +87,11 @@ def check_config(cfg: dict[str, Any]) -> None:
 
 def read_section(path: str | Path, section: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """A YAML's settings (at top level or under ``section:``) over ``defaults``; an unknown
-    key is an error."""
+    key, or a file that holds no mapping, is a ValueError."""
     data = yaml.safe_load(config_file(path).read_text()) or {}
-    data = data.get(section, data)
+    data = data.get(section, data) if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected {section} settings (a mapping), got {data!r}")
     unknown = set(data) - set(defaults)
     if unknown:
         raise ValueError(f"unknown {section} settings in {path}: {sorted(unknown)}")
@@ -157,10 +159,20 @@ def sentence_windows(paragraph: str, max_words: int = 60, max_sentences: int = 3
     return out
 
 
-def _make_spinner(spec: str | dict[str, Any]) -> Spinner:
+def _make_spinner(spec: str | dict[str, Any], name: str = "spinner") -> Spinner:
+    """The spinner of a pairs config's ``spinner`` (or one family's) value: an inline config,
+    or a YAML path, relative: ``configs/`` first, then the working folder (so the same config
+    spins the same pairs from any working folder). Raises ValueError for another type."""
     if isinstance(spec, dict):
-        return Spinner(spec.get("spinner", spec))
-    return Spinner(resolve(spec))
+        inner = spec.get("spinner", spec)
+        if not isinstance(inner, dict):
+            raise ValueError(f"pairs setting {name}: expected a spinner YAML path or settings, "
+                             f"got {inner!r}")
+        return Spinner(inner)
+    if not isinstance(spec, (str, Path)):
+        raise ValueError(f"pairs setting {name}: expected a spinner YAML path or settings, "
+                         f"got {spec!r}")
+    return Spinner(resolve_in(spec, config_dir()))
 
 
 def _split_fractions(splits: dict[str, float] | list[float]) -> tuple[float, ...]:
@@ -237,7 +249,8 @@ def build_pairs(config: dict[str, Any], max_docs: int | None = None,
     check_config(cfg)
     families = cfg["families"]
     if families:  # fail fast on a bad spinner config
-        spinners = {name: _make_spinner(spec) for name, spec in families.items()}
+        spinners = {name: _make_spinner(spec, f"families.{name}")
+                    for name, spec in families.items()}
     else:
         spinners = {None: _make_spinner(cfg["spinner"])}
     names = list(spinners)
@@ -330,7 +343,9 @@ def main(argv: list[str] | None = None) -> None:
         if cfg["families"]:
             ap.error(f"--spinner: {args.config} spins with families ({', '.join(cfg['families'])})"
                      f", each with its own spinner; set them in the config")
-        cfg["spinner"] = args.spinner
+        # a path given here is the user's: the working folder first (a config's: configs/)
+        cfg["spinner"] = str(Path(args.spinner).resolve()) if Path(args.spinner).is_file() \
+            else args.spinner
     t0 = time.time()
     dd = build_pairs(cfg, max_docs=args.max_docs, progress=not args.no_progress)
     save_pairs(dd, args.out, "pairs_config.json", {**cfg, "max_docs": args.max_docs}, t0,

@@ -24,10 +24,11 @@ from typing import Any
 
 import yaml
 
+from despin.articles import article_for
 from despin.inflect import analyses, inflect
-from despin.numbers import (MONTHS, NUMBER_PHRASES, number_word, same_quantity,
-                            standalone_number)
-from despin.resources import resolve
+from despin.numbers import (MONTHS, NUMBER_PHRASES, in_number, is_number_word, number_word,
+                            quantity, same_quantity, standalone_number)
+from despin.resources import config_file, resolve_in
 from despin.synonyms import (DEFAULT_SOURCES, Insertion, SynonymSource,
                              choice_weights, load_sources, read_insertions)
 from despin.text import Token, is_word, match_case, protected_mask, tokenize
@@ -94,15 +95,30 @@ class SpinnerConfig:
     articles: str = "keep"            # "keep": "a uncommon" stays; "agree": "an uncommon"
 
     def __post_init__(self) -> None:
+        """Check every setting's type and range; raises ValueError naming the first that
+        cannot be meant (a rate given as text, ``spin_names: "no"``, ``deletions: very``)."""
         self.rate = _rate_range(self.rate, "rate")
         self.insert_rate = _rate_range(self.insert_rate, "insert_rate")
         self.delete_rate = _rate_range(self.delete_rate, "delete_rate")
-        if not 0.0 <= self.clean_share <= 1.0:
-            raise ValueError(f"clean_share must be within [0, 1], got {self.clean_share}")
-        if not 0.0 <= self.number_rate <= 1.0:
-            raise ValueError(f"number_rate must be within [0, 1], got {self.number_rate}")
+        for name in ("clean_share", "number_rate"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
+        if not _is_number(self.freq_power):
+            raise ValueError(f"freq_power must be a number, got {self.freq_power!r}")
+        if not isinstance(self.spin_names, bool):
+            raise ValueError(f"spin_names must be true or false, got {self.spin_names!r}")
         if self.articles not in ("keep", "agree"):
             raise ValueError(f"articles must be 'keep' or 'agree', got {self.articles!r}")
+        if self.insertions is not None and not isinstance(self.insertions, (str, Path)):
+            raise ValueError(f"insertions must be a TSV path, got {self.insertions!r}")
+        if not (isinstance(self.deletions, (list, tuple))
+                and all(isinstance(w, str) for w in self.deletions)):
+            raise ValueError(f"deletions must be a list of words, got {self.deletions!r}")
+        if not (isinstance(self.sources, (list, tuple))
+                and all(isinstance(x, dict) for x in self.sources)):
+            raise ValueError(f"sources must be a list of source settings ({{name, kind, ...}}), "
+                             f"got {self.sources!r}")
         self.deletions = [w.lower() for w in self.deletions]
 
     @classmethod
@@ -113,17 +129,26 @@ class SpinnerConfig:
         return cls(**_read_spinner_yaml(path))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _rate_range(rate: Any, name: str) -> tuple[float, float]:
-    lo, hi = rate if isinstance(rate, (list, tuple)) else (rate, rate)
-    if not 0.0 <= lo <= hi <= 1.0:
-        raise ValueError(f"{name} must be [low, high] within [0, 1], got {rate}")
-    return float(lo), float(hi)
+    """``(low, high)`` of a rate given as one number or ``[low, high]``; ValueError unless
+    they are numbers with 0 ≤ low ≤ high ≤ 1."""
+    pair = tuple(rate) if isinstance(rate, (list, tuple)) else (rate, rate)
+    if len(pair) != 2 or not all(map(_is_number, pair)) or not 0.0 <= pair[0] <= pair[1] <= 1.0:
+        raise ValueError(f"{name} must be a number or [low, high] within [0, 1], got {rate!r}")
+    return float(pair[0]), float(pair[1])
 
 
 def _read_spinner_yaml(path: str | Path, depth: int = 0) -> dict[str, Any]:
-    found = resolve(path)
+    found = config_file(path)
     data = yaml.safe_load(found.read_text()) or {}
-    data = dict(data.get("spinner", data))
+    data = data.get("spinner", data) if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected spinner settings (a mapping), got {data!r}")
+    data = dict(data)
     base = data.pop("extends", None)
     unknown = set(data) - set(SpinnerConfig.__dataclass_fields__)
     if unknown:
@@ -132,7 +157,7 @@ def _read_spinner_yaml(path: str | Path, depth: int = 0) -> dict[str, Any]:
         return data
     if depth > 8:
         raise ValueError(f"{path}: 'extends' nests too deep (a cycle?)")
-    return {**_read_spinner_yaml(resolve(base, found.parent), depth + 1), **data}
+    return {**_read_spinner_yaml(resolve_in(base, found.parent), depth + 1), **data}
 
 
 # -- numbers: same value, other spelling (despin.numbers) -----------------------------------
@@ -142,8 +167,13 @@ _DATE_WORDS = MONTHS | frozenset("monday tuesday wednesday thursday friday satur
 
 
 def _an(word: str) -> str:
-    """The indefinite article before ``word`` by its spelling ("an" before a vowel letter,
-    with the commonest exceptions: "a unique", "an hour")."""
+    """The indefinite article before ``word``: by its first sound where the CMU Pronouncing
+    Dictionary knows its first word (:func:`despin.articles.article_for`, as the restorer
+    chooses: "an unimportant", "a unanimous", "an hour"), else by its spelling ("an" before a
+    vowel letter, with the commonest exceptions: "a unique", "a European")."""
+    by_sound = article_for(word)
+    if by_sound is not None:
+        return by_sound
     low = word.lower()
     if low.startswith(("hour", "honest", "honor", "honour", "heir")):
         return "an"
@@ -189,6 +219,8 @@ class Spinner:
             if n > 1 and text[tokens[j - 2].end:tokens[j - 1].start] != " ":
                 break
             key = text[tokens[i].start:tokens[j - 1].end].lower()
+            if quantity(key) and in_number(tokens, i, j):
+                continue  # "five" of "twenty five" is no word of its own
             for k, src in enumerate(self.sources):
                 if key in src.table:
                     out.append((k, n, key))
@@ -289,14 +321,26 @@ class Spinner:
         return (0 < i < len(tokens) and is_word(tokens[i].text) and is_word(tokens[i - 1].text)
                 and text[tokens[i - 1].end:tokens[i].start] == " ")
 
+    @staticmethod
+    def _after_name(tokens: list[Token], i: int) -> bool:
+        """Token ``i`` follows a capitalised word that does not start a sentence ("Chapter
+        11", "the Title 9 rules"; not "In 9 days")."""
+        if i == 0 or not tokens[i - 1].text[:1].isupper():
+            return False
+        return i >= 2 and tokens[i - 2].text not in {".", "!", "?", ":", "…", "\"", "“", "("}
+
     def _numbers(self, text: str, tokens: list[Token], hard: list[bool], taken: list[bool],
                  rng: random.Random) -> list[tuple[int, int, str, str]]:
         """Numerals ↔ number words, the value kept ("9" ↔ "nine", "two weeks" → "a couple of
-        weeks"), for a stand-alone whole number 2–99 outside quotes, dates and decimals."""
+        weeks"), for a stand-alone whole number 2–99 outside quotes, dates and decimals, not
+        a word of a longer number ("twenty five", "two hundred": never "20 five") and, unless
+        the family spins names, not a name's number ("Chapter 11", "Title 9")."""
         out = []
         for i, tok in enumerate(tokens):
             value = standalone_number(text, tokens, i)  # not "3.5", "$5", "12 March"
-            if value is None or hard[i] or taken[i]:
+            if value is None or hard[i] or taken[i] or in_number(tokens, i, i + 1):
+                continue
+            if not self.config.spin_names and self._after_name(tokens, i):
                 continue
             if rng.random() >= self.config.number_rate:
                 continue
@@ -359,7 +403,8 @@ class Spinner:
                     n_words: int, rng: random.Random) -> list[tuple[int, int, str, str]]:
         """Filler words added between two words ("the men said" → "the men these days said",
         "the truck" → "the motor truck"), at a boundary where neither word is protected or
-        touched by another swap; each insertion is the words and one space."""
+        touched by another swap, nor inside a number; each insertion is the words and one
+        space."""
         budget = int(rng.uniform(*self.config.insert_rate) * n_words + rng.random())
         if not budget:
             return []
@@ -368,6 +413,8 @@ class Spinner:
             if not self._joined(text, tokens, i) or mask[i] or mask[i - 1] \
                     or taken[i] or taken[i - 1]:
                 continue
+            if is_number_word(tokens[i].text) and in_number(tokens, i, i + 1):
+                continue  # never inside a number: "two really hundred"
             for row in self.insertions:
                 word = tokens[i] if row.side == "before" else tokens[i - 1]
                 if row.side == "before" and tokens[i - 1].text.lower() in _DETERMINERS \
