@@ -12,7 +12,7 @@ from functools import lru_cache
 from .text import Token
 
 __all__ = ["number_word", "number_value", "numeric_value", "quantity", "same_quantity",
-           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
+           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
            "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -177,16 +177,60 @@ def quantity(text: str) -> tuple[int | str, ...]:
     return tuple(out)
 
 
+def _unit_table() -> dict[str, tuple[str, str]]:
+    """Unit word (singular and plural) → (dimension, unit)."""
+    dims = {
+        "time": "second minute hour day week fortnight month year decade century millennium",
+        "length": "inch foot yard mile millimetre millimeter centimetre centimeter metre meter "
+                  "kilometre kilometer",
+        "mass": "ounce pound ton tonne gram kilogram kilo",
+        "money": "dollar cent penny euro yen",
+        "area": "acre hectare",
+        "volume": "litre liter gallon pint quart"}
+    irregular = {"foot": "feet", "century": "centuries", "millennium": "millennia",
+                 "penny": "pennies", "yen": "yen"}
+    spelling = {"millimeter": "millimetre", "centimeter": "centimetre", "meter": "metre",
+                "kilometer": "kilometre", "liter": "litre", "tonne": "ton", "kilo": "kilogram"}
+    table: dict[str, tuple[str, str]] = {}
+    for dim, names in dims.items():
+        for name in names.split():
+            unit = (dim, spelling.get(name, name))
+            table[name] = unit
+            table[irregular.get(name, name + "s")] = unit
+    return table
+
+
+UNITS: dict[str, tuple[str, str]] = _unit_table()
+"""Units of measure, singular and plural → (dimension, unit): "days" → ("time", "day"),
+"meters" → ("length", "metre"). A swap may not put one unit for another of the same
+dimension (:func:`same_quantity`): "9 days" is never "9 years"."""
+
+
+def _units(text: str) -> dict[str, list[str]]:
+    """Dimension → the units ``text`` names, in order (words and hyphenated parts)."""
+    out: dict[str, list[str]] = {}
+    for word in text.lower().replace("-", " ").split():
+        unit = UNITS.get(word.strip(".,;:!?()\"'“”‘’"))
+        if unit is not None:
+            out.setdefault(unit[0], []).append(unit[1])
+    return out
+
+
 def same_quantity(a: str, b: str) -> bool:
     """Whether ``b`` may stand for ``a`` (or the other way round) without changing a quantity:
     the same :func:`numeric_value` and the same :func:`quantity` — a number only its own
     value's spellings ("nine" never "nine-spot"), and the same numbers and counting
     nouns inside other text ("noon" is never "twelve noon", "dollars" never "ten-spots",
     "dozen" never "score"; words that state none, any words that state none) — and not two
-    different ordinals ("second" may be "moment", never "third"). What a spinner's swap and a
-    restorer's candidate must keep."""
+    different ordinals ("second" may be "moment", never "third"), nor one unit of measure for
+    another of its dimension (:data:`UNITS`: "days" never "years"; "days" may be "times").
+    What a spinner's swap and a restorer's candidate must keep."""
     if numeric_value(a) != numeric_value(b) or quantity(a) != quantity(b):
         return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
+    if any(c in UNITS for c in (a.lower(), b.lower())) or " " in a or " " in b or "-" in a + b:
+        units_a, units_b = _units(a), _units(b)
+        if any(units_a[d] != units_b[d] for d in units_a.keys() & units_b.keys()):
+            return False  # "days" is not "years", "miles" not "kilometres"
     oa, ob = ORDINAL_VALUES.get(a.lower()), ORDINAL_VALUES.get(b.lower())
     return oa is None or ob is None or oa == ob
 

@@ -48,19 +48,24 @@ _URL_RE = re.compile(
     r"|\b[A-Za-z]:\\\S*|(?<![\w@])@\w+",
     re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
-# Quotations: “…”, «…», „…“ (or „…”), and "…" on one line, where a straight quote opens only
-# after no word character and before a non-space (not the inch mark of '55" wide') and closes
-# only after a non-space. Read by _quotations, which scans each kind once (a regex retried at
-# each of many unmatched openers takes quadratic time).
+# Quotations: “…”, «…», „…“ (or „…”), »…« (German, Danish), ”…” (Swedish, Finnish), ‟…”,
+# fullwidth ＂…＂, LaTeX ``…'', and "…" on one line, where a straight quote opens only after no
+# word character and before a non-space (not the inch mark of '55" wide') and closes only
+# after a non-space. Read by _quotations, which scans each kind once (a regex retried at each
+# of many unmatched openers takes quadratic time).
 _STRAIGHT_RE = re.compile(r'(?<!\w)"(?=\S)[^"\n]*(?<=\S)"')
-_CURLY = {"“": "”", "«": "»", "„": "“”"}  # opener → its closers
+# ”…” and »…«: their opening mark closes other quotations ("superior,” he said"), so it opens
+# one only as the straight quote does, before a word and after no word or punctuation mark
+_REVERSED_RE = re.compile(r'(?<![\w,.;:!?])(?:”(?=\w)[^”\n]*(?<=\S)”|»(?=\w)[^«\n]*(?<=\S)«)')
+_CURLY: dict[str, tuple[str, ...]] = {  # opener → its closers
+    "“": ("”",), "«": ("»",), "„": ("“", "”"), "‟": ("”",), "＂": ("＂",), "``": ("''",)}
 
 
 def _quotations(text: str, pos: int = 0) -> list[tuple[int, int]]:
-    """Spans of the quotations of ``text[pos:]`` that close (see above): the straight ones,
-    then the curly and angle ones, each from the leftmost opener to its first closer. Each
+    """Spans of the quotations of ``text[pos:]`` that close (see above): the straight and
+    reversed ones, then the curly and angle ones, each from the leftmost opener to its first closer. Each
     mark's next position is looked up once per time it is passed, so this is linear."""
-    out = [m.span() for m in _STRAIGHT_RE.finditer(text, pos)]
+    out = [m.span() for r in (_STRAIGHT_RE, _REVERSED_RE) for m in r.finditer(text, pos)]
     nxt: dict[str, int] = {}  # mark → its next position seen (-1: none after it)
     dead: set[str] = set()  # openers with no closer after them
 
@@ -76,13 +81,14 @@ def _quotations(text: str, pos: int = 0) -> list[tuple[int, int]]:
         if not opens:
             return out
         i, o = min(opens)
-        end = min((j for j in (find(c, i + 1) for c in _CURLY[o]) if j >= 0), default=-1)
-        if end < 0:  # no closer after this opener, so none after a later one of its kind
+        end = min(((j, j + len(c)) for c in _CURLY[o] if (j := find(c, i + len(o))) >= 0),
+                  default=None)
+        if end is None:  # no closer after this opener, so none after a later one of its kind
             dead.add(o)
             at = i + 1
             continue
-        out.append((i, end + 1))
-        at = end + 1
+        out.append((i, end[1]))
+        at = end[1]
 # Markup and code a restorer must not touch: HTML/XML tags with their attributes, comments,
 # character references ("&amp;"), Markdown code spans, and Markdown link targets "](…)".
 _MARKUP_RE = re.compile(
@@ -306,16 +312,27 @@ class VerbatimBlocks:
     verbatim: a Markdown code fence (```` ``` ```` or ``~~~``), an HTML ``<pre>``,
     ``<code>``, ``<script>``, ``<style>`` or ``<textarea>`` element, an HTML comment, a tag
     whose attributes go on over lines, or a Markdown code span that does (a line with an odd
-    number of backticks: verbatim until the next backtick or blank line).
+    number of backticks: verbatim until the next backtick or blank line), and a document's
+    front matter (Jekyll, Hugo, Pandoc: YAML between ``---`` lines, or TOML between ``+++``
+    lines, from the document's first line; its keys and values are data, not prose).
 
     ``inside(line)`` → True when ``line`` belongs to such a block (its opening and closing
     lines included); feed it every line of the document, in order."""
 
     def __init__(self) -> None:
         self._close: re.Pattern | None = None
+        self._first = True
 
     def inside(self, line: str) -> bool:
         """Whether ``line`` (the next line of the document) is verbatim; updates the state."""
+        if self._first:
+            self._first = False
+            front = _FRONT_MATTER_RE.match(line)
+            if front:
+                mark = re.escape(front.group(1))
+                ends = "|\\.\\.\\." if front.group(1) == "---" else ""  # YAML may end with "..."
+                self._close = re.compile(f"^(?:{mark}{ends})[ \\t]*(?:\\r\\n|{_LINE_END})?\\Z")
+                return True
         if self._close is not None:
             closed = self._close.search(line)
             if closed:  # the rest of the line may open the next block ("--><!--")
@@ -347,12 +364,15 @@ class VerbatimBlocks:
         return False
 
 
+# a document's first line that opens front matter: "---" (YAML) or "+++" (TOML), a BOM allowed
+_FRONT_MATTER_RE = re.compile(f"^\ufeff?(---|\\+\\+\\+)[ \t]*(?:\r\n|{_LINE_END})?\\Z")
+
 # an opening double quote → the characters that close it
-_QUOTE_CLOSE = {**_CURLY, '"': '"'}
+_QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", "‟": "”", "＂": "＂", '"': '"'}
 # an opener a quotation may go on over a line break from: a curly or angle quote, or a straight
 # one that opens (after no word character, before a non-space): not the inch mark of
 # '55" wide', nor a ditto mark at a line's end
-_QUOTE_OPEN_RE = re.compile(r'[“«„]|(?<!\w)"(?=\S)')
+_QUOTE_OPEN_RE = re.compile(r'[“«„‟＂]|(?<!\w)"(?=\S)')
 MAX_QUOTE_LINES = 8
 """The most lines a quotation goes on over without its closing quote: after that, the text is
 read as if the quote mark were stray (a lost closing quote would otherwise keep a long

@@ -276,17 +276,37 @@ def test_a_quotation_over_line_breaks_passes_through(quote):
 
 def test_curly_quotations_are_found_as_the_pattern_finds_them():
     """despin.text._quotations (a linear scan) gives the spans that the regex
-    “[^”]*”|«[^»]*»|„[^“”]*[“”] gives (quadratic on unmatched openers), on random strings of
+    “[^”]*”|«[^»]*»|„[^“”]*[“”]|‟[^”]*”|＂[^＂]*＂|``.*?'' gives (quadratic on unmatched
+    openers), and the reversed ones (”…”, »…«) as the straight ones, on random strings of
     quote marks."""
     import random
 
-    from despin.text import _quotations
+    from despin.text import _REVERSED_RE, _quotations
 
-    pattern = re.compile(r"“[^”]*”|«[^»]*»|„[^“”]*[“”]")
+    pattern = re.compile(r"“[^”]*”|«[^»]*»|„[^“”]*[“”]|‟[^”]*”|＂[^＂]*＂|``.*?''")
     rng = random.Random(0)
     for _ in range(5000):
-        text = "".join(rng.choice("“”«»„ab ") for _ in range(rng.randint(0, 40)))
-        assert sorted(_quotations(text)) == sorted(m.span() for m in pattern.finditer(text)), text
+        text = "".join(rng.choice("“”«»„‟＂`'ab ") for _ in range(rng.randint(0, 40)))
+        expected = [m.span() for r in (pattern, _REVERSED_RE) for m in r.finditer(text)]
+        assert sorted(_quotations(text)) == sorted(expected), text
+
+
+@pytest.mark.parametrize("quote", ["»the boss stated the navy know-how«",
+                                   "”the boss stated the navy know-how”",
+                                   "‟the boss stated the navy know-how”",
+                                   "＂the boss stated the navy know-how＂",
+                                   "``the boss stated the navy know-how''"])
+def test_other_quotation_marks_are_protected(quote):
+    """German, Swedish, fullwidth and LaTeX quotations pass through as “…” does; a closing
+    ” or » before a space opens nothing, so English and French text around it is restored."""
+    text = f"He wrote {quote}, and the men stated the navy know-how was extra superior."
+    r = model().restore_with_edits(text)
+    check_bytes(r)
+    assert r.text.startswith(f"He wrote {quote}, and the men said the navy")
+    assert all(e.start >= len(f"He wrote {quote}") for e in r.edits)
+    after = ("was extra superior,” the boss stated the navy know-how was extra superior. "
+             "« Un texte » the men stated the navy know-how was extra superior.")
+    assert model().restore(after).count(" said the navy") == 2
 
 
 def test_quotation_openers_over_lines():
@@ -345,3 +365,23 @@ def test_nested_code_fences_follow_commonmark():
         text = f"```{end}{SPUN_LINE}{end}```{end}"
         out = model().restore(text + SPUN_LINE + end)
         assert out.startswith(text) and out[len(text):] != SPUN_LINE + end, repr(end)
+
+
+@pytest.mark.parametrize("mark,close", [("---", "---"), ("---", "..."), ("+++", "+++")])
+def test_front_matter_passes_through(mark, close):
+    """A document's front matter (YAML or TOML from its first line) is data: its keys and
+    values are never edited ("author: staff writer" had become "writer: staff writer"),
+    whether the document is restored whole or streamed by line; the body is restored."""
+    sep = " = " if mark == "+++" else ": "
+    head = (f"{mark}\nauthor{sep}staff writer\ntitle{sep}Navy know-how\n"
+            f"tags{sep}[extra, superior]\n{close}\n")
+    body = "The boss stated the navy know-how was extra superior.\n"
+    r = model().restore_with_edits(head + body)
+    check_bytes(r)
+    assert r.text.startswith(head) and all(e.start >= len(head) for e in r.edits)
+    assert r.text[len(head):] == model().restore(body) != body
+    streamed = model().restore_lines((head + body).splitlines(keepends=True))
+    assert "".join(x.text for x in streamed) == r.text
+    # a "---" that is not the first line is a rule (or a Setext underline), not front matter
+    later = body + "---\n" + body
+    assert model().restore(later) == model().restore(body) + "---\n" + model().restore(body)

@@ -164,11 +164,14 @@ def test_a_thesaurus_swap_never_changes_a_value(sotu_sentences, tmp_path):
     ("hundreds of", "many", False), ("second", "third", False), ("million", "billion", False),
     ("two", "2", True), ("a couple of", "two", True), ("no one", "nobody", True),
     ("biased", "one-sided", True), ("used", "second-hand", True), ("second", "moment", True),
-    ("big", "large", True)])
+    ("big", "large", True), ("days", "years", False), ("second", "minute", False),
+    ("a few days", "several years", False), ("miles", "kilometres", False),
+    ("days", "times", True), ("meter", "metre", True), ("day", "daytime", True)])
 def test_same_quantity_reads_numbers_inside_words_and_counting_nouns(a, b, same):
     """Issue 15 §1.1: a swap never changes, adds or drops a quantity, also one stated inside
     a hyphenated word or by a counting noun (the review's cases: "a dozen eggs" → "a score
-    eggs", "noon" → "twelve noon"); words that state none stay free to swap."""
+    eggs", "noon" → "twelve noon"), nor puts one unit for another ("for 9 days" had been
+    restored to "for 9 years"); words that state none stay free to swap."""
     from despin.numbers import same_quantity
 
     assert same_quantity(a, b) is same and same_quantity(b, a) is same
