@@ -27,8 +27,27 @@ __all__ = [
     "protected_spans",
 ]
 
-# A word (letters/digits joined by inner hyphens or apostrophes) or one punctuation mark.
-_WORD = r"\w+(?:[-'’]\w+)*"
+
+
+def _mark_class() -> str:
+    """A regex class of every combining mark (Unicode categories Mn, Mc, Me), as ranges."""
+    import unicodedata
+
+    marks = [c for c in (*range(0x20000), *range(0xE0000, 0xE1000))  # none beyond these
+             if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
+    ranges, start = [], marks[0]
+    for prev, cur in zip(marks, marks[1:] + [None]):
+        if cur != prev + 1:
+            ranges.append(f"\\U{start:08x}" + (f"-\\U{prev:08x}" if prev != start else ""))
+            start = cur
+    return "[" + "".join(ranges) + "]"
+
+
+# A word (letters/digits, each with the combining marks after it: decomposed "extra\u0301" is
+# one word, and so is Devanagari, whose vowel signs are marks; joined by inner hyphens or
+# apostrophes) or one punctuation mark.
+_LETTERS = r"(?:\w+" + _mark_class() + "*)+"
+_WORD = rf"{_LETTERS}(?:[-'’]{_LETTERS})*"
 _TOKEN_RE = re.compile(_WORD + r"|[^\w\s]")
 # Addresses and paths: a URL of any scheme ("ftp://", "s3://", "file:///"), "www.", a domain
 # with its path ("github.com/extra/x"), a bare domain of a country code or a common generic

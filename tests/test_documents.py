@@ -385,3 +385,19 @@ def test_front_matter_passes_through(mark, close):
     # a "---" that is not the first line is a rule (or a Setext underline), not front matter
     later = body + "---\n" + body
     assert model().restore(later) == model().restore(body) + "---\n" + model().restore(body)
+
+
+def test_decomposed_accents_stay_with_their_letters():
+    """Text in decomposed Unicode (NFD: an accent is a combining mark after its letter) is
+    tokenized as whole words, so an edit never splits a mark off its letter ("extra\u0301"
+    had become "more\u0301"), and NFD and NFC text get the same edits of their other words."""
+    import unicodedata
+
+    nfc = "The boss stated the navy know-how was extrá superior and the café was extra good."
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert [t.text for t in tokenize(nfd)] == [unicodedata.normalize("NFD", t.text)
+                                               for t in tokenize(nfc)]
+    r, ref = model().restore_with_edits(nfd), model().restore_with_edits(nfc)
+    check_bytes(r)
+    assert [(e.spun, e.restored) for e in r.edits] == [(e.spun, e.restored) for e in ref.edits]
+    assert all(not unicodedata.combining(r.text[e.out_end:e.out_end + 1]) for e in r.edits)
