@@ -9,6 +9,7 @@ restoration model (if any) under ``model/``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass, replace
 from itertools import groupby
@@ -25,6 +26,7 @@ from .detection import DETECTION_FILE, Detection, DetectionModel, sentence_rows
 from .detector import SpunDetector, word_features, word_token_ends
 from .dtypes import check_device, check_dtype, resolve_dtype
 from .edits import Edit, Restoration, apply_edits
+from .language import is_foreign
 from .lattice import Slot, build_slots
 from .model_input import build_model_input
 from .resources import resolve
@@ -792,7 +794,8 @@ class Despinner:
                 spans, quoted = [], []
             else:
                 spans = [(a, b) for a, b in sentence_spans(line)
-                         if not any(q <= a and b <= r for q, r in quoted)]
+                         if not any(q <= a and b <= r for q, r in quoted)
+                         and not is_foreign(line[a:b])]  # English models: English only
             pending.append((line, spans, quoted))
             count += len(spans)
             waits = count < budget and more_ready is not None and not more_ready()
@@ -1026,21 +1029,30 @@ def _check_text(text: Any, caller: str) -> None:
     raise TypeError(f"{caller}() expects text as a str, got {type(text).__name__}{hint}")
 
 
+_HEADING_RE = re.compile(r"[ ]{0,3}#{1,6}(?:[ \t]|$)")
+"""A Markdown heading line ("# Introduction"): a title of a few words, no sentence."""
+
+
 def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
     """The sentences spin detection reads in ``text``, as restoring reads them: their spans
     (offsets into ``text``) and, per sentence, its protected text (quotations, also over line
     breaks; URLs and paths; markup and code spans; offsets into the sentence), whose words are
-    read as context but not scored. Verbatim blocks (code fences, ``<pre>``…) and sentences
-    with no word outside protected text are not read: spinners leave that text alone, so it
-    is no evidence either way."""
+    read as context but not scored. Verbatim blocks (code fences, ``<pre>``…), sentences
+    with no word outside protected text and sentences not in English
+    (:func:`despin.language.is_foreign`) are not read: spinners leave that text alone, so it
+    is no evidence either way. Nor are Markdown headings ("# Introduction"): a title's few
+    words read as spun (.6–.98) where the prose under it reads clean (.01), and they are no
+    sentences to weigh as one."""
     spans: list[tuple[int, int]] = []
     kept: list[list[tuple[int, int]]] = []
     reader, pos = LineReader(), 0
     for line in text.splitlines(keepends=True):
         quoted = reader.quoted(line)
-        if quoted is not None:
+        if quoted is not None and not _HEADING_RE.match(line):
             keep = protected_spans(line) + quoted
             for a, b in sentence_spans(line):
+                if is_foreign(line[a:b]):
+                    continue
                 inside = [(max(p, a) - a, min(q, b) - a) for p, q in keep if p < b and q > a]
                 if any(not any(p <= t.start < q for p, q in inside)
                        for t in tokenize(line[a:b]) if t.text[:1].isalnum()):
