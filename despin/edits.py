@@ -32,7 +32,8 @@ class Edit:
     kinds in one result, so compare scores only between edits of the same ``scorer``.
     ``prior``: the candidate index's prior for this original; ``source``: the synonym source
     that proposed it; ``alternatives``: the runner-up originals for the same span, best first
-    (the fast core's shortlist; empty where the restorer keeps none).
+    (the fast core's shortlist; empty where the restorer keeps none, as the search core, and
+    so the accurate profile's ``"search"`` edits, does).
     """
 
     start: int
