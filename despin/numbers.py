@@ -202,8 +202,8 @@ def _unit_table() -> dict[str, tuple[str, str]]:
 
 UNITS: dict[str, tuple[str, str]] = _unit_table()
 """Units of measure, singular and plural → (dimension, unit): "days" → ("time", "day"),
-"meters" → ("length", "metre"). A swap may not put one unit for another of the same
-dimension (:func:`same_quantity`): "9 days" is never "9 years"."""
+"meters" → ("length", "metre"). After a number, a swap may not put one unit for another of
+the same dimension (:func:`same_quantity`, ``measured``): "9 days" is never "9 years"."""
 
 
 def _units(text: str) -> dict[str, list[str]]:
@@ -216,18 +216,20 @@ def _units(text: str) -> dict[str, list[str]]:
     return out
 
 
-def same_quantity(a: str, b: str) -> bool:
+def same_quantity(a: str, b: str, measured: bool = False) -> bool:
     """Whether ``b`` may stand for ``a`` (or the other way round) without changing a quantity:
     the same :func:`numeric_value` and the same :func:`quantity` — a number only its own
     value's spellings ("nine" never "nine-spot"), and the same numbers and counting
     nouns inside other text ("noon" is never "twelve noon", "dollars" never "ten-spots",
     "dozen" never "score"; words that state none, any words that state none) — and not two
-    different ordinals ("second" may be "moment", never "third"), nor one unit of measure for
-    another of its dimension (:data:`UNITS`: "days" never "years"; "days" may be "times").
-    What a spinner's swap and a restorer's candidate must keep."""
+    different ordinals ("second" may be "moment", never "third"); and with ``measured``
+    (the span follows a number: "9 days"), not one unit of measure for another of its
+    dimension (:data:`UNITS`: "9 days" never "9 years"; "days" may be "times", and without a
+    number "in recent years" may be "in recent days", a sense-blind spinner's swap). What a
+    spinner's swap and a restorer's candidate must keep."""
     if numeric_value(a) != numeric_value(b) or quantity(a) != quantity(b):
         return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
-    if any(c in UNITS for c in (a.lower(), b.lower())) or " " in a or " " in b or "-" in a + b:
+    if measured:
         units_a, units_b = _units(a), _units(b)
         if any(units_a[d] != units_b[d] for d in units_a.keys() & units_b.keys()):
             return False  # "days" is not "years", "miles" not "kilometres"

@@ -229,8 +229,11 @@ class Spinner:
                         out.append((k, n, key))
         return out
 
-    def _replace(self, k: int, key: str, rng: random.Random) -> str | None:
-        """Pick a replacement for ``key`` from source ``k``, inflected like ``key``."""
+    def _replace(self, k: int, key: str, rng: random.Random, measured: bool = False
+                 ) -> str | None:
+        """Pick a replacement for ``key`` from source ``k``, inflected like ``key``, that
+        keeps its quantity (:func:`despin.numbers.same_quantity`; ``measured``: ``key``
+        follows a number, so its unit stays too); None when the pick does not."""
         src = self.sources[k]
         readings = [(key, "X", "X")] if key in src.table else []
         if src.inflect and " " not in key:
@@ -244,7 +247,7 @@ class Spinner:
             self._weights[(k, lemma)] = choice_weights(reps, power)
         rep = rng.choices(reps, weights=self._weights[(k, lemma)])[0]
         form = inflect(rep, upos, tag) if src.inflect else rep
-        if not same_quantity(form or "", key):
+        if not same_quantity(form or "", key, measured):
             return None  # a value never changes: "million" is not "billion", "second" no "third"
         return form if form and form != key else None
 
@@ -288,7 +291,7 @@ class Spinner:
                 continue
             weights = [self.sources[k].weight for k, _, _ in opts]
             k, n, key = rng.choices(opts, weights=weights)[0]
-            rep = self._replace(k, key, rng)
+            rep = self._replace(k, key, rng, i > 0 and is_number_word(tokens[i - 1].text))
             if rep is None:
                 continue
             original = text[tokens[i].start:tokens[i + n - 1].end]
