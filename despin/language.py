@@ -9,7 +9,7 @@ spin English leave other languages' sentences alone, so nothing is lost by leavi
 The test is by function words, the classic cue for telling languages apart in short text
 (Grefenstette 1995, "Comparing two language identification schemes"; Cavnar & Trenkle 1994
 use n-grams of the same frequent words): a sentence is foreign when at least
-:data:`MIN_FOREIGN` of its words are common function words of French, German, Spanish,
+:data:`MIN_FOREIGN` different words of it are common function words of French, German, Spanish,
 Italian, Portuguese or Dutch that are not English words, and they outnumber its English
 function words. Words in capitals inside a sentence are names ("Le Monde", "Der Spiegel",
 "La Paz") and are not counted. A sentence that is not clearly foreign counts as English: an
@@ -17,7 +17,9 @@ English sentence full of names or technical terms is never skipped.
 """
 from __future__ import annotations
 
-from .text import tokenize
+import unicodedata
+
+from .text import protected_spans, tokenize
 
 __all__ = ["ENGLISH_FUNCTION_WORDS", "FOREIGN_FUNCTION_WORDS", "MIN_FOREIGN", "is_foreign"]
 
@@ -29,37 +31,47 @@ over said could should may my your those then out up""".split())
 """Frequent English function words (each an English word, whatever else it is)."""
 
 FOREIGN_FUNCTION_WORDS = frozenset("""
-le les et est était une des du aux avec pour dans sur pas qui ce cette ces sont ont nous vous
-ils elle leur mais aussi très été être avait au où
-der die das und ist nicht ein eine einen dem zu mit sich auf für von sie wir ich auch wird
-werden sind wurde dass oder aber bei nach aus wie noch nur über
-el los las y es del por una más pero sus ya muy también fue está han sido ser hay
-entre cuando todo este esta estos que
+le les est était une des du aux avec dans sur pas qui ce cette ces sont ont nous vous ils
+elle leur mais aussi très été être avait au où
+das und ist nicht ein eine einen dem zu mit sich auf für von sie wir ich auch wird werden
+sind wurde dass oder aber bei nach aus wie noch nur über
+el los las es del por una más pero muy también fue está han sido ser entre cuando todo este
+esta estos que
 il di è della delle degli nel nella sono anche gli più questo essere
-não uma com são ao pelo pela seu sua foi mais
+não uma são ao pelo pela seu sua foi mais
 het een en niet zijn ook wordt voor deze maar bij""".split())
 """Frequent function words of French, German, Spanish, Italian, Portuguese and Dutch that are
-not English words in lower case ("die" is, but rarely; "son", "war", "met", "come", "plus",
-"par", "con", "den", "an", "in" and "so" are left out)."""
+not English words in lower case: "son", "war", "met", "come", "plus", "par", "con", "den",
+"an", "in" and "so" are left out, and so are "et" (et al.), "der" (van der), "die", "pour",
+"hay", "com", "ya", "sus" and "y"."""
 
 MIN_FOREIGN = 2
-"""The fewest foreign function words that make a sentence foreign."""
+"""The fewest different foreign function words that make a sentence foreign ("et al." twice
+is one)."""
 
 
 def is_foreign(sentence: str) -> bool:
-    """Whether ``sentence`` is clearly not English: at least :data:`MIN_FOREIGN` of its words
-    (lower-case words, and its first word) are :data:`FOREIGN_FUNCTION_WORDS`, more than are
-    :data:`ENGLISH_FUNCTION_WORDS`. Short or mixed sentences, and sentences in no language of
-    the list, count as English (False)."""
-    foreign = english = 0
+    """Whether ``sentence`` is clearly not English: at least :data:`MIN_FOREIGN` different
+    :data:`FOREIGN_FUNCTION_WORDS` among its words, and more of them than of
+    :data:`ENGLISH_FUNCTION_WORDS`. Words read: those outside quotations, addresses and
+    markup (:func:`despin.text.protected_spans`: an English sentence may quote French), in
+    lower case or starting the sentence (or all of them in text without lower-case letters),
+    in composed Unicode (NFC). Short or mixed sentences, and sentences in no language of the
+    list, count as English (False)."""
+    protected = protected_spans(sentence)
+    caps = not any(c.islower() for c in sentence)
+    foreign: set[str] = set()
+    n_foreign = english = 0
     first = True
     for tok in tokenize(sentence):
         text = tok.text
-        if not text[:1].isalpha():
+        if not text[:1].isalpha() or any(a <= tok.start < b for a, b in protected):
             continue
-        if first or not text[:1].isupper():
-            low = text.lower()
-            foreign += low in FOREIGN_FUNCTION_WORDS
+        if first or caps or not text[:1].isupper():
+            low = unicodedata.normalize("NFC", text.lower())
+            if low in FOREIGN_FUNCTION_WORDS:
+                foreign.add(low)
+                n_foreign += 1
             english += low in ENGLISH_FUNCTION_WORDS
         first = False
-    return foreign >= MIN_FOREIGN and foreign > english
+    return len(foreign) >= MIN_FOREIGN and n_foreign > english

@@ -134,9 +134,10 @@ ORDINAL_VALUES: dict[str, int] = {
 
 COUNT_NOUNS: dict[str, str] = {"dozen": "dozen", "dozens": "dozen", "half": "half",
                                "halves": "half", "pair": "pair", "pairs": "pair",
-                               "couple": "couple", "couples": "couple"}
+                               "couple": "pair", "couples": "pair"}
 """Nouns that count ("a dozen eggs", "half of the voters"), each under its own name in
-:func:`quantity`: "dozen" may not become "score", nor "pair" "four-in-hand"."""
+:func:`quantity` ("couple" as "pair"): "dozen" may not become "score", nor "pair"
+"four-in-hand"."""
 
 
 def _quantity_part(word: str) -> int | str | None:
@@ -150,6 +151,9 @@ def _quantity_part(word: str) -> int | str | None:
     return COUNT_NOUNS.get(word)
 
 
+_NOUNS = frozenset(COUNT_NOUNS.values())
+
+
 @lru_cache(maxsize=200_000)  # same_quantity asks it of every candidate, as numeric_value
 def quantity(text: str) -> tuple[int | str, ...]:
     """The quantities that ``text`` states, in order: ``(value,)`` for a number
@@ -157,9 +161,10 @@ def quantity(text: str) -> tuple[int | str, ...]:
     parts of its hyphenated words ("twenty-four hour periods" → ``(24,)``, "ten-spots" →
     ``(10,)``, "a dozen eggs" → ``("dozen",)``), () for text that states none. Standing
     alone, "zero" and "one" are left out, as :data:`NUMBER_MIN` leaves them ("no one", "one
-    another"), and so are they in a hyphenated word with no other quantity ("one-sided"), but
-    not in one that has another ("one-and-a-half" → ``(1, "half")``). Ordinals are no part of
-    it (see :func:`same_quantity`)."""
+    another"), and so are they in a hyphenated word with no other quantity ("one-sided").
+    Counting nouns inside a hyphenated word ("half-hearted") and hyphenated adjectives in
+    "-ed" ("two-faced", "three-legged") state none. Ordinals are no part of it (see
+    :func:`same_quantity`)."""
     whole = numeric_value(text)
     if whole is not None:
         return (whole,)
@@ -170,39 +175,48 @@ def quantity(text: str) -> tuple[int | str, ...]:
             if not (isinstance(part, int) and part < NUMBER_MIN):
                 out.append(part)
             continue
-        pieces = word.split("-") if "-" in word else []
-        parts = [p for p in map(_quantity_part, pieces) if p is not None]
+        pieces = word.split("-") if "-" in word and not word.endswith("ed") else []
+        parts = [p for p in map(_quantity_part, pieces) if p is not None and p not in _NOUNS]
         if any(not (isinstance(p, int) and p < NUMBER_MIN) for p in parts):
             out.extend(parts)
     return tuple(out)
 
 
-def _unit_table() -> dict[str, tuple[str, str]]:
-    """Unit word (singular and plural) → (dimension, unit)."""
+def _unit_table() -> dict[str, frozenset[tuple[str, str]]]:
+    """Unit word (singular, plural and common abbreviations) → its (dimension, unit)s."""
     dims = {
-        "time": "second minute hour day week fortnight month year decade century millennium",
+        "time": "second minute hour day week fortnight month quarter semester year decade "
+                "century millennium",
         "length": "inch foot yard mile millimetre millimeter centimetre centimeter metre meter "
                   "kilometre kilometer",
-        "mass": "ounce pound ton tonne gram kilogram kilo",
-        "money": "dollar cent penny euro yen",
+        "mass": "ounce pound ton tonne milligram gram kilogram kilo",
+        "money": "dollar cent penny pound euro yen quarter",
         "area": "acre hectare",
-        "volume": "litre liter gallon pint quart"}
-    irregular = {"foot": "feet", "century": "centuries", "millennium": "millennia",
-                 "penny": "pennies", "yen": "yen"}
+        "volume": "millilitre milliliter litre liter gallon pint quart teaspoon tablespoon",
+        "data": "byte kilobyte megabyte gigabyte terabyte"}
+    plural = {"inch": "inches", "foot": "feet", "century": "centuries",
+              "millennium": "millennia", "penny": "pennies", "yen": "yen"}
     spelling = {"millimeter": "millimetre", "centimeter": "centimetre", "meter": "metre",
-                "kilometer": "kilometre", "liter": "litre", "tonne": "ton", "kilo": "kilogram"}
-    table: dict[str, tuple[str, str]] = {}
+                "kilometer": "kilometre", "milliliter": "millilitre", "liter": "litre",
+                "tonne": "ton", "kilo": "kilogram"}
+    abbreviations = {"km": "kilometre", "cm": "centimetre", "mm": "millimetre", "ft": "foot",
+                     "kg": "kilogram", "mg": "milligram", "lb": "pound", "lbs": "pound",
+                     "oz": "ounce", "ml": "millilitre", "pence": "penny"}
+    table: dict[str, set[tuple[str, str]]] = {}
     for dim, names in dims.items():
         for name in names.split():
             unit = (dim, spelling.get(name, name))
-            table[name] = unit
-            table[irregular.get(name, name + "s")] = unit
-    return table
+            for form in (name, plural.get(name, name + "s")):
+                table.setdefault(form, set()).add(unit)
+    for short, name in abbreviations.items():
+        table.setdefault(short, set()).update(table[name])
+    return {word: frozenset(units) for word, units in table.items()}
 
 
-UNITS: dict[str, tuple[str, str]] = _unit_table()
-"""Units of measure, singular and plural → (dimension, unit): "days" → ("time", "day"),
-"meters" → ("length", "metre"). After a number, a swap may not put one unit for another of
+UNITS: dict[str, frozenset[tuple[str, str]]] = _unit_table()
+"""Units of measure, singular, plural and abbreviated → their (dimension, unit)s: "days" →
+{("time", "day")}, "meters" → {("length", "metre")}, "pounds" → {("mass", "pound"),
+("money", "pound")}. After a number, a swap may not put one unit for another of
 the same dimension (:func:`same_quantity`, ``measured``): "9 days" is never "9 years"."""
 
 
@@ -210,9 +224,8 @@ def _units(text: str) -> dict[str, list[str]]:
     """Dimension → the units ``text`` names, in order (words and hyphenated parts)."""
     out: dict[str, list[str]] = {}
     for word in text.lower().replace("-", " ").split():
-        unit = UNITS.get(word.strip(".,;:!?()\"'“”‘’"))
-        if unit is not None:
-            out.setdefault(unit[0], []).append(unit[1])
+        for dim, unit in sorted(UNITS.get(word.strip(".,;:!?()\"'“”‘’"), ())):
+            out.setdefault(dim, []).append(unit)
     return out
 
 

@@ -67,24 +67,29 @@ _URL_RE = re.compile(
     r"|\b[A-Za-z]:\\\S*|(?<![\w@])@\w+",
     re.I)
 # Double quotes only: ’ doubles as an apostrophe ("Korea’s") and cannot delimit quotes.
-# Quotations: “…”, «…», „…“ (or „…”), »…« (German, Danish), ”…” (Swedish, Finnish), ‟…”,
-# fullwidth ＂…＂, LaTeX ``…'', and "…" on one line, where a straight quote opens only after no
-# word character and before a non-space (not the inch mark of '55" wide') and closes only
-# after a non-space. Read by _quotations, which scans each kind once (a regex retried at each
-# of many unmatched openers takes quadratic time).
+# Quotations: “…”, «…», „…“ (or „…”), read by _quotations, which scans each kind once (a regex
+# retried at each of many unmatched openers takes quadratic time); and, by patterns whose scan
+# stops at the next mark of their kind (so linear), "…" on one line and fullwidth ＂…＂, where
+# the quote opens only after no word character and before a non-space (not the inch mark of
+# '55" wide') and closes only after a non-space, ‟…” likewise, LaTeX ``…'' (opening before a
+# word and after no word or backtick, nothing between but text: not a Markdown or
+# reStructuredText ``code`` span), and ”…” (Swedish, Finnish) and »…« (German, Danish), whose
+# opening mark closes other quotations ("superior,” he said"), so that it opens one only
+# before a word and after no word or punctuation mark.
 _STRAIGHT_RE = re.compile(r'(?<!\w)"(?=\S)[^"\n]*(?<=\S)"')
-# ”…” and »…«: their opening mark closes other quotations ("superior,” he said"), so it opens
-# one only as the straight quote does, before a word and after no word or punctuation mark
-_REVERSED_RE = re.compile(r'(?<![\w,.;:!?])(?:”(?=\w)[^”\n]*(?<=\S)”|»(?=\w)[^«\n]*(?<=\S)«)')
-_CURLY: dict[str, tuple[str, ...]] = {  # opener → its closers
-    "“": ("”",), "«": ("»",), "„": ("“", "”"), "‟": ("”",), "＂": ("＂",), "``": ("''",)}
+_OTHER_QUOTES_RE = re.compile(
+    r"(?<!\w)＂(?=\S)[^＂\n]*(?<=\S)＂"
+    r"|(?<!\w)‟(?=\S)[^‟”\n]*”"
+    r"|(?<![\w`])``(?=\w)[^`\n]*?(?<=\S)''"
+    r"|(?<![\w,.;:!?])(?:”(?=\w)[^”\n]*(?<=\S)”|»(?=\w)[^«»\n]*(?<=\S)«)")
+_CURLY: dict[str, tuple[str, ...]] = {"“": ("”",), "«": ("»",), "„": ("“", "”")}  # → closers
 
 
 def _quotations(text: str, pos: int = 0) -> list[tuple[int, int]]:
-    """Spans of the quotations of ``text[pos:]`` that close (see above): the straight and
-    reversed ones, then the curly and angle ones, each from the leftmost opener to its first closer. Each
+    """Spans of the quotations of ``text[pos:]`` that close (see above): those read by
+    patterns, then the curly and angle ones, each from the leftmost opener to its first closer. Each
     mark's next position is looked up once per time it is passed, so this is linear."""
-    out = [m.span() for r in (_STRAIGHT_RE, _REVERSED_RE) for m in r.finditer(text, pos)]
+    out = [m.span() for r in (_STRAIGHT_RE, _OTHER_QUOTES_RE) for m in r.finditer(text, pos)]
     nxt: dict[str, int] = {}  # mark → its next position seen (-1: none after it)
     dead: set[str] = set()  # openers with no closer after them
 
@@ -113,7 +118,8 @@ def _quotations(text: str, pos: int = 0) -> list[tuple[int, int]]:
 _MARKUP_RE = re.compile(
     r"<(code|kbd|samp|var|tt|pre|script|style)\b[^>]*>.*?</\1\s*>"  # inline code elements
     r"|<!--.*?-->|</?[A-Za-z][^<>]*>|&#?\w+;"  # tags with attributes, comments, entities
-    r"|(`+)[^`].*?\2"  # Markdown code spans
+    r"|(?<!`)(`{1,16})(?!`).*?(?<!`)\2(?!`)"  # Markdown code spans (their marks' runs
+    # match in length, CommonMark; a run is tried once, from its start: linear)
     r"|\]\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)"  # link targets "](url "title")"
     r"|(?m:^[ ]{0,3}\[[^\]\n]+\]:[^\n]*)",  # reference-link definitions "[1]: url 'title'"
     re.S | re.I)
@@ -333,25 +339,36 @@ class VerbatimBlocks:
     whose attributes go on over lines, or a Markdown code span that does (a line with an odd
     number of backticks: verbatim until the next backtick or blank line), and a document's
     front matter (Jekyll, Hugo, Pandoc: YAML between ``---`` lines, or TOML between ``+++``
-    lines, from the document's first line; its keys and values are data, not prose).
+    lines, from the document's first line; its keys and values are data, not prose). Front
+    matter is only what reads as such: its second line is a ``key:`` or ``key =`` line (else
+    the first line was a rule, "---", and the text after it is prose), and a line of prose in
+    it (not indented, no list dash, comment, table or key) ends it.
 
     ``inside(line)`` → True when ``line`` belongs to such a block (its opening and closing
     lines included); feed it every line of the document, in order."""
 
     def __init__(self) -> None:
         self._close: re.Pattern | None = None
-        self._first = True
+        self._line = 0
+        self._front: re.Pattern | None = None  # the closing line of front matter, while in it
 
     def inside(self, line: str) -> bool:
         """Whether ``line`` (the next line of the document) is verbatim; updates the state."""
-        if self._first:
-            self._first = False
+        self._line += 1
+        if self._line == 1:
             front = _FRONT_MATTER_RE.match(line)
-            if front:
+            if front:  # front matter, or a rule: no prose either way
                 mark = re.escape(front.group(1))
                 ends = "|\\.\\.\\." if front.group(1) == "---" else ""  # YAML may end with "..."
-                self._close = re.compile(f"^(?:{mark}{ends})[ \\t]*(?:\\r\\n|{_LINE_END})?\\Z")
+                self._front = re.compile(f"^(?:{mark}{ends})[ \\t]*(?:\\r\\n|{_LINE_END})?\\Z")
                 return True
+        if self._front is not None:
+            if self._front.match(line):
+                self._front = None
+                return True
+            if _FRONT_KEY_RE.match(line) if self._line == 2 else _FRONT_LINE_RE.match(line):
+                return True
+            self._front = None  # prose: not front matter (or no longer)
         if self._close is not None:
             closed = self._close.search(line)
             if closed:  # the rest of the line may open the next block ("--><!--")
@@ -383,15 +400,21 @@ class VerbatimBlocks:
         return False
 
 
+# front matter's lines: a key ("title: x", "title = x", "[params]" in TOML), and after it also
+# an indented, blank, list, comment or key line
+_FRONT_KEY_RE = re.compile(r"[ \t]*(?:[\w\"'.-]+[ \t]*[:=]|\[[^\]\n]+\][ \t]*$|#)")
+_FRONT_LINE_RE = re.compile(r"(?:[ \t]|-|#|\[|$|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029])"
+                            r"|[\w\"'.-]+[ \t]*[:=]")
 # a document's first line that opens front matter: "---" (YAML) or "+++" (TOML), a BOM allowed
 _FRONT_MATTER_RE = re.compile(f"^\ufeff?(---|\\+\\+\\+)[ \t]*(?:\r\n|{_LINE_END})?\\Z")
 
 # an opening double quote → the characters that close it
 _QUOTE_CLOSE = {"“": "”", "«": "»", "„": "“”", "‟": "”", "＂": "＂", '"': '"'}
-# an opener a quotation may go on over a line break from: a curly or angle quote, or a straight
-# one that opens (after no word character, before a non-space): not the inch mark of
-# '55" wide', nor a ditto mark at a line's end
-_QUOTE_OPEN_RE = re.compile(r'[“«„‟＂]|(?<!\w)"(?=\S)')
+# (not ” or », which more often close a quotation opened before, nor LaTeX's ``)
+# an opener a quotation may go on over a line break from: a curly or angle quote, or a straight,
+# fullwidth or ‟ one that opens (after no word character, before a non-space): not the inch
+# mark of '55" wide', nor a ditto mark at a line's end
+_QUOTE_OPEN_RE = re.compile(r'[“«„]|(?<!\w)["＂‟](?=\S)')
 MAX_QUOTE_LINES = 8
 """The most lines a quotation goes on over without its closing quote: after that, the text is
 read as if the quote mark were stray (a lost closing quote would otherwise keep a long

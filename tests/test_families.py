@@ -164,7 +164,8 @@ def test_a_thesaurus_swap_never_changes_a_value(sotu_sentences, tmp_path):
     ("hundreds of", "many", False), ("second", "third", False), ("million", "billion", False),
     ("two", "2", True), ("a couple of", "two", True), ("no one", "nobody", True),
     ("biased", "one-sided", True), ("used", "second-hand", True), ("second", "moment", True),
-    ("big", "large", True)])
+    ("big", "large", True), ("half-hearted", "tepid", True), ("two-faced", "disingenuous", True),
+    ("couple", "pair", True), ("pair", "two", False)])
 def test_same_quantity_reads_numbers_inside_words_and_counting_nouns(a, b, same):
     """Issue 15 §1.1: a swap never changes, adds or drops a quantity, also one stated inside
     a hyphenated word or by a counting noun (the review's cases: "a dozen eggs" → "a score
@@ -178,7 +179,10 @@ def test_same_quantity_reads_numbers_inside_words_and_counting_nouns(a, b, same)
 @pytest.mark.parametrize("a,b,measured,same", [
     ("days", "years", True, False), ("second", "minute", True, False),
     ("miles", "kilometres", True, False), ("days", "years", False, True),
-    ("days", "times", True, True), ("meter", "metre", True, True), ("day", "daytime", True, True)])
+    ("days", "times", True, True), ("meter", "metre", True, True), ("day", "daytime", True, True),
+    ("inches", "feet", True, False), ("pounds", "dollars", True, False),
+    ("pounds", "kilograms", True, False), ("pence", "cents", True, False),
+    ("quarters", "months", True, False), ("km", "miles", True, False)])
 def test_after_a_number_a_unit_stays(a, b, measured, same):
     """After a number ("for 9 days" had been restored to "for 9 years") a unit of measure is
     never another of its dimension; without one, "in recent years" may be a sense-blind
@@ -218,6 +222,23 @@ def test_no_family_changes_a_quantity_or_respells_part_of_a_number(family, sotu_
                 if sent == extra[2] and not sp.config.spin_names:
                     assert " 11 of the Title 9 " in text, (name, text)
                 assert quantity(sent) == quantity(unspin(r))
+
+
+def test_a_names_number_and_a_determiners_number(tmp_path):
+    """Without spin_names a name's number is never respelt, also at a sentence's start, after
+    a bracket or a word with a capital inside ("iPhone 12"); a sentence's first function word
+    names nothing ("In 9 days" → "In nine days"); after a determiner a number never becomes
+    "a couple of" ("His two sons", never "His a couple of sons")."""
+    none = write_table(tmp_path / "none.tsv", [("zzz", "yyy", "X")], "pos")  # numbers alone
+    sp = Spinner({"sources": [{"name": "none", "kind": "tsv", "path": str(none)}],
+                  "number_rate": 1.0, "clean_share": 0.0})
+    for kept in ["Chapter 11 filings rose.", "(Chapter 11) filings rose.",
+                 "Windows 10 users left.", "Apple sold the iPhone 12 today."]:
+        assert all(sp.spin(kept, seed=k, rate=0.01).text == kept for k in range(10)), kept
+    assert sp.spin("In 9 days it ended.", seed=0, rate=0.01).text == "In nine days it ended."
+    for text in ["His two sons left.", "These two weeks passed."]:
+        outs = {sp.spin(text, seed=k, rate=0.01).text for k in range(20)}
+        assert outs == {text.replace("two", "2")}, outs
 
 
 def test_an_by_sound(tmp_path):

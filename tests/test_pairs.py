@@ -198,7 +198,7 @@ def test_without_family_leaves_out_exactly_that_family():
     ({"corpora": {"kind": "wiki"}}, "corpora: expected a list of corpus settings"),
     ({"corpora": [{"kind": "files"}]}, "corpus files: needs paths"),
     ({"spinner": 5}, "pairs setting spinner: expected a spinner YAML path or settings"),
-    ({"spinner": {"sources": "moby"}}, "sources must be a list"),
+    ({"spinner": {"sources": "moby"}}, "sources must be a non-empty list"),
     ({"spinner": {"rate": "high"}}, "rate must be a number"),
     ({"families": {"x": 5}}, "pairs setting families.x: expected a spinner YAML"),
 ])

@@ -185,8 +185,11 @@ def test_bad_config_is_rejected(tmp_path):
     ({"clean_share": "0.1"}, "clean_share must be a number"),
     ({"spin_names": "no"}, "spin_names must be true or false"),
     ({"deletions": "very"}, "deletions must be a list of words"),
-    ({"sources": "moby"}, "sources must be a list"),
-    ({"freq_power": None}, "freq_power must be a number"),
+    ({"sources": "moby"}, "sources must be a non-empty list"),
+    ({"freq_power": None}, "freq_power must be a finite number"),
+    ({"freq_power": float("nan")}, "freq_power must be a finite number"),
+    ({"freq_power": -3}, "freq_power must be a finite number"),
+    ({"sources": []}, "sources must be a non-empty list"),
     ({"insertions": 5}, "insertions must be a TSV path")])
 def test_settings_of_the_wrong_type_are_value_errors(settings, message):
     """A YAML value of the wrong type is a ValueError that names it (a string rate was a

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from despin.articles import article_for
+from despin.language import ENGLISH_FUNCTION_WORDS
 from despin.inflect import analyses, inflect
 from despin.numbers import (MONTHS, NUMBER_PHRASES, in_number, is_number_word, number_word,
                             quantity, same_quantity, standalone_number)
@@ -104,8 +105,8 @@ class SpinnerConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
-        if not _is_number(self.freq_power):
-            raise ValueError(f"freq_power must be a number, got {self.freq_power!r}")
+        if not _is_number(self.freq_power) or not 0 <= self.freq_power < float("inf"):
+            raise ValueError(f"freq_power must be a finite number ≥ 0, got {self.freq_power!r}")
         if not isinstance(self.spin_names, bool):
             raise ValueError(f"spin_names must be true or false, got {self.spin_names!r}")
         if self.articles not in ("keep", "agree"):
@@ -115,9 +116,10 @@ class SpinnerConfig:
         if not (isinstance(self.deletions, (list, tuple))
                 and all(isinstance(w, str) for w in self.deletions)):
             raise ValueError(f"deletions must be a list of words, got {self.deletions!r}")
-        if not (isinstance(self.sources, (list, tuple))
+        if not (isinstance(self.sources, (list, tuple)) and self.sources
                 and all(isinstance(x, dict) for x in self.sources)):
-            raise ValueError(f"sources must be a list of source settings ({{name, kind, ...}}), "
+            raise ValueError(f"sources must be a non-empty list of source settings ({{name, kind, "
+                             f"...}}), "
                              f"got {self.sources!r}")
         self.deletions = [w.lower() for w in self.deletions]
 
@@ -182,6 +184,10 @@ def _an(word: str) -> str:
     return "an" if low[:1] in "aeiou" else "a"
 
 
+# function words that may start a sentence before a number without naming it ("After 3 weeks")
+_OPENERS = frozenset("after before about around almost nearly only just some within since "
+                     "until during every each".split())
+# (after one, a number is no "a couple of": "his two sons", never "his a couple of sons")
 _DETERMINERS = frozenset("a an the this that these those my your his her its our their some any "
                         "no every each".split())
 
@@ -326,11 +332,13 @@ class Spinner:
 
     @staticmethod
     def _after_name(tokens: list[Token], i: int) -> bool:
-        """Token ``i`` follows a capitalised word that does not start a sentence ("Chapter
-        11", "the Title 9 rules"; not "In 9 days")."""
-        if i == 0 or not tokens[i - 1].text[:1].isupper():
+        """Token ``i`` follows a name: a word with a capital ("Chapter 11", "the Title 9
+        rules", "iPhone 12", "(Chapter 11)"), except a function word that starts a sentence
+        ("In 9 days", "After 3 weeks")."""
+        if i == 0 or not any(c.isupper() for c in tokens[i - 1].text):
             return False
-        return i >= 2 and tokens[i - 2].text not in {".", "!", "?", ":", "…", "\"", "“", "("}
+        starts = i == 1 or tokens[i - 2].text in {".", "!", "?", ":", "…", "\"", "“"}
+        return not (starts and tokens[i - 1].text.lower() in ENGLISH_FUNCTION_WORDS | _OPENERS)
 
     def _numbers(self, text: str, tokens: list[Token], hard: list[bool], taken: list[bool],
                  rng: random.Random) -> list[tuple[int, int, str, str]]:
@@ -352,7 +360,9 @@ class Spinner:
             else:
                 nxt = tokens[i + 1] if i + 1 < len(tokens) else None
                 phrase = NUMBER_PHRASES.get(value)
+                prev = tokens[i - 1].text.lower() if i else ""
                 if phrase and nxt and nxt.text.islower() and is_word(nxt.text) \
+                        and prev not in _DETERMINERS \
                         and text[tok.end:nxt.start] == " " and rng.random() < 0.5:
                     rep = phrase
                 else:
