@@ -240,14 +240,20 @@ def same_quantity(a: str, b: str, measured: bool = False) -> bool:
     dimension (:data:`UNITS`: "9 days" never "9 years"; "days" may be "times", and without a
     number "in recent years" may be "in recent days", a sense-blind spinner's swap). What a
     spinner's swap and a restorer's candidate must keep."""
-    if numeric_value(a) != numeric_value(b) or quantity(a) != quantity(b):
+    (va, qa, oa), (vb, qb, ob) = _quantity_key(a), _quantity_key(b)
+    if va != vb or qa != qb:
         return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
     if measured:
         units_a, units_b = _units(a), _units(b)
         if any(units_a[d] != units_b[d] for d in units_a.keys() & units_b.keys()):
             return False  # "days" is not "years", "miles" not "kilometres"
-    oa, ob = ORDINAL_VALUES.get(a.lower()), ORDINAL_VALUES.get(b.lower())
     return oa is None or ob is None or oa == ob
+
+
+@lru_cache(maxsize=200_000)  # build_slots asks same_quantity of every candidate
+def _quantity_key(text: str) -> tuple[int | None, tuple[int | str, ...], int | None]:
+    """(:func:`numeric_value`, :func:`quantity`, ordinal value) of ``text``: one look-up."""
+    return numeric_value(text), quantity(text), ORDINAL_VALUES.get(text.lower())
 
 
 def is_number_word(word: str) -> bool:
