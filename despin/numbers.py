@@ -12,7 +12,8 @@ from functools import lru_cache
 from .text import Token
 
 __all__ = ["number_word", "number_value", "numeric_value", "quantity", "same_quantity",
-           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
+           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS",
+           "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
            "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -152,6 +153,7 @@ def _quantity_part(word: str) -> int | str | None:
 
 
 _NOUNS = frozenset(COUNT_NOUNS.values())
+_WORD_EDGES = ".,;:!?()\"'“”‘’"  # punctuation a word of a span may carry on either side
 
 
 @lru_cache(maxsize=200_000)  # same_quantity asks it of every candidate, as numeric_value
@@ -170,7 +172,7 @@ def quantity(text: str) -> tuple[int | str, ...]:
         return (whole,)
     out: list[int | str] = []
     for word in text.lower().split():
-        part = _quantity_part(word.strip(".,;:!?()\"'“”‘’"))
+        part = _quantity_part(word.strip(_WORD_EDGES))
         if part is not None:
             if not (isinstance(part, int) and part < NUMBER_MIN):
                 out.append(part)
@@ -224,7 +226,7 @@ def _units(text: str) -> dict[str, list[str]]:
     """Dimension → the units ``text`` names, in order (words and hyphenated parts)."""
     out: dict[str, list[str]] = {}
     for word in text.lower().replace("-", " ").split():
-        for dim, unit in sorted(UNITS.get(word.strip(".,;:!?()\"'“”‘’"), ())):
+        for dim, unit in sorted(UNITS.get(word.strip(_WORD_EDGES), ())):
             out.setdefault(dim, []).append(unit)
     return out
 
