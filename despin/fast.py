@@ -10,7 +10,9 @@ For a batch of sentences:
 3. **unary scores** — each candidate's features (:func:`feature_matrix`) weighed by the fitted
    linear weights (``log-odds``; the intercept carries the copy bonus); a slot keeps its
    ``shortlist`` best candidates scoring above ``floor``. A sentence with none passes through
-   unsearched;
+   unsearched. A deletion ``""`` (a filler a spinner added) is scored by the n-gram model,
+   the slot's features and a weight of its own (``deletions="ngram"``,
+   :data:`DELETION_FEATURES`), always pooled, and ranked with its n-gram gain;
 4. **decoding** — :func:`despin.decoder.viterbi` with the n-gram model (:mod:`despin.ngram`)
    weighted by ``lm_weight``: the best set of edits for the sentence as a whole, so that swaps
    side by side ("a uncommon second") are restored together;
@@ -81,10 +83,14 @@ class FastSettings:
     (:func:`network_rows`); ``gate_cut``: the spin gate's cut on the spin log-odds of a
     sentence's group, its line (None: no gate; needs the Despinner's ``detection.json``),
     ``gate_margin``: the margin (nats) an edit needs to be kept in a group below the cut
-    (None: none is kept); see :meth:`FastRestorer.gate`. Raises TypeError for a setting of the
-    wrong type (a number, an integer, or for the gate also None), ValueError for nan or for a
-    count (``shortlist``, ``pool``, ``top_k``, ``passes``, ``batch_size``, ``max_length``)
-    below 1 (``ctxfree_top`` below 0)."""
+    (None: none is kept); see :meth:`FastRestorer.gate`; ``deletions``: how the deletion
+    candidate ``""`` (a filler a spinner added) is scored — ``"ngram"``: by the n-gram model,
+    the slot's features and one weight of its own (:data:`DELETION_FEATURES`), and always
+    pooled; ``"features"`` (models fitted before session 31): like any candidate, the
+    encoder's score included, pooled only among the encoder's best. Raises TypeError for a
+    setting of the wrong type (a number, an integer, or for the gate also None), ValueError
+    for nan, for a count (``shortlist``, ``pool``, ``top_k``, ``passes``, ``batch_size``,
+    ``max_length``) below 1 (``ctxfree_top`` below 0) or for another ``deletions``."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -101,8 +107,12 @@ class FastSettings:
     network: dict[str, Any] | None = None
     gate_cut: float | None = None
     gate_margin: float | None = None
+    deletions: str = "features"
 
     def __post_init__(self) -> None:
+        if self.deletions not in DELETION_SCORING:
+            raise ValueError(f"FastSettings.deletions must be one of {DELETION_SCORING}, "
+                             f"not {self.deletions!r}")
         for name in _NUMBERS + _OPTIONAL:
             v = getattr(self, name)
             if v is None and name in _OPTIONAL:
@@ -144,6 +154,18 @@ SLOT_FEATURES = ("spun", "context_spun", "sentence_spun")
 FEATURES = ("intercept", "enc") + SLOT_FEATURES + ("lm_gap",) + STATIC_FEATURES
 """Every feature of the unary score, in the order of :func:`feature_matrix`'s columns."""
 _SPAN_WORDS, _CAND_WORDS = FEATURES.index("span_words"), FEATURES.index("cand_words")
+DELETION_FEATURES = ("intercept",) + SLOT_FEATURES + ("lm_gap", "deletion")
+"""The features a deletion candidate ``""`` keeps when ``FastSettings.deletions`` is
+``"ngram"``: the slot's, the n-gram model's and its own indicator. The others (the encoder's
+score, the channel, prior, rank, frequencies and lengths) are 0 for it: they describe a word
+put in, and the encoder and the channel learn what they say of a deletion only from spinners
+that add words, so a model fitted on other spinners would never delete (issue 15 §2: its
+leave-one-family-out row made no deletion at all)."""
+DELETION_SCORING = ("features", "ngram")
+"""The values of ``FastSettings.deletions``."""
+_DELETION = FEATURES.index("deletion")
+_STATIC_DELETION = STATIC_FEATURES.index("deletion")
+_NOT_DELETION = [FEATURES.index(k) for k in FEATURES if k not in DELETION_FEATURES]
 CONTEXT_WORDS = 2
 """Words on each side of a slot that ``context_spun`` reads."""
 
@@ -192,16 +214,21 @@ def static_features(slot: Slot) -> np.ndarray:
 
 
 def feature_matrix(static: np.ndarray, enc: Sequence[float], slot: Sequence[float],
-                   lm_gap: Sequence[float]) -> np.ndarray:
+                   lm_gap: Sequence[float], deletions: str = "features") -> np.ndarray:
     """``[candidates, len(FEATURES)]``: the intercept, the encoder's log-odds of each
     candidate against the copy (``enc``), the slot's :func:`slot_features` (``slot``), how far
     the n-gram model likes the candidate less than the slot's best pooled candidate
-    (``lm_gap``, nats, ≤ 0; nan outside the pool) and the :func:`static_features`."""
+    (``lm_gap``, nats, ≤ 0; nan outside the pool) and the :func:`static_features`. With
+    ``deletions="ngram"`` a deletion candidate's row keeps only :data:`DELETION_FEATURES`
+    (the rest 0)."""
     n = static.shape[0]
     col = lambda v: np.asarray(v, dtype=np.float64).reshape(n, 1)  # noqa: E731
-    return np.concatenate([np.ones((n, 1)), col(enc),
-                           np.tile(np.asarray(slot, dtype=np.float64), (n, 1)), col(lm_gap),
-                           static], axis=1)
+    out = np.concatenate([np.ones((n, 1)), col(enc),
+                          np.tile(np.asarray(slot, dtype=np.float64), (n, 1)), col(lm_gap),
+                          static], axis=1)
+    if deletions == "ngram":
+        out[np.ix_(out[:, _DELETION] == 1.0, _NOT_DELETION)] = 0.0
+    return out
 
 
 def edit_features(matrix: np.ndarray, j: int) -> dict[str, float]:
@@ -324,25 +351,29 @@ class FastRestorer:
         feats: list[np.ndarray | None] = []
         x.lm_delta = []
         copies = x.copy_arcs
+        ngram_deletions = self.settings.deletions == "ngram"
         for k, slot in enumerate(x.slots):
             scores = x.encoded.cand_scores[k]
             if scores is None:
                 feats.append(None)
                 x.lm_delta.append(None)
                 continue
-            delta = np.full(len(scores), np.nan)
-            for j in np.argsort(-np.asarray(scores), kind="stable")[:self.settings.pool]:
-                arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
-                delta[j] = local_gain(copies, arc, self.lm.logprob)
-            x.lm_delta.append(delta)
             static = self._static.get(slot.text)
             if static is None or static.shape[0] != len(slot.candidates):
                 if len(self._static) > 20_000:  # ~5.6 KB each: at most ~110 MB
                     self._static.clear()
                 static = self._static[slot.text] = static_features(slot)
+            pooled = np.argsort(-np.asarray(scores), kind="stable")[:self.settings.pool]
+            if ngram_deletions:  # the deletion is pooled whatever the encoder says of it
+                pooled = np.union1d(pooled, np.flatnonzero(static[:len(scores), _STATIC_DELETION] == 1.0))
+            delta = np.full(len(scores), np.nan)
+            for j in pooled:
+                arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
+                delta[j] = local_gain(copies, arc, self.lm.logprob)
+            x.lm_delta.append(delta)
             feats.append(feature_matrix(
                 static, scores, slot_features(x.encoded.word_logodds, slot.tok_start, slot.tok_end),
-                delta - np.nanmax(delta)))
+                delta - np.nanmax(delta), self.settings.deletions))
         return feats
 
     def _network(self) -> tuple[EditNetwork, list[int]] | None:
@@ -379,7 +410,10 @@ class FastRestorer:
     # -- decoding -------------------------------------------------------------------------
     def shortlist(self, x: SentenceLattice) -> dict[int, list[Arc]]:
         """Slot index → the edit arcs that reach the decoder: the slot's ``shortlist`` best
-        pooled candidates by unary score, those above ``floor``."""
+        pooled candidates by unary score, those above ``floor``. With ``deletions="ngram"``
+        a deletion is ranked and floored by its unary score plus its n-gram gain
+        (``lm_weight`` × ``lm_delta``): the n-gram model is its evidence, so its unary score
+        alone sits low."""
         s = self.settings
         out: dict[int, list[Arc]] = {}
         for k, slot in enumerate(x.slots):
@@ -387,9 +421,15 @@ class FastRestorer:
             if feats is None:
                 continue
             u = self.unary(feats)
-            best = np.argsort(-u, kind="stable")[:s.shortlist]
+            rank = u
+            if s.deletions == "ngram":
+                dels = (feats[:, _DELETION] == 1.0) & np.isfinite(u)
+                if dels.any():
+                    rank = u.copy()
+                    rank[dels] += s.lm_weight * x.lm_delta[k][dels]
+            best = np.argsort(-rank, kind="stable")[:s.shortlist]
             arcs = [Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text),
-                        float(u[j]), k, int(j)) for j in best if u[j] > s.floor]
+                        float(u[j]), k, int(j)) for j in best if rank[j] > s.floor]
             if arcs:
                 out[k] = arcs
         return out

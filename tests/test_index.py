@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from despin.candidates import CandidateIndex
 from despin.decoder import Arc
 from despin.edits import apply_edits
-from despin.fast import FastRestorer, SentenceLattice, static_features, STATIC_FEATURES
+from despin.encoder import EncoderOutput
+from despin.fast import (DELETION_FEATURES, FEATURES, FastRestorer, FastSettings, SentenceLattice,
+                         feature_matrix, static_features, STATIC_FEATURES)
 from despin.lattice import MAX_SLOT_WORDS, build_slots
 from despin.numbers import NUMBER_MIN, number_table, number_value, number_word
 from despin.synonyms import load_source
@@ -82,6 +85,100 @@ def test_deletion_feature(index):
     (slot,) = [s for s in build_slots("a late night", index, top_k=5) if s.text == "late"]
     feats = static_features(slot)
     assert feats[:, STATIC_FEATURES.index("deletion")].tolist() == [0.0, 0.0, 1.0]
+
+
+class _FlatLM:
+    """An n-gram stand-in: every word −2 nats, so deleting a word gains 2."""
+
+    @staticmethod
+    def logprob(word, h1, h2):
+        return -2.0
+
+
+def _late_lattice(index, deletions: str, pool: int) -> tuple[SentenceLattice, list[np.ndarray]]:
+    text = "It rained last late night"
+    x = SentenceLattice(text, tokenize(text), build_slots(text, index, top_k=5))
+    k = next(i for i, s in enumerate(x.slots) if s.text == "late")
+    # the encoder ranks the deletion last, far below the copy
+    scores = [[-1.0 - j if c.text else -20.0 for j, c in enumerate(s.candidates)]
+              for s in x.slots]
+    x.encoded = EncoderOutput([0.5] * len(x.tokens), scores)
+    restorer = FastRestorer(index, None, None, _FlatLM(),
+                            FastSettings(pool=pool, deletions=deletions))
+    x.features = restorer._features(x)
+    return x, x.features, k
+
+
+def test_ngram_deletions_are_pooled_and_read_only_their_features(index):
+    x, feats, k = _late_lattice(index, "ngram", pool=1)
+    texts = [c.text for c in x.slots[k].candidates]
+    j = texts.index("")
+    pooled = [texts[i] for i in np.flatnonzero(~np.isnan(x.lm_delta[k]))]
+    assert pooled == ["recent", ""]  # the encoder's best, and the deletion whatever its rank
+    assert x.lm_delta[k][j] == pytest.approx(2.0)  # one word fewer under the flat model
+    row = dict(zip(FEATURES, feats[k][j]))
+    assert row["deletion"] == 1.0 and row["intercept"] == 1.0 and row["spun"] == 0.5
+    assert all(row[f] == 0.0 for f in FEATURES if f not in DELETION_FEATURES)  # enc −20 gone
+    other = dict(zip(FEATURES, feats[k][texts.index("recent")]))
+    assert other["enc"] == -1.0 and other["zipf_spun"] > 3  # other candidates unchanged
+    # it reaches the decoder on its unary score plus its n-gram gain, floored together
+    restorer = FastRestorer(index, None, None, _FlatLM(), FastSettings(
+        pool=1, deletions="ngram", weights={"deletion": -7.0}, floor=-6.0))
+    for lm_weight, shortlisted in ((1.5, True), (0.4, False)):  # −7 + 3 > −6 > −7 + 0.8
+        restorer.settings.lm_weight = lm_weight
+        arcs = restorer.shortlist(x).get(k, [])
+        assert any(a.cand == j for a in arcs) == shortlisted
+        assert all(a.score == -7.0 for a in arcs if a.cand == j)  # its unary score, as fitted
+    # the older scoring: the deletion competes for the pool on the encoder's score, and loses
+    x, feats, k = _late_lattice(index, "features", pool=1)
+    assert np.isnan(x.lm_delta[k][j]) and feats[k][j][FEATURES.index("enc")] == -20.0
+
+
+def test_feature_matrix_keeps_only_deletion_features_for_a_deletion():
+    rng = np.random.default_rng(0)
+    static = rng.normal(size=(4, len(STATIC_FEATURES)))
+    static[:, STATIC_FEATURES.index("deletion")] = [0.0, 1.0, 0.0, 1.0]
+    args = (static, rng.normal(size=4), (0.3, 0.2, 0.1), rng.normal(size=4))
+    old, new = feature_matrix(*args), feature_matrix(*args, deletions="ngram")
+    keep = [FEATURES.index(f) for f in DELETION_FEATURES]
+    drop = [i for i in range(len(FEATURES)) if i not in keep]
+    assert np.array_equal(old[[0, 2]], new[[0, 2]])  # words put in: as before
+    assert np.array_equal(old[[1, 3]][:, keep], new[[1, 3]][:, keep])
+    assert not new[[1, 3]][:, drop].any() and old[[1, 3]][:, drop].any()
+    with pytest.raises(ValueError, match="deletions must be one of"):
+        FastSettings(deletions="encoder")
+
+
+def test_deletion_fallback_matches_the_substitutions_false_edit_rate():
+    from training.fit_fast import deletion_fallback
+
+    rng = np.random.default_rng(1)
+    weights = {"intercept": 0.7, "spun": 0.4, "enc": 1.0, "deletion": -11.0}
+    rows, labels, groups = [], [], []
+    for g in range(600):  # slots of two candidates each; a third of them spun
+        spun = g % 3 == 0
+        for j in range(2):
+            rows.append({"intercept": 1.0, "spun": 0.0, "enc": float(rng.normal(-2.0, 1.5)),
+                         "deletion": 0.0, "lm_delta": float(rng.normal())})
+            labels.append(int(spun and j == 0))
+            groups.append(g)
+    for g in range(600, 1000):  # fillers in the text: the copy is right
+        rows.append({"intercept": 1.0, "spun": float(rng.normal()), "enc": 0.0,
+                     "deletion": 1.0, "lm_delta": float(rng.normal(3.0, 2.0))})
+        labels.append(0)
+        groups.append(g)
+    w = deletion_fallback(rows, labels, groups, weights, 0.5)
+
+    def total(r):
+        return 0.7 + 0.4 * r["spun"] + r["enc"] + 0.5 * r["lm_delta"]
+
+    copy_slots = [g for g in range(600) if g % 3]
+    rate = np.mean([max(total(rows[2 * g]), total(rows[2 * g + 1])) > 0 for g in copy_slots])
+    fired = np.mean([total(r) + w > 0 for r in rows[1200:]])
+    assert 0.05 < rate < 0.5 and abs(fired - rate) <= 0.005
+    # a right deletion, or none at all: the fitted weight stands
+    assert deletion_fallback(rows, labels[:-1] + [1], groups, weights, 0.5) is None
+    assert deletion_fallback(rows[:1200], labels[:1200], groups[:1200], weights, 0.5) is None
 
 
 def test_swap_spans_leave_out_the_spaces_of_an_insertion():

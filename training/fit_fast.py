@@ -42,7 +42,7 @@ from training.entry import positive_int
 from training.pairs import without_family
 from training.tune_fast import chosen_line, sentences_of, tune, warn_if_unbounded
 
-__all__ = ["collect_rows", "fit_weights", "attach_searcher", "main"]
+__all__ = ["collect_rows", "fit_weights", "deletion_fallback", "attach_searcher", "main"]
 
 
 def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True
@@ -108,6 +108,47 @@ def fit_weights(rows: list[dict[str, float]], labels: list[int], groups: list[in
     if net is None:
         return w, lm_weight, None
     return w, lm_weight, {**net.to_dict(), "max_words": max_words}
+
+
+def _totals(rows: list[dict[str, float]], weights: dict[str, float], lm_weight: float
+            ) -> np.ndarray:
+    """Each row's score against the copy before the threshold: the unary score without the
+    deletion weight, plus ``lm_weight`` × ``lm_delta`` (nan read as 0)."""
+    names = sorted({k for r in rows for k in r} - {"deletion", "lm_delta"})
+    x = np.nan_to_num(np.array([[r.get(k, 0.0) for k in names] for r in rows], dtype=float))
+    lm = np.nan_to_num(np.array([r.get("lm_delta", 0.0) for r in rows], dtype=float))
+    return x @ np.array([weights.get(k, 0.0) for k in names]) + lm_weight * lm
+
+
+def deletion_fallback(rows: list[dict[str, float]], labels: list[int], groups: list[int],
+                      weights: dict[str, float], lm_weight: float) -> float | None:
+    """The deletion weight for pairs in which no spinner added a word (log-odds), or None
+    when some deletion row (``deletion`` 1) is labelled right (the fitted weight stands) or
+    there is no deletion row.
+
+    A conditional logit with no right deletion drives the weight to −∞ (L2 alone stops it:
+    −11 fitted without the insert-delete family, and no deletion was ever made). Instead, a
+    deletion is trusted as far as any edit: the weight is set so that, before the threshold,
+    the deletion beats the copy in the same share of its slots as the best word put in beats
+    the copy in slots whose original is the copy (the fitted substitutions' false-edit rate;
+    a row's score is its unary score plus ``lm_weight`` × ``lm_delta``). Every deletion row
+    is a filler that stood in the text, so that share is its false-deletion rate too. Only
+    :data:`despin.fast.DELETION_FEATURES` are non-zero in a deletion row: the slot's features
+    and the n-gram model's gain are its evidence."""
+    dels = np.array([r.get("deletion", 0.0) == 1.0 for r in rows])
+    y = np.asarray(labels, dtype=bool)
+    if not dels.any() or (y & dels).any():
+        return None
+    total = _totals(rows, weights, lm_weight)
+    g = np.asarray(groups)
+    right_slots = set(g[y].tolist())
+    best: dict[int, float] = {}
+    for gi, t in zip(g[~dels].tolist(), total[~dels].tolist()):
+        if gi not in right_slots and t > best.get(gi, -np.inf):
+            best[gi] = t
+    rate = float(np.mean(np.array(list(best.values())) > 0)) if best else 0.0
+    rate = min(max(rate, 1.0 / dels.sum()), 1.0)
+    return float(-np.quantile(total[dels], 1.0 - rate))
 
 
 def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int],
@@ -270,6 +311,11 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--drop-features", nargs="*", default=[],
                    help="features (despin.fast.FEATURES) left out of the fit: their weight is "
                         "0 (e.g. context_spun sentence_spun, as session 15's default was fitted)")
+    p.add_argument("--deletions", choices=["ngram", "features"], default="ngram",
+                   help="how a deletion candidate is scored (despin.fast.FastSettings."
+                        "deletions): ngram (the n-gram model, the slot's features and its own "
+                        "weight; always pooled) or features (like any candidate: models before "
+                        "session 31)")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
@@ -325,7 +371,8 @@ def main(argv: list[str] | None = None) -> Path:
     t0 = time.time()
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
     settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
-                            pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top)
+                            pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top,
+                            deletions=args.deletions)
     from training.train import load_index_spec
 
     index = load_index_spec(args.index) if args.index else enc_cfg["index"]
@@ -358,6 +405,14 @@ def main(argv: list[str] | None = None) -> Path:
                                               args.hidden, args.net_max_words)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
+    if args.deletions == "ngram" and "deletion" not in args.drop_features:
+        fallback = deletion_fallback(rows, labels, groups, weights, lm_weight)
+        if fallback is not None:
+            print(f"no deletion among the right rows (no spinner of these pairs adds words): "
+                  f"the deletion weight {weights.get('deletion', 0.0):+.3f} is set to "
+                  f"{fallback:+.3f}, where deletions beat the copy as often as the fitted "
+                  f"substitutions do in slots that need none (deletion_fallback)")
+            weights["deletion"] = fallback
     for k, v in sorted(weights.items(), key=lambda kv: -abs(kv[1])):
         print(f"  {k:<12} {v:+.3f}")
     if network:
