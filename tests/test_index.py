@@ -181,6 +181,19 @@ def test_deletion_fallback_matches_the_substitutions_false_edit_rate():
     assert deletion_fallback(rows[:1200], labels[:1200], groups[:1200], weights, 0.5) is None
 
 
+def test_deletion_scoring_follows_what_the_pairs_can_teach():
+    from training.fit_fast import deletion_scoring
+
+    swapped = [[{"original": "big", "spun": "huge"}], []]
+    added = swapped + [[{"original": "", "spun": "late "}]]
+    assert deletion_scoring("auto", swapped) == "ngram"  # no added word: nothing to learn from
+    assert deletion_scoring("auto", added) == "features"
+    assert deletion_scoring("ngram", added) == "ngram"
+    assert deletion_scoring("features", swapped) == "features"
+    with pytest.raises(ValueError, match="choice must be"):
+        deletion_scoring("encoder", swapped)
+
+
 def test_swap_spans_leave_out_the_spaces_of_an_insertion():
     swaps = [{"start": 10, "end": 15, "spun": "late ", "original": ""},
              {"start": 0, "end": 4, "spun": "Huge", "original": "Big"}]

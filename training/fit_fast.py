@@ -42,7 +42,8 @@ from training.entry import positive_int
 from training.pairs import without_family
 from training.tune_fast import chosen_line, sentences_of, tune, warn_if_unbounded
 
-__all__ = ["collect_rows", "fit_weights", "deletion_fallback", "attach_searcher", "main"]
+__all__ = ["collect_rows", "fit_weights", "deletion_scoring", "deletion_fallback",
+           "attach_searcher", "main"]
 
 
 def collect_rows(restorer, spun: list[str], swaps: list[list[dict]], progress: bool = True
@@ -108,6 +109,21 @@ def fit_weights(rows: list[dict[str, float]], labels: list[int], groups: list[in
     if net is None:
         return w, lm_weight, None
     return w, lm_weight, {**net.to_dict(), "max_words": max_words}
+
+
+def deletion_scoring(choice: str, swaps: list[list[dict]]) -> str:
+    """``FastSettings.deletions`` for a fit on pairs with these ``swaps``: ``choice`` itself
+    when it is ``"features"`` or ``"ngram"``; for ``"auto"``, ``"features"`` when some swap is
+    an added word (an empty original: the encoder and the fit then see right deletions and
+    learn them like any candidate), else ``"ngram"`` (nothing could teach them a deletion:
+    the n-gram model and :func:`deletion_fallback` score it). Raises ValueError for another
+    ``choice``."""
+    if choice in ("features", "ngram"):
+        return choice
+    if choice != "auto":
+        raise ValueError(f"choice must be 'auto', 'features' or 'ngram', not {choice!r}")
+    added = any(not s["original"] for pair in swaps for s in pair)
+    return "features" if added else "ngram"
 
 
 def _totals(rows: list[dict[str, float]], weights: dict[str, float], lm_weight: float
@@ -311,11 +327,13 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--drop-features", nargs="*", default=[],
                    help="features (despin.fast.FEATURES) left out of the fit: their weight is "
                         "0 (e.g. context_spun sentence_spun, as session 15's default was fitted)")
-    p.add_argument("--deletions", choices=["ngram", "features"], default="ngram",
+    p.add_argument("--deletions", choices=["auto", "ngram", "features"], default="auto",
                    help="how a deletion candidate is scored (despin.fast.FastSettings."
-                        "deletions): ngram (the n-gram model, the slot's features and its own "
-                        "weight; always pooled) or features (like any candidate: models before "
-                        "session 31)")
+                        "deletions): features (like any candidate, the encoder's score "
+                        "included), ngram (the n-gram model, the slot's features and its own "
+                        "weight, always pooled; with no added word in the pairs the weight "
+                        "comes from deletion_fallback) or auto (default): features when some "
+                        "training pair has an added word, else ngram")
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0])
     p.add_argument("--lm-scales", type=float, nargs="+", default=[0.75, 1.0, 1.25])
@@ -371,8 +389,7 @@ def main(argv: list[str] | None = None) -> Path:
     t0 = time.time()
     enc_cfg = json.loads((Path(args.encoder) / "encoder.json").read_text())
     settings = FastSettings(top_k=enc_cfg["top_k"], shortlist=args.shortlist, floor=args.floor,
-                            pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top,
-                            deletions=args.deletions)
+                            pool=args.pool, passes=args.passes, ctxfree_top=args.ctxfree_top)
     from training.train import load_index_spec
 
     index = load_index_spec(args.index) if args.index else enc_cfg["index"]
@@ -392,6 +409,8 @@ def main(argv: list[str] | None = None) -> Path:
     except ValueError as e:
         p.error(f"--exclude-family: {e}")
     train = _evenly(raw["train"], args.limit)
+    restorer.settings.deletions = deletion_scoring(args.deletions, list(train["swaps"]))
+    print(f"deletions scored by: {restorer.settings.deletions}")
     rows, labels, groups = collect_rows(restorer, list(train["spun"]), list(train["swaps"]))
     if args.drop_features:
         rows = [{k: v for k, v in r.items() if k not in args.drop_features} for r in rows]
@@ -405,7 +424,7 @@ def main(argv: list[str] | None = None) -> Path:
                                               args.hidden, args.net_max_words)
     print(f"{len(rows):,} rows ({sum(labels):,} right) from {len(train)} pairs in "
           f"{time.time() - t0:.0f} s; lm_weight {lm_weight:.3f}")
-    if args.deletions == "ngram" and "deletion" not in args.drop_features:
+    if restorer.settings.deletions == "ngram" and "deletion" not in args.drop_features:
         fallback = deletion_fallback(rows, labels, groups, weights, lm_weight)
         if fallback is not None:
             print(f"no deletion among the right rows (no spinner of these pairs adds words): "
