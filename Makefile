@@ -73,6 +73,8 @@ default: $(STAMP) lmplz
 # without FAMILY with `make default`'s settings (spin detection is fitted on the mixed pairs
 # without FAMILY, where the default's reads data/pairs, the content farm's); about 100 minutes
 # on 2 cores. It reads make default's data/pairs-mixed, data/pairs and runs/ngram/prose.arpa.
+# With FAMILY=insert-delete no pair adds a word, so fit_fast's --deletions auto scores
+# deletions by the n-gram model (deletion_fallback); with the others, as the default does.
 # Then: python benchmarks/families.py --models --today '' --lofo 'runs/lofo3-{family}'
 FAMILY ?= wordnet
 lofo: $(STAMP)
