@@ -14,6 +14,8 @@
    (``--fit network``: :class:`despin.calibration.EditNetwork`, ``--hidden`` units);
    ``--fit logistic``: a logistic regression per candidate instead. ``lm_delta``'s weight
    becomes the decoder's ``lm_weight``, the rest the unary score (``weights``, ``network``).
+   Deletions (``--deletions auto``): scored like any candidate when some training pair has
+   an added word, else by the n-gram model with :func:`deletion_fallback`'s weight.
 3. **Threshold.** Validation pairs are restored (Viterbi) at each threshold of ``--thresholds``
    and each ``lm_weight`` scale of ``--lm-scales``; the setting with the best edit F0.5 whose
    clean-text words changed (the validation originals restored; ``--clean-bound spun``: the
@@ -142,8 +144,8 @@ def deletion_fallback(rows: list[dict[str, float]], labels: list[int], groups: l
     when some deletion row (``deletion`` 1) is labelled right (the fitted weight stands) or
     there is no deletion row.
 
-    A conditional logit with no right deletion drives the weight to −∞ (L2 alone stops it:
-    −11 fitted without the insert-delete family, and no deletion was ever made). Instead, a
+    A conditional logit with no right deletion drives the weight to −∞ (L2 alone stops it,
+    at −11 to −13 without the insert-delete family, and no deletion was ever made). Instead, a
     deletion is trusted as far as any edit: the weight is set so that, before the threshold,
     the deletion beats the copy in the same share of its slots as the best word put in beats
     the copy in slots whose original is the copy (the fitted substitutions' false-edit rate;
