@@ -365,7 +365,8 @@ class FastRestorer:
                 static = self._static[slot.text] = static_features(slot)
             pooled = np.argsort(-np.asarray(scores), kind="stable")[:self.settings.pool]
             if ngram_deletions:  # the deletion is pooled whatever the encoder says of it
-                pooled = np.union1d(pooled, np.flatnonzero(static[:len(scores), _STATIC_DELETION] == 1.0))
+                deletion = np.flatnonzero(static[:len(scores), _STATIC_DELETION] == 1.0)
+                pooled = np.union1d(pooled, deletion)
             delta = np.full(len(scores), np.nan)
             for j in pooled:
                 arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))

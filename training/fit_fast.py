@@ -120,10 +120,12 @@ def deletion_scoring(choice: str, swaps: list[list[dict]]) -> str:
     learn them like any candidate), else ``"ngram"`` (nothing could teach them a deletion:
     the n-gram model and :func:`deletion_fallback` score it). Raises ValueError for another
     ``choice``."""
-    if choice in ("features", "ngram"):
+    from despin.fast import DELETION_SCORING
+
+    if choice in DELETION_SCORING:
         return choice
     if choice != "auto":
-        raise ValueError(f"choice must be 'auto', 'features' or 'ngram', not {choice!r}")
+        raise ValueError(f"choice must be 'auto' or one of {DELETION_SCORING}, not {choice!r}")
     added = any(not s["original"] for pair in swaps for s in pair)
     return "features" if added else "ngram"
 
@@ -330,6 +332,7 @@ def main(argv: list[str] | None = None) -> Path:
                    help="features (despin.fast.FEATURES) left out of the fit: their weight is "
                         "0 (e.g. context_spun sentence_spun, as session 15's default was fitted)")
     p.add_argument("--deletions", choices=["auto", "ngram", "features"], default="auto",
+                   # the values of despin.fast.DELETION_SCORING, and auto (deletion_scoring)
                    help="how a deletion candidate is scored (despin.fast.FastSettings."
                         "deletions): features (like any candidate, the encoder's score "
                         "included), ngram (the n-gram model, the slot's features and its own "
