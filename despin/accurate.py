@@ -8,8 +8,10 @@ For each sentence:
    much its objective prefers the output to the same output with the edit undone, nats), and
    every shortlisted candidate it did not take has one too (how much worse the output gets with
    that candidate swapped in, negative);
-2. a slot is *sure* when its edit's margin is at least ``margin`` or, untaken, when none of its
-   candidates comes within ``margin`` of the best output. Sure edits are kept as they are;
+2. a slot is *sure* when its edit's margin is at least ``margin`` and its best runner-up is
+   at least the fast settings' ``choice_margin`` behind it (:func:`despin.fast.choice_gap`),
+   or, untaken, when none of its candidates comes within ``margin`` of the best output. Sure
+   edits are kept as they are;
 3. the search Despinner restores the sentence (with the sure edits applied) over the unsure
    slots only, each offered its fast shortlist — so its expensive language model scores a few
    candidates of a few slots, not the whole lattice.
@@ -18,7 +20,7 @@ The edits of both steps are returned in the input's offsets. An edit from step 3
 search's score (a calibrated log-odds, ``scorer="search"``), one from step 1 the fast margin
 (nats, ``scorer="fast"``). A sentence
 that the fast core's spin gate calls clean (:meth:`despin.fast.FastRestorer.gate`) keeps the
-fast edits the gate lets through and is not searched.
+fast edits that the gate and the choice margin let through and is not searched.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Any, Hashable, Sequence
 
 from .decoder import Arc
 from .edits import Edit, Restoration
-from .fast import gate_edits
+from .fast import choice_edits, choice_gap, gate_edits
 from .lattice import Slot
 from .search import search
 from .text import tokenize
@@ -55,8 +57,8 @@ class AccurateRestorer:
             return [self._one(x) for x in lattices]
         found = fast.restore_sentences(sentences, lattices, gate=False)
         z = fast.spin_log_odds(lattices, found, groups)
-        return [gate_edits(es, zz, g.gate_cut, g.gate_margin) if zz < g.gate_cut
-                else self._one(x) for x, es, zz in zip(lattices, found, z)]
+        return [choice_edits(gate_edits(es, zz, g.gate_cut, g.gate_margin), g.choice_margin)
+                if zz < g.gate_cut else self._one(x) for x, es, zz in zip(lattices, found, z)]
 
     def _one(self, x) -> list[Edit]:
         fast = self.fast
@@ -70,9 +72,10 @@ class AccurateRestorer:
         for k, options in shortlist.items():
             if k in taken:
                 margin = fast.margin(x, best, drop=taken[k])
-                if margin >= self.margin:
-                    sure.append(fast.edit(x, taken[k], margin, fast.alternatives(
-                        x, best, taken[k], margin, shortlist)))
+                edit = fast.edit(x, taken[k], margin,
+                                 fast.alternatives(x, best, taken[k], margin, shortlist))
+                if margin >= self.margin and choice_gap(edit) >= fast.settings.choice_margin:
+                    sure.append(edit)
                 else:
                     unsure.append(k)
             elif not any(a.start < e.end and e.start < a.end for e in best.edits

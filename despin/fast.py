@@ -20,7 +20,11 @@ For a batch of sentences:
    each group of sentences (a line of the input: a paragraph) with the edits found; in a
    group it calls clean (log-odds below ``gate_cut``) a sentence keeps only the edits surer
    than ``gate_margin`` (:func:`gate_edits`). Clean text then keeps its words without the
-   threshold having to rise for spun text too.
+   threshold having to rise for spun text too;
+6. **choice margin** (optional, ``choice_margin``) — an edit whose best runner-up (another
+   shortlisted original of its span) comes within ``choice_margin`` nats of it is left undone
+   (:func:`choice_edits`): the slot is judged spun, but which original it had is a guess, and
+   F0.5 counts a wrong original as a wrong edit while leaving the slot costs only recall.
 
 An edit's ``score`` is how much the decoder prefers the output to the same output with that
 edit undone (nats of the decoder's objective; > 0 for every edit taken).
@@ -54,7 +58,7 @@ from .text import Token, match_case, tokenize
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
-           "gate_edits",
+           "gate_edits", "choice_gap", "choice_edits",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -87,10 +91,14 @@ class FastSettings:
     candidate ``""`` (a filler a spinner added) is scored — ``"ngram"``: by the n-gram model,
     the slot's features and one weight of its own (:data:`DELETION_FEATURES`), and always
     pooled; ``"features"`` (models fitted before session 31): like any candidate, the
-    encoder's score included, pooled only among the encoder's best. Raises TypeError for a
+    encoder's score included, pooled only among the encoder's best; ``choice_margin``: nats
+    by which an edit must beat its best runner-up, else it is left undone
+    (:func:`choice_edits`; 0, the default and that of models tuned before session 32: every
+    edit is kept). Raises TypeError for a
     setting of the wrong type (a number, an integer, or for the gate also None), ValueError
     for nan, for a count (``shortlist``, ``pool``, ``top_k``, ``passes``, ``batch_size``,
-    ``max_length``) below 1 (``ctxfree_top`` below 0) or for another ``deletions``."""
+    ``max_length``) below 1 (``ctxfree_top`` below 0), for a negative ``choice_margin`` or for
+    another ``deletions``."""
 
     weights: dict[str, float] = field(default_factory=dict)
     lm_weight: float = 1.0
@@ -108,6 +116,7 @@ class FastSettings:
     gate_cut: float | None = None
     gate_margin: float | None = None
     deletions: str = "features"
+    choice_margin: float = 0.0
 
     def __post_init__(self) -> None:
         if self.deletions not in DELETION_SCORING:
@@ -132,16 +141,19 @@ class FastSettings:
                                 f"not {type(v).__name__} {v!r}")
             if v < least:
                 raise ValueError(f"FastSettings.{name} must be at least {least}, got {v}")
+        if self.choice_margin < 0:
+            raise ValueError(f"FastSettings.choice_margin must be at least 0, got "
+                             f"{self.choice_margin}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-_NUMBERS = ("lm_weight", "threshold", "floor", "oov")
+_NUMBERS = ("lm_weight", "threshold", "floor", "oov", "choice_margin")
 _OPTIONAL = ("gate_cut", "gate_margin")  # numbers or None
 # settings an infinity would break (a threshold of -inf edits every slot with inf scores); the
 # floor, the gate's cut and its margin may be infinite (inf margin: a gated line keeps no edit)
-_FINITE = ("lm_weight", "threshold", "oov")
+_FINITE = ("lm_weight", "threshold", "oov", "choice_margin")
 _COUNTS = {"shortlist": 1, "pool": 1, "top_k": 1, "passes": 1, "batch_size": 1,
            "max_length": 1, "ctxfree_top": 0}  # integer settings and their least values
 
@@ -245,6 +257,24 @@ def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
     if cut is None or log_odds >= cut:
         return edits
     return [e for e in edits if margin is not None and e.score >= margin]
+
+
+def choice_gap(edit: Edit) -> float:
+    """How much ``edit`` beats its best runner-up: its score minus that of its first
+    :class:`Alternative` (nats of the fast decoder's objective: the best output against the
+    same output with the runner-up in the edit's place); inf when it has none."""
+    return edit.score - edit.alternatives[0].score if edit.alternatives else math.inf
+
+
+def choice_edits(edits: list[Edit], margin: float) -> list[Edit]:
+    """Of a sentence's ``edits``, those whose :func:`choice_gap` is at least ``margin`` nats
+    (``margin`` 0: all). An abstention rule for the choice of original, as GEC taggers keep
+    only confident corrections (GECToR's confidence threshold, Omelianchuk et al. 2020): on
+    the content-farm test pairs, four in five of the default's wrong edits restored a spun
+    span to the wrong original, and half of those had the right one as a close runner-up."""
+    if margin <= 0:
+        return edits
+    return [e for e in edits if choice_gap(e) >= margin]
 
 
 def american_view(sentence: str, tokens: Sequence[Token], slots: Sequence[Slot]
@@ -535,7 +565,8 @@ class FastRestorer:
         2020): restored neighbours give the encoder and the n-gram model cleaner context.
         ``lattices``: the first pass's (from :meth:`lattices`), to skip its encoder pass.
         ``gate``: apply the settings' spin gate (:meth:`gate`, on the first pass's lattices,
-        each sentence read with those of its ``groups`` id: None, alone) to the result;
+        each sentence read with those of its ``groups`` id: None, alone; spin detection
+        reads every edit found) and their choice margin (:func:`choice_edits`) to the result;
         False: every edit found (spin detection reads those)."""
         lattices = lattices if lattices is not None else self.lattices(sentences)
         edits = [self.decode(x) for x in lattices]
@@ -554,6 +585,8 @@ class FastRestorer:
                 break
         if gate and self.settings.gate_cut is not None:
             edits = self.gate(lattices, edits, groups)
+        if gate and self.settings.choice_margin > 0:
+            edits = [choice_edits(es, self.settings.choice_margin) for es in edits]
         return edits
 
     # -- loading and saving ----------------------------------------------------------------

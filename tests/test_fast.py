@@ -459,14 +459,16 @@ def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pai
     assert best["gate_cut"] is None and "no spin gate tried" in capsys.readouterr().err
     fit_detect.main(["--model", str(out), "--data", str(spun_pairs), "--docs", "12"])
     best = tune_fast.main(args + ["--gate-cuts", "-50", "50", "--gate-margins", "none",
-                                  "--write"])
+                                  "--choice-margins", "0", "1.5", "--write"])
     table = capsys.readouterr().out
-    assert len([ln for ln in table.splitlines() if ln.startswith("    1.00")]) == 2 * 3
+    assert len([ln for ln in table.splitlines() if ln.startswith("    1.00")]) == 2 * 3 * 2
     settings = json.loads((out / "despin.json").read_text())["fast"]["settings"]
-    assert {k: settings[k] for k in ("threshold", "lm_weight", "gate_cut", "gate_margin")} \
-        == {k: best[k] for k in ("threshold", "lm_weight", "gate_cut", "gate_margin")}
+    keys = ("threshold", "lm_weight", "gate_cut", "gate_margin", "choice_margin")
+    assert {k: settings[k] for k in keys} == {k: best[k] for k in keys}
+    assert best["choice_margin"] in (0.0, 1.5)
     d = Despinner.from_pretrained(out)
     assert d.fast.settings.gate_cut == best["gate_cut"] and d.fast.detection is not None
+    assert d.fast.settings.choice_margin == best["choice_margin"]
     text = "The figures were stated plainly."
     ungated = Despinner.from_pretrained(out, gate_cut=None).restore(text)
     # no gate, or the cut -50, passes every sentence; 50 with no margin keeps no edit of any

@@ -8,7 +8,8 @@ import os
 import sys
 from typing import Any, Callable
 
-__all__ = ["is_whole", "library_module", "positive_int", "non_negative_int", "run"]
+__all__ = ["is_whole", "library_module", "positive_int", "non_negative_int",
+           "non_negative_float", "run"]
 
 
 def run(main: Callable[[], Any], prog: str) -> None:
@@ -41,6 +42,14 @@ def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise ValueError(f"{value} is below 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type``: a finite number ≥ 0."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{text!r} is not a finite number ≥ 0")
     return value
 
 

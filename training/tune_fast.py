@@ -1,17 +1,20 @@
 """Choose the fast core's decision settings on validation pairs: the threshold, the n-gram
-weight and the spin gate (see despin.fast).
+weight, the spin gate and the choice margin (see despin.fast).
 
     python -m training.tune_fast --model despin/default --data data/pairs-mixed --write
 
 Every combination of ``--thresholds`` × ``--lm-scales`` (relative to the model's
-``lm_weight``) × spin gate (``--gate-cuts`` × ``--gate-margins``, and no gate) restores the
-validation pairs' spun texts and their originals. Of the settings whose clean-text words
+``lm_weight``) × spin gate (``--gate-cuts`` × ``--gate-margins``, and no gate) × choice margin
+(``--choice-margins``, nats an edit must beat its best runner-up by:
+:func:`despin.fast.choice_edits`) restores the validation pairs' spun texts and their
+originals. Of the settings whose clean-text words
 changed stay ≤ ``--max-clean``, those within ``--tolerance`` of the best edit F0.5, the most
 precise is chosen (see :func:`tune`); the table is printed, and ``--write`` stores the choice
 in the model's ``despin.json``. The gate reads the model's spin detection
 (``detection.json``, ``python -m training.fit_detect``): gates are tried only when the model
-has one. Each threshold and scale is decoded once; the gates filter its edits
-(:func:`despin.fast.gate_edits`), so trying them costs little.
+has one. Each threshold and scale is decoded once; the gates and the choice margins filter its edits
+(:func:`despin.fast.gate_edits`, :func:`despin.fast.choice_edits`), so trying them costs
+little.
 Each setting is scored on what restoring returns
 (:meth:`despin.despinner.Despinner.finish_edits`: the model's case table spells restored names,
 articles agree), so build the case table (``python -m training.truecase``) before tuning.
@@ -30,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from training.entry import positive_int
+from training.entry import non_negative_float, positive_int
 
 __all__ = ["TUNED_FROM", "sentences_of", "tune", "warn_if_unbounded", "chosen_line",
            "main"]
@@ -72,14 +75,16 @@ class _Side:
         self.log_odds = (restorer.spin_log_odds(self.lattices, self.found, self.lines)
                          if gated else None)
 
-    def texts_with(self, gate: Gate, finish: Finish | None = None) -> list[str]:
+    def texts_with(self, gate: Gate, finish: Finish | None = None,
+                   choice_margin: float = 0.0) -> list[str]:
         from despin.edits import apply_edits
-        from despin.fast import gate_edits
+        from despin.fast import choice_edits, gate_edits
 
         edits: list[list] = [[] for _ in self.texts]
         for k, ((t, a, _), es) in enumerate(zip(self.sents, self.found)):
             if gate[0] is not None:
                 es = gate_edits(es, self.log_odds[k], *gate)
+            es = choice_edits(es, choice_margin)
             edits[t] += [e.shifted(a) for e in es]
         if finish is not None:  # line by line, as restoring finishes them
             edits = [_finish_lines(finish, text, e) for text, e in zip(self.texts, edits)]
@@ -102,9 +107,11 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
          lm_scales: Sequence[float], max_clean: float, bound: str = "text",
          gates: Sequence[Gate] = (NO_GATE,), families: Sequence[str] | None = None,
          tolerance: float = 0.0, finish: Finish | None = None,
-         swaps: Sequence[Sequence[dict]] | None = None) -> tuple[dict[str, Any], str]:
-    """The threshold, lm_weight scale and spin gate with the best validation F0.5 whose clean
-    words changed stay ≤ ``max_clean``, and the table of every setting tried. When no setting
+         swaps: Sequence[Sequence[dict]] | None = None,
+         choice_margins: Sequence[float] = (0.0,)) -> tuple[dict[str, Any], str]:
+    """The threshold, lm_weight scale, spin gate and choice margin with the best validation
+    F0.5 whose clean words changed stay ≤ ``max_clean``, and the table of every setting
+    tried. When no setting
     stays within ``max_clean``, the one that changes the fewest clean words is chosen (the
     best F0.5 among those), and the result's ``within_bound`` is False. ``tolerance``: of the settings whose F0.5 is within it of the best, the
     most precise is chosen (F0.5 differences smaller than the validation sample's error
@@ -117,24 +124,29 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
     ``lattices``, ``restore_sentences(sentences, lattices, gate=False)`` and, for gates,
     ``spin_log_odds``, which reads each line of a text as one group); its settings are left
     as they were. ``gates``: (cut, margin) pairs of
-    :func:`despin.fast.gate_edits`, ``(None, None)`` for no gate. ``bound="text"`` (the
+    :func:`despin.fast.gate_edits`, ``(None, None)`` for no gate. ``choice_margins``: nats
+    (≥ 0; 0: every edit kept) of :func:`despin.fast.choice_edits`, applied after the gate.
+    ``bound="text"`` (the
     default) bounds the share of words changed when the ``original`` texts themselves are
     restored (``clean text``, the quantity of the benchmarks' *clean* column and of the
     issues' "clean text: ≤ 0.5 % of words changed"); ``bound="spun"`` bounds the share of the
     spun texts' words outside every gold edit that an edit touches (``clean in spun``; those
     edits already cost precision, so this bound counts them twice: the session-14/15 fits used
     it). Both are printed. Ties keep the earlier setting (the lower scale and threshold, no
-    gate before a gate). ``finish``: ``(text, edits) -> edits``, applied to each text's edits
+    gate before a gate, the earlier choice margin). ``finish``: ``(text, edits) -> edits``, applied to each text's edits
     before scoring (:meth:`despin.despinner.Despinner.finish_edits`: protected spans, the case
     table, articles), so that the settings are scored on what restoring returns; None: the
     decoder's edits as they are. ``swaps``: each pair's recorded swaps; then P, R and F0.5
     are those of the swap edits (:func:`training.evaluate.match_swaps`) instead of the diff
-    edits. Raises ValueError for another ``bound`` or lists of other lengths."""
+    edits. Raises ValueError for another ``bound``, lists of other lengths or a negative
+    choice margin."""
     from training.evaluate import changed_share, score, swap_counts, swap_metrics
 
     if bound not in ("text", "spun"):
         raise ValueError(f"bound must be 'text' or 'spun', not {bound!r}")
     gated = any(g[0] is not None for g in gates)
+    if any(not c >= 0 for c in choice_margins):
+        raise ValueError(f"choice margins must be ≥ 0 nats, got {list(choice_margins)}")
     if swaps is not None and len(swaps) != len(spun):
         raise ValueError(f"{len(swaps)} swap lists for {len(spun)} pairs")
 
@@ -167,38 +179,45 @@ def tune(restorer, spun: list[str], original: list[str], thresholds: Sequence[fl
                 for side in sides:
                     side.decode(restorer, gated)
                 for gate in gates:
-                    out = sides[0].texts_with(gate, finish)
-                    m = metrics(every, out)
-                    m["f05_pooled"] = m["f05"]
-                    if families is not None:
-                        m["f05"] = sum(metrics(ix, out)["f05"] for ix in groups) / len(groups)
-                    m["clean_text"] = changed_share(original, sides[1].texts_with(gate, finish))
-                    results.append((scale, th, gate, m))
+                    for cm in choice_margins:
+                        out = sides[0].texts_with(gate, finish, cm)
+                        m = metrics(every, out)
+                        m["f05_pooled"] = m["f05"]
+                        if families is not None:
+                            m["f05"] = (sum(metrics(ix, out)["f05"] for ix in groups)
+                                        / len(groups))
+                        m["clean_text"] = changed_share(
+                            original, sides[1].texts_with(gate, finish, cm))
+                        results.append((scale, th, gate, cm, m))
     finally:
         s.lm_weight, s.threshold = base_lm, base_th
 
     def fmt(x: float | None, none: str) -> str:
         return none if x is None else f"{x:g}"
 
-    lines = [f"{'lm scale':>8} {'threshold':>9} {'gate cut':>8} {'margin':>6} {'P':>6} "
-             f"{'R':>6} {'F0.5':>6} {'families':>8} {'clean in spun':>13} {'clean text':>10}"]
-    for scale, th, (cut, margin), m in results:
+    lines = [f"{'lm scale':>8} {'threshold':>9} {'gate cut':>8} {'margin':>6} {'choice':>6} "
+             f"{'P':>6} {'R':>6} {'F0.5':>6} {'families':>8} {'clean in spun':>13} "
+             f"{'clean text':>10}"]
+    for scale, th, (cut, margin), cm, m in results:
         lines.append(f"{scale:>8.2f} {th:>9.2f} {fmt(cut, '-'):>8} "
-                     f"{fmt(margin, 'inf') if cut is not None else '':>6} "
+                     f"{fmt(margin, 'inf') if cut is not None else '':>6} {cm:>6g} "
                      f"{m['precision']:>6.3f} {m['recall']:>6.3f} {m['f05_pooled']:>6.3f} "
                      f"{m['f05'] if families is not None else math.nan:>8.3f} "
                      f"{m['clean_changed']:>13.2%} "
                      f"{m['clean_text']:>10.2%}")
     key = "clean_text" if bound == "text" else "clean_changed"
-    ok = [r for r in results if r[3][key] <= max_clean]
+    ok = [r for r in results if r[-1][key] <= max_clean]
     if ok:
-        top = max(r[3]["f05"] for r in ok)
-        scale, th, (cut, margin), m = max((r for r in ok if r[3]["f05"] >= top - tolerance),
-                                          key=lambda r: (r[3]["precision"], r[3]["f05"]))
+        top = max(r[-1]["f05"] for r in ok)
+        scale, th, (cut, margin), cm, m = max(
+            (r for r in ok if r[-1]["f05"] >= top - tolerance),
+            key=lambda r: (r[-1]["precision"], r[-1]["f05"]))
     else:
-        scale, th, (cut, margin), m = min(results, key=lambda r: (r[3][key], -r[3]["f05"]))
+        scale, th, (cut, margin), cm, m = min(results,
+                                              key=lambda r: (r[-1][key], -r[-1]["f05"]))
     return {"lm_weight": base_lm * scale, "threshold": th, "gate_cut": cut,
-            "gate_margin": margin if cut is not None else None, "f05": m["f05"],
+            "gate_margin": margin if cut is not None else None, "choice_margin": cm,
+            "f05": m["f05"],
             "f05_pooled": m["f05_pooled"],
             "precision": m["precision"], "recall": m["recall"],
             "clean_changed": m["clean_changed"], "clean_text": m["clean_text"],
@@ -267,6 +286,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--gate-margins", type=_none_or_float, nargs="+", default=[4.0, 6.0, None],
                    help="margins (nats) an edit in a gated line needs; 'inf' (or 'none'): no "
                         "edit kept")
+    p.add_argument("--choice-margins", type=non_negative_float, nargs="+", default=[0.0],
+                   help="choice margins to try: nats an edit must beat its best runner-up by, "
+                        "else it is left undone (0: every edit kept)")
     p.add_argument("--max-clean", type=float, default=0.004,
                    help="largest share of clean words changed a setting may have (a fraction: "
                         "0.004 = 0.4 %%)")
@@ -322,14 +344,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     best, table = tune(restorer, spun, original, args.thresholds, args.lm_scales,
                        args.max_clean, args.clean_bound, gates, families, args.tolerance,
                        finish=model.finish_edits,
-                       swaps=swaps if args.metric == "swaps" else None)
+                       swaps=swaps if args.metric == "swaps" else None,
+                       choice_margins=args.choice_margins)
     print(table)
     print(chosen_line(best))
     warn_if_unbounded(best, args.max_clean, args.clean_bound)
     if args.write:
         cfg = json.loads(path.read_text())
         cfg["fast"].setdefault(TUNED_FROM, base)
-        for k in ("threshold", "lm_weight", "gate_cut", "gate_margin"):
+        for k in ("threshold", "lm_weight", "gate_cut", "gate_margin", "choice_margin"):
             cfg["fast"]["settings"][k] = best[k]
         path.write_text(json.dumps(cfg, indent=2) + "\n")
         print(f"wrote {path}")

@@ -1,0 +1,147 @@
+"""The choice margin (despin.fast.choice_edits): an edit whose best runner-up comes within
+``choice_margin`` nats of it is left undone. Tested as a function, in the settings, through the
+tuning that chooses it, and on the shipped default (fast core and accurate profile)."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from despin.despinner import Despinner
+from despin.edits import Alternative, Edit
+from despin.fast import FastSettings, choice_edits, choice_gap
+from training.tune_fast import tune
+
+SPUN = ["Officers stated the hearth began within the kitchen.",
+        "The firm reported a decline in income final yr.",
+        "Police stated the automobile was stolen final night time.",
+        "We had to endeavor to keep our lead in simple weapons."]
+
+
+def _edit(i: int, score: float, gaps: list[float]) -> Edit:
+    """An edit whose runner-ups are ``gaps`` nats behind it (the decoder's best path is never
+    behind another: gaps ≥ 0), best first."""
+    alts = tuple(Alternative(f"alt{j}", score - g) for j, g in enumerate(sorted(gaps)))
+    return Edit(4 * i, 4 * i + 3, "abc", "xyz", score, alternatives=alts)
+
+
+def test_choice_edits_keeps_edits_whose_runner_up_is_far_enough_behind():
+    scores = [0.5, 2.0, 4.0]
+    gaps = [[], [3.0], [0.5, 7.0], [0.1], [0.0]]
+    edits = [_edit(i, s, g) for i, (s, g) in enumerate(itertools.product(scores, gaps))]
+    for margin in [0.0, 0.1, 0.5, 1.0, 2.5, 10.0]:
+        kept = choice_edits(edits, margin)
+        assert kept == [e for e in edits if not e.alternatives
+                        or e.score - max(a.score for a in e.alternatives) >= margin]
+        # dropping never reorders or changes the edits kept
+        assert all(e in edits for e in kept) and kept == sorted(kept, key=edits.index)
+    assert choice_edits(edits, 0.0) == edits  # 0: every edit, runner-ups or not
+    assert choice_gap(_edit(0, 2.0, [])) == math.inf
+    assert choice_gap(_edit(0, 2.0, [1.25, 0.75])) == pytest.approx(0.75)
+    assert choice_edits([], 3.0) == []
+
+
+@pytest.mark.parametrize("bad, error", [(-0.5, ValueError), (math.nan, ValueError),
+                                        (math.inf, ValueError), ("1", TypeError),
+                                        (True, TypeError)])
+def test_settings_reject_a_bad_choice_margin(bad, error):
+    with pytest.raises(error, match="choice_margin"):
+        FastSettings(choice_margin=bad)
+    assert FastSettings().choice_margin == 0.0  # folders written before it load unchanged
+    assert FastSettings(choice_margin=1.5).to_dict()["choice_margin"] == 1.5
+
+
+class _ChoiceStandIn:
+    """A stand-in restorer whose edits carry runner-ups: "stated" → "said" (runner-up 3 nats
+    behind), "big" → "huge" (the wrong original; the right one, "large", 0.5 nats behind)."""
+
+    def __init__(self):
+        self.settings = FastSettings(threshold=2.0, lm_weight=1.0)
+        self.rules = [("stated", "said", 4.0, [1.0]), ("big", "huge", 1.0, [0.5])]
+
+    def lattices(self, sentences):
+        return list(sentences)
+
+    def restore_sentences(self, sentences, lattices=None, gate=True):
+        assert gate is False  # tune filters the edits itself
+        out = []
+        for s in sentences:
+            edits = []
+            for spun, restored, score, runner_ups in self.rules:
+                i = s.find(spun)
+                if i >= 0 and self.settings.threshold < 3.0:
+                    alts = tuple(Alternative("large", score - g) for g in runner_ups)
+                    edits.append(Edit(i, i + len(spun), spun, restored, score,
+                                      alternatives=alts))
+            out.append(edits)
+        return out
+
+
+def test_tune_chooses_a_choice_margin_that_drops_a_guessed_original():
+    spun = ["He stated it. The town was big."]
+    original = ["He said it. The town was large."]
+    best, table = tune(_ChoiceStandIn(), spun, original, [1.0], [1.0], max_clean=1.0)
+    assert best["choice_margin"] == 0.0 and best["precision"] == 0.5  # "huge" is wrong
+    best, table = tune(_ChoiceStandIn(), spun, original, [1.0], [1.0], max_clean=1.0,
+                       choice_margins=[0.0, 1.0, 5.0])
+    # 1 nat drops "huge" (its runner-up is 0.5 behind) and keeps "said" (3 behind): P 1, R .5;
+    # 5 nats drops both (F0.5 0)
+    assert best["choice_margin"] == 1.0 and best["precision"] == 1.0
+    assert best["recall"] == 0.5
+    assert len(table.splitlines()) == 1 + 3
+    with pytest.raises(ValueError, match="choice margins"):
+        tune(_ChoiceStandIn(), spun, original, [1.0], [1.0], max_clean=1.0,
+             choice_margins=[-1.0])
+
+
+@pytest.fixture(scope="module")
+def model() -> Despinner:
+    return Despinner.from_pretrained()
+
+
+def test_shipped_default_leaves_undone_edits_with_a_close_runner_up(model, monkeypatch):
+    """With a choice margin, restoring drops exactly the edits whose runner-up is within it,
+    after the spin gate (which reads every edit found), and keeps the others as they were."""
+    fast = model.fast
+    s = fast.settings
+    monkeypatch.setattr(s, "threshold", -1.0)  # more edits, more of them with runner-ups
+    lattices = fast.lattices(SPUN)
+    every = fast.restore_sentences(SPUN, lattices)
+    gaps = sorted(choice_gap(e) for es in every for e in es if e.alternatives)
+    assert len(gaps) >= 4, gaps  # the sentences give runner-ups to weigh
+    margin = gaps[len(gaps) // 2]  # about half of them within it
+    monkeypatch.setattr(s, "choice_margin", margin)
+    kept = fast.restore_sentences(SPUN, lattices)
+    assert kept == [choice_edits(es, margin) for es in every]
+    assert sum(map(len, kept)) < sum(map(len, every))
+    assert all(choice_gap(e) >= margin for es in kept for e in es)
+    # and through the Despinner: the text changes only where kept edits are
+    restored = model.restore(SPUN)
+    monkeypatch.setattr(s, "choice_margin", 0.0)
+    assert restored != model.restore(SPUN)
+
+
+def test_accurate_profile_asks_the_search_about_guessed_originals(model, monkeypatch):
+    """In the accurate profile, an edit whose runner-up is within the choice margin is not
+    kept as sure: its slot goes to the search (stubbed here: it keeps nothing)."""
+    from despin.accurate import AccurateRestorer
+
+    asked: list[list[int]] = []
+    monkeypatch.setattr(AccurateRestorer, "_search",
+                        lambda self, sentence, slots, sure, unsure, shortlist:
+                        asked.append(list(unsure)) or [])
+    s = model.fast.settings
+    monkeypatch.setattr(s, "gate_cut", None)
+    accurate = model.profile("accurate")
+    monkeypatch.setattr(accurate.engine, "margin", 0.0)  # every taken edit sure by margin
+    sure = accurate.restore(SPUN)
+    assert sure != SPUN and not any(asked)
+    found = model.fast.restore_sentences(SPUN, gate=False)  # every edit, none left undone
+    monkeypatch.setattr(s, "choice_margin", 1e6)  # no runner-up is that far behind
+    guessed = accurate.restore(SPUN)
+    assert any(asked)
+    # only edits without a runner-up stay sure: a sentence all of whose edits have one is
+    # left as it was
+    for text, spun, es in zip(guessed, SPUN, found):
+        assert (text == spun) == all(e.alternatives for e in es), (spun, es)
