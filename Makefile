@@ -66,7 +66,8 @@ default: $(STAMP) lmplz
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
 	$(PY) -m training.tune_fast --model despin/default --data data/pairs-mixed --val-limit 600 \
 	    --objective pooled --tolerance 0.002 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
-	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf --write
+	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf \
+	    --choice-margins 0 0.5 1 --write
 
 # Leave one spinner family out (issue 15 §2): an encoder trained from the base on the other
 # families (configs/train-encoder-lofo.yaml), then fitted, given spin detection and tuned
@@ -93,7 +94,8 @@ lofo: $(STAMP)
 	$(PY) -m training.tune_fast --model runs/lofo3-$(FAMILY) --data data/pairs-mixed \
 	    --exclude-family $(FAMILY) --val-limit 600 \
 	    --objective pooled --tolerance 0.002 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
-	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf --write
+	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf \
+	    --choice-margins 0 0.5 1 --write
 
 # KenLM's lmplz (the n-gram estimator of `python -m training.ngram`; not a program on PyPI), built
 # from the PyPI source distribution of kenlm into .venv/bin. It needs cmake, g++ and Boost's

@@ -132,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--copy-bonus", type=float, default=None,
                    help="how much evidence an edit needs: log-odds for a calibrated model, "
                         "nats otherwise (higher: fewer, surer edits)")
+    p.add_argument("--choice-margin", type=float, default=None, metavar="NATS",
+                   help="fast core: nats by which an edit must beat its best runner-up "
+                        "original, else the span is left as written (higher: fewer, surer "
+                        "edits; 0: every edit; default: the model's)")
     p.add_argument("--no-gate", action="store_true",
                    help="fast core: turn the spin gate off, so that sentences spin detection "
                         "calls clean keep every edit too (for a few swapped phrases in "
@@ -165,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--detect writes text or json, not diff")
     if args.copy_bonus is not None and not math.isfinite(args.copy_bonus):
         p.error("--copy-bonus takes a finite number")
+    if args.choice_margin is not None and not 0 <= args.choice_margin < math.inf:
+        p.error("--choice-margin takes a finite number ≥ 0")
     if args.margin is not None and (args.profile is None or not args.margin >= 0):
         p.error("--margin takes a number ≥ 0 and needs --profile (e.g. --profile accurate)")
     try:
@@ -214,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             model.fast.settings.threshold = args.copy_bonus
         else:
             model.settings.copy_bonus = args.copy_bonus
+    if args.choice_margin is not None:
+        if model.fast_spec is None:
+            print("despin: --choice-margin needs a fast-core model", file=sys.stderr)
+            return 2
+        model.fast.settings.choice_margin = args.choice_margin
     model.progress = not args.quiet and sys.stderr.isatty()
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")

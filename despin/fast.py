@@ -58,7 +58,7 @@ from .text import Token, match_case, tokenize
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
-           "gate_edits", "choice_gap", "choice_edits",
+           "gate_edits", "same_reading", "choice_gap", "choice_edits",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -259,11 +259,33 @@ def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
     return [e for e in edits if margin is not None and e.score >= margin]
 
 
+_CONTRACTIONS = {"can't": "can not", "won't": "will not", "cannot": "can not", "n't": " not",
+                 "'s": " is", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would",
+                 "'m": " am"}
+
+
+def same_reading(text: str) -> tuple[str, ...]:
+    """``text``'s words in lower case, contractions written out ("it's" → "it is", "can't" →
+    "can not") and British spellings made American: two originals with the same reading are
+    one choice, not two."""
+    words = []
+    for w in text.lower().replace("’", "'").split():
+        for short, full in _CONTRACTIONS.items():
+            if w == short or (short[0] in "n'" and w.endswith(short) and len(w) > len(short)):
+                w = full if w == short else w[:-len(short)] + full
+                break
+        words += american(w).split()
+    return tuple(words)
+
+
 def choice_gap(edit: Edit) -> float:
-    """How much ``edit`` beats its best runner-up: its score minus that of its first
-    :class:`Alternative` (nats of the fast decoder's objective: the best output against the
-    same output with the runner-up in the edit's place); inf when it has none."""
-    return edit.score - edit.alternatives[0].score if edit.alternatives else math.inf
+    """How much ``edit`` beats its best runner-up: its score minus that of the best
+    :class:`Alternative` with another :func:`same_reading` (nats of the fast decoder's
+    objective: the best output against the same output with the runner-up in the edit's
+    place); inf when it has none ("it is" against "it's" is no choice)."""
+    mine = same_reading(edit.restored)
+    rivals = [a.score for a in edit.alternatives if same_reading(a.text) != mine]
+    return edit.score - max(rivals) if rivals else math.inf
 
 
 def choice_edits(edits: list[Edit], margin: float) -> list[Edit]:

@@ -10,7 +10,7 @@ import pytest
 
 from despin.despinner import Despinner
 from despin.edits import Alternative, Edit
-from despin.fast import FastSettings, choice_edits, choice_gap
+from despin.fast import FastSettings, choice_edits, choice_gap, same_reading
 from training.tune_fast import tune
 
 SPUN = ["Officers stated the hearth began within the kitchen.",
@@ -40,6 +40,20 @@ def test_choice_edits_keeps_edits_whose_runner_up_is_far_enough_behind():
     assert choice_gap(_edit(0, 2.0, [])) == math.inf
     assert choice_gap(_edit(0, 2.0, [1.25, 0.75])) == pytest.approx(0.75)
     assert choice_edits([], 3.0) == []
+
+
+def test_a_runner_up_with_the_same_reading_is_no_choice():
+    """"it's" against "it is", "colour" against "color": the gap is to the best runner-up
+    that reads otherwise."""
+    assert same_reading("It's") == same_reading("it is") == ("it", "is")
+    assert same_reading("can't") == same_reading("cannot") == ("can", "not")
+    assert same_reading("don't") == ("do", "not") and same_reading("colour") == ("color",)
+    assert same_reading("its") != same_reading("it is")
+    e = Edit(0, 11, "it truly is", "it is", 4.5,
+             alternatives=(Alternative("it's", 3.6), Alternative("it was", 1.0)))
+    assert choice_gap(e) == pytest.approx(3.5) and choice_edits([e], 1.0) == [e]
+    alone = Edit(0, 11, "it truly is", "it is", 4.5, alternatives=(Alternative("It's", 4.4),))
+    assert choice_gap(alone) == math.inf
 
 
 @pytest.mark.parametrize("bad, error", [(-0.5, ValueError), (math.nan, ValueError),
@@ -106,6 +120,7 @@ def test_shipped_default_leaves_undone_edits_with_a_close_runner_up(model, monke
     fast = model.fast
     s = fast.settings
     monkeypatch.setattr(s, "threshold", -1.0)  # more edits, more of them with runner-ups
+    monkeypatch.setattr(s, "choice_margin", 0.0)  # every edit found, to compare with
     lattices = fast.lattices(SPUN)
     every = fast.restore_sentences(SPUN, lattices)
     gaps = sorted(choice_gap(e) for es in every for e in es if e.alternatives)
@@ -116,7 +131,8 @@ def test_shipped_default_leaves_undone_edits_with_a_close_runner_up(model, monke
     assert kept == [choice_edits(es, margin) for es in every]
     assert sum(map(len, kept)) < sum(map(len, every))
     assert all(choice_gap(e) >= margin for es in kept for e in es)
-    # and through the Despinner: the text changes only where kept edits are
+    # and through the Despinner, which restores with the same settings
+    monkeypatch.setattr(s, "choice_margin", margin)
     restored = model.restore(SPUN)
     monkeypatch.setattr(s, "choice_margin", 0.0)
     assert restored != model.restore(SPUN)
@@ -133,6 +149,7 @@ def test_accurate_profile_asks_the_search_about_guessed_originals(model, monkeyp
                         asked.append(list(unsure)) or [])
     s = model.fast.settings
     monkeypatch.setattr(s, "gate_cut", None)
+    monkeypatch.setattr(s, "choice_margin", 0.0)
     accurate = model.profile("accurate")
     monkeypatch.setattr(accurate.engine, "margin", 0.0)  # every taken edit sure by margin
     sure = accurate.restore(SPUN)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from despin.despinner import Despinner
+from despin.despinner import SEARCH_PATH, Despinner
 from despin.synonyms import DEFAULT_SOURCES
 
 from .conftest import REPO
@@ -212,6 +212,8 @@ def test_a_missing_encoder_folder_is_one_line(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--detect", "--format", "diff"], "--detect writes text or json"),
     (["--copy-bonus", "nan"], "--copy-bonus takes a finite number"),
+    (["--choice-margin", "-1"], "--choice-margin takes a finite number ≥ 0"),
+    (["--choice-margin", "inf"], "--choice-margin takes a finite number ≥ 0"),
 ])
 def test_bad_flag_combinations(args, message):
     r = run(*args, stdin="x\n")
@@ -274,8 +276,6 @@ def test_a_broken_model_folder_from_the_cli_names_the_file(tmp_path):
 
 
 def test_no_gate_and_ngram_need_a_fast_core_model():
-    from despin.despinner import SEARCH_PATH
-
     with pytest.raises(ValueError, match=r"gate_cut \(--no-gate\) needs a fast-core model"):
         Despinner.from_pretrained(SEARCH_PATH, gate_cut=None)
     with pytest.raises(ValueError, match=r"n-gram model .* needs a fast-core model"):
@@ -313,3 +313,18 @@ def test_a_model_path_may_start_with_a_tilde(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path.parent))
     d = Despinner.from_pretrained(f"~/{tmp_path.name}")
     assert d.recipe["path_or_name"] == str(tmp_path.resolve())
+
+
+def test_choice_margin_leaves_guessed_originals_undone():
+    """The shipped default restores all five swaps; "stated" and "firm" have a runner-up
+    (told, corporation) about 3.6 nats behind, the others 7 nats or more (or none): a choice
+    margin of 5 leaves those two as written."""
+    text = "The men stated it. The firm reported a decline in income final yr.\n"
+    r = run("--quiet", stdin=text)
+    assert r.returncode == 0
+    assert r.stdout == "The men said it. The company reported a decline in revenue last year.\n"
+    r = run("--quiet", "--choice-margin", "5", stdin=text)
+    assert r.returncode == 0
+    assert r.stdout == "The men stated it. The firm reported a decline in revenue last year.\n"
+    r = run("--quiet", "--choice-margin", "1", "--model", str(SEARCH_PATH), stdin=text)
+    assert r.returncode == 2 and "--choice-margin needs a fast-core model" in r.stderr

@@ -320,12 +320,13 @@ def test_tuning_scores_what_restoring_returns(model):
     s = model.fast.settings
     gate = [(s.gate_cut, s.gate_margin)]
     best, _ = tune(model.fast, spun, original, [s.threshold], [1.0], 1.0, gates=gate,
-                   finish=model.finish_edits)
+                   finish=model.finish_edits, choice_margins=[s.choice_margin])
     restored = model.restore(spun)
     assert any("Congress" in r for r in restored) and any("An AI" in r for r in restored)
     want = score(spun, restored, original)
     assert (best["precision"], best["recall"], best["f05"]) == \
         (want["precision"], want["recall"], want["f05"])
-    raw, _ = tune(model.fast, spun, original, [s.threshold], [1.0], 1.0, gates=gate)
+    raw, _ = tune(model.fast, spun, original, [s.threshold], [1.0], 1.0, gates=gate,
+                  choice_margins=[s.choice_margin])
     assert raw["f05"] < best["f05"]  # without it, "congress" and "ai" count as wrong
     assert isinstance(model.truecase, CaseTable)
