@@ -11,7 +11,8 @@ For each sentence:
 2. a slot is *sure* when its edit's margin is at least ``margin`` and its best runner-up is
    at least the fast settings' ``choice_margin`` behind it (:func:`despin.fast.choice_gap`),
    or, untaken, when none of its candidates comes within ``margin`` of the best output. Sure
-   edits are kept as they are;
+   edits are kept as they are (with ``margin`` 0 nothing is unsure: an edit within the choice
+   margin is left undone, as the fast core leaves it);
 3. the search Despinner restores the sentence (with the sure edits applied) over the unsure
    slots only, each offered its fast shortlist — so its expensive language model scores a few
    candidates of a few slots, not the whole lattice.
@@ -76,8 +77,8 @@ class AccurateRestorer:
                                  fast.alternatives(x, best, taken[k], margin, shortlist))
                 if margin >= self.margin and choice_gap(edit) >= fast.settings.choice_margin:
                     sure.append(edit)
-                else:
-                    unsure.append(k)
+                elif self.margin > 0:  # at 0 nothing is searched: left undone, as the fast
+                    unsure.append(k)   # core leaves it
             elif not any(a.start < e.end and e.start < a.end for e in best.edits
                          for a in options):  # one overlapping a taken edit: that edit decides
                 if min(fast.margin(x, best, add=a) for a in options) < self.margin:
