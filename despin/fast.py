@@ -259,9 +259,9 @@ def gate_edits(edits: list[Edit], log_odds: float, cut: float | None,
     return [e for e in edits if margin is not None and e.score >= margin]
 
 
-_CONTRACTIONS = {"can't": "can not", "won't": "will not", "cannot": "can not", "n't": " not",
-                 "'s": " is", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would",
-                 "'m": " am"}
+_WHOLE_CONTRACTIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
+_SUFFIX_CONTRACTIONS = {"n't": " not", "'s": " is", "'re": " are", "'ve": " have",
+                        "'ll": " will", "'d": " would", "'m": " am"}
 
 
 def same_reading(text: str) -> tuple[str, ...]:
@@ -270,10 +270,12 @@ def same_reading(text: str) -> tuple[str, ...]:
     one choice, not two."""
     words = []
     for w in text.lower().replace("’", "'").split():
-        for short, full in _CONTRACTIONS.items():
-            if w == short or (short[0] in "n'" and w.endswith(short) and len(w) > len(short)):
-                w = full if w == short else w[:-len(short)] + full
-                break
+        if w in _WHOLE_CONTRACTIONS:
+            w = _WHOLE_CONTRACTIONS[w]
+        else:
+            short = next((c for c in _SUFFIX_CONTRACTIONS if w.endswith(c)), None)
+            if short is not None:
+                w = w[:-len(short)] + _SUFFIX_CONTRACTIONS[short]
         words += american(w).split()
     return tuple(words)
 
@@ -607,7 +609,7 @@ class FastRestorer:
                 break
         if gate and self.settings.gate_cut is not None:
             edits = self.gate(lattices, edits, groups)
-        if gate and self.settings.choice_margin > 0:
+        if gate:
             edits = [choice_edits(es, self.settings.choice_margin) for es in edits]
         return edits
 
