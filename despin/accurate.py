@@ -20,7 +20,7 @@ For each sentence:
 The edits of both steps are returned in the input's offsets. An edit from step 3 carries the
 search's score (a calibrated log-odds, ``scorer="search"``), one from step 1 the fast margin
 (nats, ``scorer="fast"``). A sentence
-that the fast core's spin gate calls clean (:meth:`despin.fast.FastRestorer.gate`) keeps the
+that the fast core's spin gate calls clean (:meth:`despin.fast.FastRestorer.kept`) keeps the
 fast edits that the gate and the choice margin let through and is not searched.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Hashable, Sequence
 
 from .decoder import Arc
 from .edits import Edit, Restoration
-from .fast import choice_edits, choice_gap, gate_edits
+from .fast import choice_gap, kept_edits
 from .lattice import Slot
 from .search import search
 from .text import tokenize
@@ -49,7 +49,7 @@ class AccurateRestorer:
     def restore_sentences(self, sentences: Sequence[str],
                           groups: Sequence[Hashable] | None = None) -> list[list[Edit]]:
         """Edits (sentence offsets) for each sentence. With the fast core's spin gate, a
-        sentence whose group (``groups`` ids, as :meth:`despin.fast.FastRestorer.gate`)
+        sentence whose group (``groups`` ids, as :meth:`despin.fast.FastRestorer.kept`)
         the gate calls clean keeps the fast edits the gate lets through, unsearched."""
         fast = self.fast
         lattices = fast.lattices(sentences)
@@ -58,8 +58,9 @@ class AccurateRestorer:
             return [self._one(x) for x in lattices]
         found = fast.restore_sentences(sentences, lattices, gate=False)
         z = fast.spin_log_odds(lattices, found, groups)
-        return [choice_edits(gate_edits(es, zz, g.gate_cut, g.gate_margin), g.choice_margin)
-                if zz < g.gate_cut else self._one(x) for x, es, zz in zip(lattices, found, z)]
+        return [kept_edits(es, zz, g.gate_cut, g.gate_margin, g.choice_margin)
+                if zz < g.gate_cut else self._one(x)
+                for x, es, zz in zip(lattices, found, z)]
 
     def _one(self, x) -> list[Edit]:
         fast = self.fast

@@ -58,7 +58,7 @@ from .text import Token, match_case, tokenize
 __all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
-           "gate_edits", "same_reading", "choice_gap", "choice_edits",
+           "gate_edits", "same_reading", "choice_gap", "choice_edits", "kept_edits",
            "ENCODER_FOLDER"]
 
 ENCODER_FOLDER = "encoder"
@@ -87,7 +87,7 @@ class FastSettings:
     (:func:`network_rows`); ``gate_cut``: the spin gate's cut on the spin log-odds of a
     sentence's group, its line (None: no gate; needs the Despinner's ``detection.json``),
     ``gate_margin``: the margin (nats) an edit needs to be kept in a group below the cut
-    (None: none is kept); see :meth:`FastRestorer.gate`; ``deletions``: how the deletion
+    (None: none is kept); see :meth:`FastRestorer.kept`; ``deletions``: how the deletion
     candidate ``""`` (a filler a spinner added) is scored — ``"ngram"``: by the n-gram model,
     the slot's features and one weight of its own (:data:`DELETION_FEATURES`), and always
     pooled; ``"features"`` (models fitted before session 31): like any candidate, the
@@ -288,6 +288,18 @@ def choice_gap(edit: Edit) -> float:
     mine = same_reading(edit.restored)
     rivals = [a.score for a in edit.alternatives if same_reading(a.text) != mine]
     return edit.score - max(rivals) if rivals else math.inf
+
+
+def kept_edits(edits: list[Edit], log_odds: float | None, gate_cut: float | None,
+               gate_margin: float | None, choice_margin: float) -> list[Edit]:
+    """What restoring keeps of a sentence's ``edits``: the spin gate (:func:`gate_edits` at
+    ``gate_cut`` and ``gate_margin``, read on its group's spin ``log_odds``; None: no gate),
+    then the choice margin (:func:`choice_edits`, nats). The fast core
+    (:meth:`FastRestorer.kept`), the accurate profile and ``training.tune_fast`` all filter
+    with this."""
+    if gate_cut is not None and log_odds is not None:
+        edits = gate_edits(edits, log_odds, gate_cut, gate_margin)
+    return choice_edits(edits, choice_margin)
 
 
 def choice_edits(edits: list[Edit], margin: float) -> list[Edit]:
@@ -570,15 +582,18 @@ class FastRestorer:
                 out[k] = z
         return out
 
-    def gate(self, lattices: Sequence[SentenceLattice], edits: list[list[Edit]],
+    def kept(self, lattices: Sequence[SentenceLattice], edits: list[list[Edit]],
              groups: Sequence[Hashable] | None = None) -> list[list[Edit]]:
-        """The settings' spin gate (:func:`gate_edits`) on each sentence's ``edits``, each
-        read with its group (:meth:`spin_log_odds`)."""
+        """What the settings keep of each sentence's ``edits`` (:func:`kept_edits`: the spin
+        gate, each sentence read with its group by :meth:`spin_log_odds`, then the choice
+        margin)."""
         s = self.settings
-        if s.gate_cut is None or not any(edits):
+        if not any(edits):
             return edits
-        z = self.spin_log_odds(lattices, edits, groups)
-        return [gate_edits(es, zz, s.gate_cut, s.gate_margin) for es, zz in zip(edits, z)]
+        z = (self.spin_log_odds(lattices, edits, groups) if s.gate_cut is not None
+             else [None] * len(edits))
+        return [kept_edits(es, zz, s.gate_cut, s.gate_margin, s.choice_margin)
+                for es, zz in zip(edits, z)]
 
     def restore_sentences(self, sentences: Sequence[str], lattices: list | None = None,
                           gate: bool = True, groups: Sequence[Hashable] | None = None
@@ -588,7 +603,7 @@ class FastRestorer:
         spans no earlier edit touched), as GECToR iterates its tagger (Omelianchuk et al.
         2020): restored neighbours give the encoder and the n-gram model cleaner context.
         ``lattices``: the first pass's (from :meth:`lattices`), to skip its encoder pass.
-        ``gate``: apply the settings' spin gate (:meth:`gate`, on the first pass's lattices,
+        ``gate``: apply the settings' spin gate (:meth:`kept`, on the first pass's lattices,
         each sentence read with those of its ``groups`` id: None, alone; spin detection
         reads every edit found) and their choice margin (:func:`choice_edits`) to the result;
         False: every edit found (spin detection reads those)."""
@@ -607,11 +622,7 @@ class FastRestorer:
                 edits[i] = sorted(r.edits + mapped, key=lambda e: e.start)
             if not found:
                 break
-        if gate and self.settings.gate_cut is not None:
-            edits = self.gate(lattices, edits, groups)
-        if gate:
-            edits = [choice_edits(es, self.settings.choice_margin) for es in edits]
-        return edits
+        return self.kept(lattices, edits, groups) if gate else edits
 
     # -- loading and saving ----------------------------------------------------------------
     @classmethod

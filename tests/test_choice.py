@@ -10,7 +10,8 @@ import pytest
 
 from despin.despinner import Despinner
 from despin.edits import Alternative, Edit
-from despin.fast import FastSettings, choice_edits, choice_gap, same_reading
+from despin.fast import (FastSettings, choice_edits, choice_gap, gate_edits, kept_edits,
+                         same_reading)
 from training.tune_fast import tune
 
 SPUN = ["Officers stated the hearth began within the kitchen.",
@@ -40,6 +41,22 @@ def test_choice_edits_keeps_edits_whose_runner_up_is_far_enough_behind():
     assert choice_gap(_edit(0, 2.0, [])) == math.inf
     assert choice_gap(_edit(0, 2.0, [1.25, 0.75])) == pytest.approx(0.75)
     assert choice_edits([], 3.0) == []
+
+
+def test_kept_edits_is_the_gate_then_the_choice_margin():
+    """What every restorer keeps: the spin gate on the group's log-odds, then the choice
+    margin, over many edits, log-odds and settings; no gate (None) leaves the margin alone."""
+    edits = [_edit(i, s, g) for i, (s, g) in enumerate(itertools.product(
+        [0.5, 2.0, 4.0, 6.0], [[], [3.0], [0.5, 7.0], [0.1]]))]
+    for z, cut, gate_margin, margin in itertools.product(
+            [-3.0, 0.0, 2.5, None], [None, -1.0, 1.0], [None, 1.0, 4.0], [0.0, 0.5, 2.0]):
+        kept = kept_edits(edits, z, cut, gate_margin, margin)
+        gated = edits if cut is None or z is None else gate_edits(edits, z, cut, gate_margin)
+        assert kept == choice_edits(gated, margin)
+        if cut is not None and z is not None and z < cut:
+            assert all(gate_margin is not None and e.score >= gate_margin for e in kept)
+        assert all(choice_gap(e) >= margin for e in kept)
+    assert kept_edits(edits, None, None, None, 0.0) == edits
 
 
 def test_a_runner_up_with_the_same_reading_is_no_choice():

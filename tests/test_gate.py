@@ -176,8 +176,8 @@ def test_the_gate_reads_each_line_as_a_group(model, monkeypatch):
     from despin.fast import FastRestorer
 
     seen = []
-    real = FastRestorer.gate
-    monkeypatch.setattr(FastRestorer, "gate", lambda self, lat, edits, groups=None: (
+    real = FastRestorer.kept
+    monkeypatch.setattr(FastRestorer, "kept", lambda self, lat, edits, groups=None: (
         seen.append(list(groups)), real(self, lat, edits, groups))[1])
     model.restore(SPUN[0] + " " + CLEAN[0] + "\n" + SPUN[1] + "\n")
     assert seen == [[0, 0, 1]]
@@ -248,8 +248,8 @@ def test_the_gate_reads_a_line_whole_whatever_comes_before(model, monkeypatch):
     before = "The sky was blue. " * 63 + "\n"
     line = SPUN[0] + " " + CLEAN[1] + "\n"
     seen = []
-    real = FastRestorer.gate
-    monkeypatch.setattr(FastRestorer, "gate", lambda self, lat, edits, groups=None: (
+    real = FastRestorer.kept
+    monkeypatch.setattr(FastRestorer, "kept", lambda self, lat, edits, groups=None: (
         seen.append([x.sentence for x in lat]), real(self, lat, edits, groups))[1])
     together = model.restore_with_edits([before, line])[1]
     assert any(SPUN[0] in p and CLEAN[1] in p for p in seen)

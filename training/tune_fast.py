@@ -78,13 +78,12 @@ class _Side:
     def texts_with(self, gate: Gate, finish: Finish | None = None,
                    choice_margin: float = 0.0) -> list[str]:
         from despin.edits import apply_edits
-        from despin.fast import choice_edits, gate_edits
+        from despin.fast import kept_edits
 
         edits: list[list] = [[] for _ in self.texts]
         for k, ((t, a, _), es) in enumerate(zip(self.sents, self.found)):
-            if gate[0] is not None:
-                es = gate_edits(es, self.log_odds[k], *gate)
-            es = choice_edits(es, choice_margin)
+            z = self.log_odds[k] if gate[0] is not None else None
+            es = kept_edits(es, z, *gate, choice_margin)
             edits[t] += [e.shifted(a) for e in es]
         if finish is not None:  # line by line, as restoring finishes them
             edits = [_finish_lines(finish, text, e) for text, e in zip(self.texts, edits)]
