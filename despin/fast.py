@@ -297,7 +297,7 @@ def kept_edits(edits: list[Edit], log_odds: float | None, gate_cut: float | None
     then the choice margin (:func:`choice_edits`, nats). The fast core
     (:meth:`FastRestorer.kept`), the accurate profile and ``training.tune_fast`` all filter
     with this."""
-    if gate_cut is not None and log_odds is not None:
+    if log_odds is not None:  # gate_edits itself lets everything through at gate_cut None
         edits = gate_edits(edits, log_odds, gate_cut, gate_margin)
     return choice_edits(edits, choice_margin)
 
