@@ -19,7 +19,9 @@ SPUN = ["Officers stated the hearth began within the kitchen.",
         "Police stated the automobile was stolen final night time."]
 CLEAN = ["The museum opened in 1998 and attracts thousands of visitors every summer.",
          "She said the new bridge would be finished before the end of the year.",
-         "Officials said the fire started in the kitchen."]
+         "Officials said the fire started in the kitchen.",
+         "The council approved the budget on Tuesday after a long debate.",
+         "He said the team had worked hard all season."]
 
 
 def _edits(scores):
@@ -145,9 +147,10 @@ def model() -> Despinner:
 
 
 def test_shipped_gate_drops_only_edits_of_sentences_called_clean(model, monkeypatch):
-    """At a threshold of −2 the clean "Officials said the fire started ..." gets an edit
-    ("started" → "began"); the shipped gate drops it, and keeps every edit of the spun
-    sentences, each sentence read alone (:func:`gate_edits` on its own log-odds)."""
+    """At a threshold of −2 some clean sentences get edits (session 36's default: "council" →
+    "congress"; session 32's: "started" → "began" as well); the shipped gate drops edits only
+    in sentences it calls clean, and keeps every edit of the spun sentences, each sentence
+    read alone (:func:`gate_edits` on its own log-odds)."""
     fast = model.fast
     s = fast.settings
     assert s.gate_cut is not None and fast.detection is not None
