@@ -113,8 +113,9 @@ def test_spell_edits_respells_restored_words_only_in_british_lines():
 
 
 def test_shipped_default_restores_a_british_line_in_british_spelling(model):
-    spun = "The protection minister stated the {} finances would develop."
+    spun = "The protection minister said the {} finances would develop."
     for variant in ("defence", "defense"):
         r = model.restore_with_edits(spun.format(variant))
         assert r.text == f"The {variant} minister said the {variant} finances would develop."
+        assert [e.restored for e in r.edits] == [variant]
         assert all(r.text[e.out_start:e.out_end] == e.restored for e in r.edits)
