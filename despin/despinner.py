@@ -211,7 +211,7 @@ class Despinner:
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
         folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name).expanduser()
         if not folder.is_dir():
-            if path_or_name is not None and not str(path_or_name).startswith((".", "/")) \
+            if path_or_name is not None and not str(path_or_name).startswith((".", "/", "~")) \
                     and str(path_or_name).count("/") == 1:
                 from huggingface_hub import snapshot_download  # users with a hub
 

@@ -179,6 +179,11 @@ def split_paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_EMOJI = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d"
+_SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"”’')\]]*"
+                              rf"(?:\s*[{_EMOJI}]+)*(?=\s+[\"“‘(\[]?[A-Z0-9])")
+
+
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware;
     never cut inside a :func:`protected_spans` span)."""
@@ -187,9 +192,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     sent_start = start
     # no cut inside a quotation, a tag, a code span or a link: it stays in one sentence
     keep = protected_spans(text[start:end])
-    # (?<!…): a match starts where a run of end marks does, not inside it (linear time)
-    for m in re.finditer(r"(?<![.!?…])[.!?…]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])",
-                         text[start:end]):
+    # (?<!…): a match starts where a run of end marks does, not inside it (linear time); emoji
+    # after the end marks ("Great news! 🎉 The…") end the sentence with them
+    for m in _SENTENCE_END_RE.finditer(text[start:end]):
         if any(a < m.end() < b for a, b in keep):
             continue
         cut = start + m.end()

@@ -313,6 +313,9 @@ def test_a_model_path_may_start_with_a_tilde(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path.parent))
     d = Despinner.from_pretrained(f"~/{tmp_path.name}")
     assert d.recipe["path_or_name"] == str(tmp_path.resolve())
+    # a missing one is a missing folder, not a hub name ("~/x" has one slash, as "owner/name")
+    with pytest.raises(FileNotFoundError, match=f"no Despinner folder at {tmp_path}-missing"):
+        Despinner.from_pretrained(f"~/{tmp_path.name}-missing")
 
 
 def test_choice_margin_leaves_guessed_originals_undone():

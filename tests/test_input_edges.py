@@ -64,6 +64,10 @@ def test_a_run_on_sentence_is_cut_after_a_comma():
      ["He left...", "Then she came!!", "Why??", "Mr. Smith went.", "The U.S. rose."]),
     ("Wait.... What? Yes.", ["Wait....", "What?", "Yes."]),
     ("." * 300, None),  # one run of end marks: cut only by the unit bound, nothing lost
+    # emoji after the end mark go with the sentence they close
+    ("Mr. Putin met them in Ukraine. 😀 The summit ended! 🎉🎉 Then ❤️ they left.",
+     ["Mr. Putin met them in Ukraine. 😀", "The summit ended! 🎉🎉", "Then ❤️ they left."]),
+    ("It rained. 👍🏽 ✨ Next day.", ["It rained. 👍🏽 ✨", "Next day."]),
 ])
 def test_runs_of_end_marks(text, expected):
     units = [text[a:b] for a, b in sentence_spans(text)]
