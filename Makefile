@@ -66,11 +66,15 @@ default: $(STAMP) lmplz
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed4 \
 	    out=runs/encoder-mixed5 data=data/pairs-mixed-s1 seed=4 lr=5.0e-5 head_lr=5.0e-4 \
 	    warmup_steps=30 max_steps=950 max_minutes=38
-	$(PY) -m training.fit_fast --encoder runs/encoder-mixed5 --index index.yaml \
+	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed-s2 --seed 2
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed5 \
+	    out=runs/encoder-mixed7 data=data/pairs-mixed-s2 seed=6 train_layers=6 lr=5.0e-5 \
+	    head_lr=5.0e-4 warmup_steps=30 max_steps=900 max_minutes=50
+	$(PY) -m training.fit_fast --encoder runs/encoder-mixed7 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
 	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 \
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
-	    --thresholds 0.5 0.75 1.0 1.25 --lm-scales 1.0 \
+	    --thresholds 0.5 0.75 1.0 1.25 1.5 --lm-scales 1.0 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
 	$(PY) -m training.truecase --data data/pairs --out despin/default/truecase.tsv.gz
 	$(PY) -m training.fit_detect --model despin/default --data data/pairs --docs 200 --max-units 40
