@@ -180,8 +180,12 @@ def split_paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 _EMOJI = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d"
+# an end mark closes a sentence before a capital or digit, or before markup or a code span
+# ("…in May. <!-- draft --> The…", "…to run. `make test` builds…"): text that no spinner touches
+# starts a unit of its own rather than riding on the sentence before it as its context
 _SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"”’')\]]*"
-                              rf"(?:\s*[{_EMOJI}]+)*(?=\s+[\"“‘(\[]?[A-Z0-9])")
+                              rf"(?:\s*[{_EMOJI}]+)*"
+                              r"(?=\s+(?:[\"“‘(\[]?[A-Z0-9]|<(?:!--|/?[A-Za-z])|`))")
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

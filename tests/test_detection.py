@@ -137,8 +137,9 @@ def test_detect_reads_what_restoring_reads(model):
     break) is no evidence: the document reads as clean as its plain sentences, where the same
     spun text outside them reads as spin, and its sentences' offsets still point into the
     text. A stray inch mark does not hide the spun lines after it. (To session 37's default
-    the three clean sentences alone read .21 and the spun ones above .9; the encoder still reads
-    protected text as context, which moves the clean words beside a comment: .28.)"""
+    the three clean sentences alone read .21 and the spun ones above .9. A comment or code span
+    after an end mark is a unit of its own, not the last sentence's context: before that cut
+    the comment moved the clean sentence's reading to .28; now within .01.)"""
     spun = " ".join(s for s, _ in PAIRS[:3])
     clean = " ".join(o for _, o in PAIRS[:3])
     assert model.detect(f"{clean} {spun}").probability > 0.9
@@ -147,7 +148,7 @@ def test_detect_reads_what_restoring_reads(model):
                           (f'{clean} "{spun}"', clean),
                           (f'{clean}\nHe said: "{spun}\n{spun}"\n', f"{clean}\nHe said:")]:
         plain, d = model.detect(bare), model.detect(wrapped)
-        assert d.probability < 0.3 and abs(d.probability - plain.probability) < 0.1, wrapped
+        assert d.probability < 0.3 and abs(d.probability - plain.probability) < 0.02, wrapped
         assert len(d.sentences) == len(plain.sentences)
         for s in d.sentences:
             assert wrapped[s.start:s.end] == s.text

@@ -68,6 +68,11 @@ def test_a_run_on_sentence_is_cut_after_a_comma():
     ("Mr. Putin met them in Ukraine. 😀 The summit ended! 🎉🎉 Then ❤️ they left.",
      ["Mr. Putin met them in Ukraine. 😀", "The summit ended! 🎉🎉", "Then ❤️ they left."]),
     ("It rained. 👍🏽 ✨ Next day.", ["It rained. 👍🏽 ✨", "Next day."]),
+    # markup or a code span after an end mark starts a unit; "a < b" and "x. < 5" do not
+    ("It passed. <!-- the navy know-how --> ok", ["It passed.", "<!-- the navy know-how --> ok"]),
+    ("Run it. `make test` builds it.", ["Run it.", "`make test` builds it."]),
+    ("It is big. <b>Bold</b> move.", ["It is big.", "<b>Bold</b> move."]),
+    ("Take a < b. < 5 remain.", ["Take a < b. < 5 remain."]),
 ])
 def test_runs_of_end_marks(text, expected):
     units = [text[a:b] for a, b in sentence_spans(text)]
