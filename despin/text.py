@@ -190,7 +190,8 @@ _SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"”’')\]]*"
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware;
-    never cut inside a :func:`protected_spans` span)."""
+    never cut inside a :func:`protected_spans` span). An end mark ends a sentence before a
+    capital or digit, or before a tag, HTML comment or code span."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     sent_start = start
