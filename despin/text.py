@@ -180,27 +180,30 @@ def split_paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 _EMOJI = "\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d"
-# an end mark closes a sentence before a capital or digit, or before markup or a code span
-# ("…in May. <!-- draft --> The…", "…to run. `make test` builds…"): text that no spinner touches
-# starts a unit of its own rather than riding on the sentence before it as its context
+# an end mark closes a sentence before a capital or digit, or before a "<" or "`" that opens a
+# protected span (markup or a code span, as protected_spans finds them: "…in May. <!-- draft
+# --> The…", "…to run. `make test` builds…"): text that no spinner touches starts a unit of its
+# own rather than riding on the sentence before it as its context
 _SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"”’')\]]*"
                               rf"(?:\s*[{_EMOJI}]+)*"
-                              r"(?=\s+(?:[\"“‘(\[]?[A-Z0-9]|<(?:!--|/?[A-Za-z])|`))")
+                              r"(?=\s+(?:[\"“‘(\[]?[A-Z0-9]|(?P<opener>[<`])))")
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Offsets of the sentences in ``text[start:end]`` (punctuation-based, abbreviation-aware;
     never cut inside a :func:`protected_spans` span). An end mark ends a sentence before a
-    capital or digit, or before a tag, HTML comment or code span."""
+    capital or digit, or before a tag, HTML comment or code span that protected_spans finds."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     sent_start = start
     # no cut inside a quotation, a tag, a code span or a link: it stays in one sentence
     keep = protected_spans(text[start:end])
+    opens = {a for a, _ in keep}
     # (?<!…): a match starts where a run of end marks does, not inside it (linear time); emoji
     # after the end marks ("Great news! 🎉 The…") end the sentence with them
     for m in _SENTENCE_END_RE.finditer(text[start:end]):
-        if any(a < m.end() < b for a, b in keep):
+        if any(a < m.end() < b for a, b in keep) or (m.group("opener")
+                                                      and m.start("opener") not in opens):
             continue
         cut = start + m.end()
         if text[cut - 1] == "." or text[start + m.start()] == ".":

@@ -73,6 +73,7 @@ def test_a_run_on_sentence_is_cut_after_a_comma():
     ("Run it. `make test` builds it.", ["Run it.", "`make test` builds it."]),
     ("It is big. <b>Bold</b> move.", ["It is big.", "<b>Bold</b> move."]),
     ("Take a < b. < 5 remain.", ["Take a < b. < 5 remain."]),
+    ("Take it. <b is no tag. `this is no code.", ["Take it. <b is no tag. `this is no code."]),
 ])
 def test_runs_of_end_marks(text, expected):
     units = [text[a:b] for a, b in sentence_spans(text)]
