@@ -2,7 +2,9 @@
 
     python -m training.pairs --config configs/pairs.yaml --out data/pairs [--max-docs N] [--seed S]
 
-Documents are split train/validation/test by document (no leaks), paragraphs de-duplicated
+Documents are split train/validation/test by document (no leaks; by ``split_seed`` alone, so
+pairs spun afresh with another ``seed`` keep every test document out of training), paragraphs
+de-duplicated
 across all documents, and each paragraph cut into sentence windows (1–``max_sentences``
 sentences, up to ``max_words`` words) because the model restores sentence by sentence. Each
 window is spun ``spins_per_original`` times with seeds derived from (seed, doc id, unit, k) by a
@@ -42,7 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "corpora": [{"kind": "sotu", "min_year": 1900}, {"kind": "wiki"}],
     "spinner": "spinner.yaml",  # a path (relative: configs/) or an inline spinner config
     "splits": {"train": 0.9, "validation": 0.05, "test": 0.05},
-    "seed": 0,
+    "seed": 0,        # spins, windows and caps: `--seed` spins the same documents afresh
+    "split_seed": 0,  # the split by document alone, so that no seed moves a test document
     "spins_per_original": 3,
     "max_words": 60,
     "max_sentences": 3,
@@ -64,7 +67,7 @@ def check_config(cfg: dict[str, Any]) -> None:
     """Raise ValueError naming the first setting of a pairs config whose value cannot be
     meant: ``spins_per_original``, ``max_words``, ``max_sentences`` whole numbers ≥ 1,
     ``max_units`` None or a whole number ≥ 0 (or one per split; 0: none of that split's
-    pairs), ``seed`` a whole number, ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
+    pairs), ``seed`` and ``split_seed`` whole numbers, ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
     for key in ("spins_per_original", "max_words", "max_sentences"):
         if not is_whole(cfg[key], 1):
             raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, got {cfg[key]!r}")
@@ -75,8 +78,9 @@ def check_config(cfg: dict[str, Any]) -> None:
         if cap is not None and not is_whole(cap, 0):
             raise ValueError(f"pairs setting max_units: expected None or a whole number ≥ 0, "
                              f"got {cap!r}")
-    if not is_whole(cfg["seed"]):
-        raise ValueError(f"pairs setting seed: expected a whole number, got {cfg['seed']!r}")
+    for key in ("seed", "split_seed"):
+        if not is_whole(cfg[key]):
+            raise ValueError(f"pairs setting {key}: expected a whole number, got {cfg[key]!r}")
     if cfg["family_mix"] not in ("all", "one"):
         raise ValueError(f"family_mix must be 'all' or 'one', got {cfg['family_mix']!r}")
     fams = cfg["families"]
@@ -192,7 +196,7 @@ def _collect_units(docs: list, cfg: dict[str, Any]) -> dict[str, list[tuple[Any,
     """
     seed, caps = cfg["seed"], cfg["max_units"]
     split_of = {d.id: s for s, ds in split_by_document(
-        docs, _split_fractions(cfg["splits"]), seed).items() for d in ds}
+        docs, _split_fractions(cfg["splits"]), cfg["split_seed"]).items() for d in ds}
     out: dict[str, list[tuple[Any, int, str]]] = {s: [] for s in SPLITS}
     for doc, paras in dedup_paragraphs(docs):
         units, n = out[split_of[doc.id]], 0
@@ -332,7 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="pairs.yaml", help="pairs YAML (relative: configs/)")
     ap.add_argument("--out", required=True, help="folder for DatasetDict.save_to_disk")
     ap.add_argument("--max-docs", type=positive_int, default=None, help="cap documents per corpus")
-    ap.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="override the config's seed: the same documents spun afresh (the "
+                         "split by document is the config's split_seed, which no seed moves)")
     ap.add_argument("--spinner", default=None, help="override the config's spinner YAML")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
