@@ -15,8 +15,8 @@ from training.spinner import Spinner, SpinnerConfig
 
 from .conftest import REPO, write_table
 
-FAMILIES = ("content-farm", "wordnet", "spinbot", "insert-delete")
-NEEDS_WORDNET = {"wordnet", "spinbot"}
+FAMILIES = ("content-farm", "wordnet", "spinbot", "insert-delete", "thesaurus")
+NEEDS_WORDNET = {"wordnet", "spinbot", "thesaurus"}
 
 
 def _has_wordnet() -> bool:
@@ -97,6 +97,29 @@ def test_spinbot_rewrites_most_words_with_phrases(family, sotu_sentences):
                for s in r.swaps), r.swaps  # one word -> several
     assert any(s.source in ("moby", "wordnet") for k in range(10)
                for s in sp.spin(sotu_sentences[k], seed=k).swaps)
+
+
+def _rare_share(sp: Spinner, sentences: list[str]) -> tuple[float, int]:
+    """The share of a spinner's spun words rarer than zipf 2.5 (wordfreq), and their count."""
+    from wordfreq import zipf_frequency
+
+    zs = [zipf_frequency(w.lower(), "en") for i, sent in enumerate(sentences)
+          for s in sp.spin(sent, seed=i).swaps for w in words(s.spun) if w[:1].isalpha()]
+    return sum(z < 2.5 for z in zs) / max(len(zs), 1), len(zs)
+
+
+def test_thesaurus_family_writes_rare_words_as_often_as_real_synonymizers(family,
+                                                                          sotu_sentences):
+    """The thesaurus family picks uniformly among WordNet's synonyms of every sense: about a
+    tenth of its spun words are rarer than zipf 2.5, as on the real-world set's spun words
+    (10.7 %), where the WordNet family, which prefers common words, writes about 3 %."""
+    sents = sotu_sentences[:200]
+    rare, n = _rare_share(family("thesaurus"), sents)
+    wordnet_rare, _ = _rare_share(family("wordnet"), sents)
+    assert n > 300
+    assert rare > 0.06 and rare > 2.5 * wordnet_rare, (rare, wordnet_rare)
+    sp = family("thesaurus")
+    assert all(s.source == "wordnet" for k in range(40) for s in sp.spin(sents[k], seed=k).swaps)
 
 
 def _value(text: str) -> int:

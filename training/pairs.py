@@ -67,10 +67,12 @@ def check_config(cfg: dict[str, Any]) -> None:
     """Raise ValueError naming the first setting of a pairs config whose value cannot be
     meant: ``spins_per_original``, ``max_words``, ``max_sentences`` whole numbers ≥ 1,
     ``max_units`` None or a whole number ≥ 0 (or one per split; 0: none of that split's
-    pairs), ``seed`` and ``split_seed`` whole numbers, ``family_mix`` "all" or "one", ``families`` None or a non-empty mapping."""
+    pairs), ``seed`` and ``split_seed`` whole numbers, ``family_mix`` "all" or "one",
+    ``families`` None or a non-empty mapping."""
     for key in ("spins_per_original", "max_words", "max_sentences"):
         if not is_whole(cfg[key], 1):
-            raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, got {cfg[key]!r}")
+            raise ValueError(f"pairs setting {key}: expected a whole number ≥ 1, "
+                             f"got {cfg[key]!r}")
     caps = cfg["max_units"]
     for split, cap in (caps.items() if isinstance(caps, dict) else [(None, caps)]):
         if split is not None and split not in SPLITS:
