@@ -24,10 +24,11 @@ them. Its class is the first stage that loses it:
 * **dropped after decoding**: the best path takes it and the spin gate or the choice margin
   leaves it undone.
 
-"No slot" and "not a candidate" are coverage (the table's last column); the rest is choice. Sets: ``--realworld`` the real-world check's
-pairs (``benchmarks/realworld/pairs.tsv``: test-only, never tuned on), ``--today`` the content
-farm's test pairs, ``--families`` each family's test split (evenly spaced, ``--limit`` pairs
-each). Prints the CPU capability and one table, the share of each class per set.
+"No slot" and "not a candidate" are coverage (the table's last column); the rest is choice.
+Sets: ``--realworld`` the real-world check's pairs (``benchmarks/realworld/pairs.tsv``:
+test-only, never tuned on), ``--today`` the content farm's test pairs, ``--families`` each
+family's test split (evenly spaced, ``--limit`` pairs each). Prints the CPU capability and
+one table, the share of each class per set.
 """
 from __future__ import annotations
 

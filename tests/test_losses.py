@@ -2,24 +2,22 @@
 choice), read from the shipped default's own output."""
 from __future__ import annotations
 
-import importlib.util
+import sys
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from despin.despinner import Despinner
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REPO = Path(__file__).resolve().parent.parent
+import benchmarks.losses  # noqa: E402
+from despin.despinner import Despinner  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def losses():
-    spec = importlib.util.spec_from_file_location("losses", REPO / "benchmarks" / "losses.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmarks.losses
 
 
 @pytest.fixture(scope="module")
