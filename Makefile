@@ -60,17 +60,11 @@ default: $(STAMP) lmplz
 	    out=runs/encoder-mixed2 seed=1 max_steps=800 max_minutes=45
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed2 \
 	    out=runs/encoder-mixed3 seed=2 max_steps=1000 max_minutes=50
-	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed3 \
-	    out=runs/encoder-mixed4 seed=3 max_steps=1500 max_minutes=50
 	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed-s1 --seed 1
-	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed4 \
-	    out=runs/encoder-mixed5 data=data/pairs-mixed-s1 seed=4 lr=5.0e-5 head_lr=5.0e-4 \
-	    warmup_steps=30 max_steps=950 max_minutes=38
-	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed-s2 --seed 2
-	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed5 \
-	    out=runs/encoder-mixed7 data=data/pairs-mixed-s2 seed=6 train_layers=6 lr=5.0e-5 \
-	    head_lr=5.0e-4 warmup_steps=30 max_steps=900 max_minutes=50
-	$(PY) -m training.fit_fast --encoder runs/encoder-mixed7 --index index.yaml \
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed3 \
+	    out=runs/encoder-clean9 data=data/pairs-mixed-s1 seed=8 train_layers=6 lr=5.0e-5 \
+	    head_lr=5.0e-4 warmup_steps=30 max_steps=1400 max_minutes=52
+	$(PY) -m training.fit_fast --encoder runs/encoder-clean9 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
 	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 \
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
