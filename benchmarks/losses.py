@@ -70,7 +70,7 @@ def classify(model, texts: Sequence[str], originals: Sequence[str]) -> list[list
     ``model``: a fast-core ``Despinner``."""
     import numpy as np
 
-    from despin.text import split_sentences
+    from despin.text import sentence_spans
 
     fast = model.fast
     if fast is None:
@@ -78,7 +78,7 @@ def classify(model, texts: Sequence[str], originals: Sequence[str]) -> list[list
     out = []
     for spun, original in zip(texts, originals):
         final = {(e.start, e.end, e.restored.lower()) for e in model.restore_with_edits(spun).edits}
-        sents = split_sentences(spun)
+        sents = sentence_spans(spun)  # the units Despinner.restore reads
         lattices = fast.lattices([spun[a:b] for a, b in sents])
         found: dict[tuple[int, int], tuple] = {}  # char span → (slot k, lattice, shortlist)
         decoded: dict[tuple[int, int], str] = {}
