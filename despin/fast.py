@@ -681,7 +681,16 @@ def _with(path: list[Arc], copies: list[Arc], add: Arc | None, drop: Arc | None)
 
 
 def _map_back(restoration: Restoration, edits: list[Edit]) -> list[Edit]:
-    """Edits of ``restoration.text`` that touch no earlier edit, in the input's offsets."""
-    return [replace(e, start=restoration.input_offset(e.start),
-                    end=restoration.input_offset(e.end)) for e in edits
-            if not any(e.start < d.out_end and d.out_start < e.end for d in restoration.edits)]
+    """Edits of ``restoration.text`` that touch no earlier edit, in the input's offsets.
+
+    No earlier edit lies inside a kept edit's span, so the span keeps its length: its end is
+    mapped as its start plus that length. (Mapping the end on its own would move it past the
+    text of an earlier deletion that ends exactly there: ``input_offset`` cannot tell which
+    side of an empty output span an offset means.)"""
+    out = []
+    for e in edits:
+        if any(e.start < d.out_end and d.out_start < e.end for d in restoration.edits):
+            continue
+        start = restoration.input_offset(e.start)
+        out.append(replace(e, start=start, end=start + e.end - e.start))
+    return out

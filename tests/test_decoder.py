@@ -117,3 +117,58 @@ def test_ngram_model_scores_in_nats():
     assert lm.logprob("rare-momentx", "a") == lm.oov
     assert lm.logprob("rare-moment", "a") == pytest.approx(
         lm.logprob("rare", "a") + lm.logprob("moment", "rare", "a"))
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_later_pass_maps_its_edits_back_onto_the_input(seed):
+    """``passes`` > 1 decodes the restored text again; ``_map_back`` carries those edits to
+    the input's offsets. Property, over random swaps and deletions (the fast core's edits: it
+    puts no word in where there was none): every edit kept spans in the input exactly the
+    text it spanned in the restored text, and applying both passes' edits to the input equals
+    applying the kept later ones to the first pass's output. Regression: an edit that ends
+    where an earlier deletion was made (``" really"`` deleted right after it) used to be
+    stretched over the deleted text ("edit does not fit the text")."""
+    from despin.edits import Edit, Restoration, apply_edits
+    from despin.fast import _map_back
+
+    rng = random.Random(seed)
+    words = [rng.choice(["the", "men", "really", "said", "navy", "know-how", "a", "x"])
+             for _ in range(rng.randint(2, 9))]
+    text = " ".join(words)
+
+    def random_edits(s: str) -> list[Edit]:
+        """Non-overlapping word edits of ``s``: a word swapped, or deleted with the space
+        before it; each edit's score is its number (to tell them apart)."""
+        out, pos = [], 0
+        for w in s.split(" "):
+            start, end = pos, pos + len(w)
+            kind = rng.random()
+            if kind < 0.3 and w:
+                out.append(Edit(start, end, w, w.upper() + "s", float(len(out))))
+            elif kind < 0.6 and start > 0 and (not out or out[-1].end < start - 1):
+                out.append(Edit(start - 1, end, s[start - 1:end], "", float(len(out))))
+            pos = end + 1
+        return out
+
+    first = Restoration(text, random_edits(text))
+    later = random_edits(first.text)
+    mapped = _map_back(first, later)
+    for e in mapped:
+        assert text[e.start:e.end] == e.spun
+    kept = [e for e in later if e.score in {m.score for m in mapped}]
+    assert len(kept) == len(mapped)
+    both = Restoration(text, sorted(first.edits + mapped, key=lambda e: e.start))
+    assert both.text == apply_edits(first.text, kept)
+
+
+def test_a_later_pass_next_to_an_earlier_deletion():
+    """The regression case itself: "firmly really" → "firmly" (a deletion) in the first
+    pass, then "firmly" → "strongly" in the second."""
+    from despin.edits import Edit, Restoration
+    from despin.fast import _map_back
+
+    first = Restoration("held firmly really.", [Edit(11, 18, " really", "", 2.0)])
+    assert first.text == "held firmly."
+    (mapped,) = _map_back(first, [Edit(5, 11, "firmly", "strongly", 1.0)])
+    assert (mapped.start, mapped.end) == (5, 11)
+    assert Restoration(first.input, first.edits + [mapped]).text == "held strongly."
