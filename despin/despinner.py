@@ -198,7 +198,8 @@ class Despinner:
         that is missing or not a case table, TypeError for an
         override no settings class has (the message lists them) and TypeError/ValueError for
         a fast-core setting of the wrong type or value (:class:`despin.fast.FastSettings`:
-        ``threshold=float("nan")``).
+        ``threshold=float("nan")``, a ``max_length`` beyond the encoder's positions), and
+        TypeError for ``copy_bonus`` and ``threshold`` together on the fast core (one setting).
         """
         check_dtype(dtype)
         check_device(device)
@@ -209,6 +210,9 @@ class Despinner:
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be an integer ≥ 1 or None, got {batch_size!r}")
+        if truecase is not None and Path(truecase).expanduser().is_dir():
+            raise ValueError(f"truecase must be a case table file (python -m training.truecase),"
+                             f" not the folder {truecase}")
         folder = DEFAULT_PATH if path_or_name is None else Path(path_or_name).expanduser()
         if not folder.is_dir():
             if path_or_name is not None and not str(path_or_name).startswith((".", "/", "~")) \
@@ -232,7 +236,10 @@ class Despinner:
             from .fast import FastSettings
 
             if "copy_bonus" in overrides:  # the fast core's name for how much evidence it needs
-                overrides.setdefault("threshold", overrides.pop("copy_bonus"))
+                if "threshold" in overrides:
+                    raise TypeError("copy_bonus and threshold are one setting of the fast "
+                                    "core (its threshold): give one of them")
+                overrides["threshold"] = overrides.pop("copy_bonus")
             if batch_size is not None:
                 overrides.setdefault("batch_size", batch_size)
             mine = {k: overrides.pop(k) for k in list(overrides)
@@ -261,6 +268,8 @@ class Despinner:
                     calibration=calibration, profiles=cfg.get("profiles"), dtype=dtype,
                     fast=fast, truecase=None if truecase is None else
                     CaseTable.load(truecase, proper=wordnet_proper_forms()))
+        if fast is not None and "max_length" in recipe:
+            model.fast  # noqa: B018 -- loads the encoder, which checks max_length's upper bound
         # workers load the folder itself: a hub name's downloaded one, a path made absolute
         model.recipe = {**recipe, "path_or_name": str(folder.resolve())}
         return model

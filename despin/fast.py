@@ -36,6 +36,7 @@ delta, then a threshold chosen for F0.5 on validation pairs).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -55,7 +56,7 @@ from .ngram import MixtureLM, NGramLM, load_lm, save_lm
 from .synonyms import zipf
 from .text import Token, match_case, tokenize
 
-__all__ = ["FastSettings", "FastRestorer", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
+__all__ = ["FastSettings", "FastRestorer", "MAX_MAGNITUDE", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
            "gate_edits", "same_reading", "choice_gap", "choice_edits", "kept_edits",
@@ -94,10 +95,16 @@ class FastSettings:
     encoder's score included, pooled only among the encoder's best; ``choice_margin``: nats
     by which an edit must beat its best runner-up, else it is left undone
     (:func:`choice_edits`; 0, the default and that of models tuned before session 32: every
-    edit is kept). Raises TypeError for a
-    setting of the wrong type (a number, an integer, or for the gate also None), ValueError
-    for nan, for a count (``shortlist``, ``pool``, ``top_k``, ``passes``, ``batch_size``,
-    ``max_length``) below 1 (``ctxfree_top`` below 0), for a negative ``choice_margin`` or for
+    edit is kept). Numbers may be NumPy's; they are stored as Python floats and ints.
+    Raises TypeError for a setting of the wrong type (a number, an integer, or for the gate
+    also None; ``weights`` a dict, ``network`` a dict or None), ValueError for nan, for an
+    infinite or huge (beyond ±:data:`MAX_MAGNITUDE`) ``lm_weight``, ``threshold``, ``oov``,
+    ``choice_margin`` or weight, for a count (``shortlist``, ``pool``, ``top_k``, ``passes``,
+    ``batch_size``) below 1, ``max_length`` below 3 (word pieces with the tokenizer's
+    ``[CLS]`` and ``[SEP]``; its upper bound, the encoder's positions, 512 for MiniLM, is
+    checked when the encoder loads: :meth:`FastRestorer.load`), ``ctxfree_top`` below 0, for
+    a negative ``choice_margin``, a weight of a feature not in :data:`FEATURES`, a
+    ``network`` that is not a fitted :class:`despin.calibration.EditNetwork`'s dict or for
     another ``deletions``."""
 
     weights: dict[str, float] = field(default_factory=dict)
@@ -126,21 +133,35 @@ class FastSettings:
             v = getattr(self, name)
             if v is None and name in _OPTIONAL:
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise TypeError(f"FastSettings.{name} must be a number"
-                                f"{' or None' if name in _OPTIONAL else ''}, "
-                                f"not {type(v).__name__} {v!r}")
-            if math.isnan(v):
-                raise ValueError(f"FastSettings.{name} must be a number, not nan")
-            if math.isinf(v) and name in _FINITE:
-                raise ValueError(f"FastSettings.{name} must be finite, got {v}")
+            setattr(self, name, _number(f"FastSettings.{name}", v, name in _FINITE,
+                                        name in _OPTIONAL))
         for name, least in _COUNTS.items():
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise TypeError(f"FastSettings.{name} must be an integer, "
                                 f"not {type(v).__name__} {v!r}")
             if v < least:
                 raise ValueError(f"FastSettings.{name} must be at least {least}, got {v}")
+            setattr(self, name, int(v))
+        if not isinstance(self.weights, dict):
+            raise TypeError(f"FastSettings.weights must be a dict of feature name → weight, "
+                            f"not {type(self.weights).__name__} {self.weights!r}")
+        unknown = sorted(set(self.weights) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"FastSettings.weights has unknown feature(s) {unknown}; the "
+                             f"features are {list(FEATURES)}")
+        self.weights = {k: _number(f"FastSettings.weights[{k!r}]", v, True)
+                        for k, v in self.weights.items()}
+        if self.network is not None:
+            if not isinstance(self.network, dict):
+                raise TypeError(f"FastSettings.network must be a fitted EditNetwork's dict "
+                                f"(its to_dict()) or None, not {type(self.network).__name__}")
+            try:
+                EditNetwork.from_dict(self.network)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise ValueError(f"FastSettings.network is not a fitted EditNetwork's dict "
+                                 f"(names, mean, std, layers): {type(exc).__name__}: {exc}"
+                                 ) from exc
         if self.choice_margin < 0:
             raise ValueError(f"FastSettings.choice_margin must be at least 0, got "
                              f"{self.choice_margin}")
@@ -154,8 +175,30 @@ _OPTIONAL = ("gate_cut", "gate_margin")  # numbers or None
 # settings an infinity would break (a threshold of -inf edits every slot with inf scores); the
 # floor, the gate's cut and its margin may be infinite (inf margin: a gated line keeps no edit)
 _FINITE = ("lm_weight", "threshold", "oov", "choice_margin")
+# integer settings and their least values; max_length counts the tokenizer's [CLS] and [SEP]
+# (the tokenizer cannot cut a sentence below them: fewer would not cut it at all)
 _COUNTS = {"shortlist": 1, "pool": 1, "top_k": 1, "passes": 1, "batch_size": 1,
-           "max_length": 1, "ctxfree_top": 0}  # integer settings and their least values
+           "max_length": 3, "ctxfree_top": 0}
+MAX_MAGNITUDE = 1e6
+"""The largest magnitude of a finite-only setting or weight (nats or log-odds per unit):
+beyond it a score overflows to infinity (a threshold of −1e308 makes every score inf)."""
+
+
+def _number(name: str, v: Any, finite: bool, optional: bool = False) -> float:
+    """``v`` as a float, for the setting ``name``: TypeError unless a real number (NumPy's
+    included; not a bool), ValueError for nan or, where ``finite``, for an infinity or a
+    magnitude beyond :data:`MAX_MAGNITUDE`."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a number{' or None' if optional else ''}, "
+                        f"not {type(v).__name__} {v!r}")
+    v = float(v)
+    if math.isnan(v):
+        raise ValueError(f"{name} must be a number, not nan")
+    if finite and math.isinf(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if finite and abs(v) > MAX_MAGNITUDE:
+        raise ValueError(f"{name} must be within ±{MAX_MAGNITUDE:g}, got {v}")
+    return v
 
 
 STATIC_FEATURES = ("log_channel", "log_prior", "log_rank", "zipf_spun", "zipf_gain",

@@ -83,6 +83,44 @@ def test_settings_reject_a_bad_choice_margin(bad, error):
     assert FastSettings(choice_margin=1.5).to_dict()["choice_margin"] == 1.5
 
 
+@pytest.mark.parametrize("settings, error, message", [
+    ({"weights": "x"}, TypeError, "weights must be a dict"),
+    ({"weights": None}, TypeError, "weights must be a dict"),
+    ({"weights": {"intercept": "a"}}, TypeError, r"weights\['intercept'\] must be a number"),
+    ({"weights": {"intercept": math.nan}}, ValueError, "not nan"),
+    ({"weights": {"enc": 1e308}}, ValueError, "within"),
+    ({"weights": {"no_such_feature": 5.0}}, ValueError, "unknown feature"),
+    ({"network": "abc"}, TypeError, "network must be"),
+    ({"network": {"bad": 1}}, ValueError, "not a fitted EditNetwork"),
+    ({"threshold": -1e308}, ValueError, "within"),
+    ({"lm_weight": 1e300}, ValueError, "within"),
+    ({"max_length": 1}, ValueError, "max_length must be at least 3"),
+    ({"max_length": 2}, ValueError, "max_length must be at least 3"),
+])
+def test_settings_reject_bad_weights_networks_and_extremes(settings, error, message):
+    """Found by trying every setting (session 41): these loaded, then crashed deep in the
+    first restore (a str's ``.get``, numpy's matmul, ``KeyError: 'names'``), or quietly gave
+    infinite scores, no edits (a nan weight) or no cut at all (``max_length=1``: the tokenizer
+    cannot cut below [CLS] and [SEP], so long sentences overran the encoder's positions)."""
+    with pytest.raises(error, match=message):
+        FastSettings(**settings)
+
+
+def test_settings_take_numpy_numbers_and_store_python_ones():
+    import json
+
+    import numpy as np
+
+    s = FastSettings(top_k=np.int64(5), threshold=np.float32(1.5),
+                     weights={"intercept": np.float64(2.0)}, max_length=3, floor=-math.inf)
+    assert s.top_k == 5 and type(s.top_k) is int
+    assert s.threshold == 1.5 and type(s.threshold) is float
+    assert type(s.weights["intercept"]) is float
+    assert json.loads(json.dumps(s.to_dict()))["top_k"] == 5  # despin.json can hold them
+    with pytest.raises(TypeError, match="top_k must be an integer"):
+        FastSettings(top_k=np.float64(5.0))
+
+
 class _ChoiceStandIn:
     """A stand-in restorer whose edits carry runner-ups: "stated" → "said" (runner-up 3 nats
     behind), "big" → "huge" (the wrong original; the right one, "large", 0.5 nats behind)."""

@@ -283,9 +283,19 @@ def test_no_gate_and_ngram_need_a_fast_core_model():
 
 
 def test_a_max_length_beyond_the_encoders_positions_is_refused_at_load():
+    # by from_pretrained itself (it used to load, then fail at the first restore)
     with pytest.raises(ValueError, match="max_length 600 is beyond the encoder's 512 positions"):
-        Despinner.from_pretrained(max_length=600).restore("The men stated it.")
+        Despinner.from_pretrained(max_length=600)
     assert Despinner.from_pretrained(max_length=512).restore("a b.") == "a b."
+
+
+def test_copy_bonus_and_threshold_together_are_refused(tmp_path):
+    """Two names of one fast-core setting: copy_bonus used to be dropped silently."""
+    with pytest.raises(TypeError, match="copy_bonus and threshold are one setting"):
+        Despinner.from_pretrained(copy_bonus=5.0, threshold=0.0)
+    assert Despinner.from_pretrained(copy_bonus=5.0).fast.settings.threshold == 5.0
+    with pytest.raises(ValueError, match="truecase must be a case table file"):
+        Despinner.from_pretrained(truecase=tmp_path)
 
 
 def test_a_margin_that_is_not_a_number_is_a_type_error():
