@@ -272,10 +272,8 @@ def test_accurate_profile(model):
     """The accurate profile keeps the fast core's sure edits and asks the search core about
     the rest, precisely. (On these four held sentences the fast core is right twice where the
     search declines an unsure edit, "income" → "revenue" and "sufferers" → "patients", since
-    session 32's lower threshold made them edits; session 41's default, at threshold 0.5,
-    makes a third, and the search declines it too: F0.5 .870 (8 of 14 right, none wrong)
-    against the fast core's .948 (11 of 14). Over issue 14's 100 test pairs the profile is the
-    better: README, What ships.)"""
+    session 32's lower threshold made them edits; over issue 14's 100 test pairs the profile
+    is the better, F0.5 .599 against .539 for session 36's default: README, What ships.)"""
     spun, original = [s for s, _ in HELD[:4]], [o for _, o in HELD[:4]]
     accurate = model.profile("accurate")
     out = accurate.restore(spun)
@@ -283,7 +281,7 @@ def test_accurate_profile(model):
     m = score(spun, out, original)
     print(out, m, fast)
     assert m["precision"] >= 0.85 and m["precision"] >= fast["precision"], (m, fast)
-    assert m["f05"] >= 0.85 and m["tp"] >= fast["tp"] - 3, (m, fast)
+    assert m["f05"] >= 0.9 and m["tp"] >= fast["tp"] - 2, (m, fast)
     assert accurate.engine.searcher.scorer_specs[0].model == "gemma3-270m"
     # each edit names its score's scale: the fast core's sure margins, the search's log-odds
     edits = [e for r in accurate.restore_with_edits(spun) for e in r.edits]
