@@ -56,7 +56,8 @@ from .ngram import MixtureLM, NGramLM, load_lm, save_lm
 from .synonyms import zipf
 from .text import Token, match_case, tokenize
 
-__all__ = ["FastSettings", "FastRestorer", "MAX_MAGNITUDE", "FEATURES", "STATIC_FEATURES", "SLOT_FEATURES",
+__all__ = ["FastSettings", "FastRestorer", "MAX_MAGNITUDE", "FEATURES", "STATIC_FEATURES",
+           "SLOT_FEATURES",
            "slot_features", "static_features", "network_rows",
            "feature_matrix", "edit_features", "SentenceLattice", "lm_words", "american_view",
            "gate_edits", "same_reading", "choice_gap", "choice_edits", "kept_edits",
