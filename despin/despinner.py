@@ -462,7 +462,8 @@ class Despinner:
         fast = self.fast  # loaded before the copy, so that the twin shares it (its settings)
         twin = copy.copy(self)
         twin._derived, twin.profiles = {}, {}
-        twin._engine = AccurateRestorer(fast, searcher, float(p.get("margin", 2.0)))
+        twin._engine = AccurateRestorer(fast, searcher, float(p.get("margin", 2.0)),
+                                        p.get("candidates"))
         return twin
 
     @property

@@ -218,3 +218,51 @@ def test_accurate_profile_asks_the_search_about_guessed_originals(model, monkeyp
     # left as it was
     for text, spun, es in zip(guessed, SPUN, found):
         assert (text == spun) == all(e.alternatives for e in es), (spun, es)
+
+
+def test_accurate_profile_offers_the_search_at_most_its_candidates(model, monkeypatch):
+    """With ``candidates`` N, the search is offered, for each unsure slot, N of the candidates
+    it is offered without a bound (all the non-deletion shortlist), the fast path's own choice
+    among them; the search's language model is stubbed (it keeps nothing)."""
+    import despin.accurate as accurate_module
+
+    offered: list[list] = []
+    monkeypatch.setattr(accurate_module, "search",
+                        lambda local, terms, settings, score: offered.append(local) or [])
+    s = model.fast.settings
+    monkeypatch.setattr(s, "gate_cut", None)  # every sentence decoded slot by slot
+    monkeypatch.setattr(s, "choice_margin", 0.0)
+    engine = model.profile("accurate").engine
+    monkeypatch.setattr(type(engine.searcher), "terms", lambda self, text, slots: [])
+    monkeypatch.setattr(type(engine.searcher), "edit_score", lambda self, terms: None)
+    monkeypatch.setattr(engine, "margin", 1e6)  # every slot unsure: offsets stay the input's
+    sentences = SPUN + ["The boss stated the meeting was a large success final week."]
+    chosen = [{(e.start, e.end): e.restored for e in es}
+              for es in model.fast.restore_sentences(sentences, gate=False)]
+    whole = {}
+    for candidates in (None, 1, 2):
+        monkeypatch.setattr(engine, "candidates", candidates)
+        offered.clear()
+        engine.restore_sentences(sentences)
+        assert len(offered) == len(sentences)
+        whole[candidates] = [{(x.start, x.end): [c.text for c in x.candidates] for x in local}
+                             for local in offered]
+    assert any(len(c) > 2 for slots in whole[None] for c in slots.values())
+    for n in (1, 2):
+        for full, capped, fast in zip(whole[None], whole[n], chosen):
+            assert full.keys() == capped.keys()
+            for span, texts in capped.items():
+                assert set(texts) <= set(full[span])
+                assert len(texts) == min(n, len(full[span]))
+                if span in fast and fast[span] in full[span]:
+                    assert fast[span] in texts, (span, fast[span], texts)
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-3, ValueError), (2.0, TypeError),
+                                        (True, TypeError), ("4", TypeError)])
+def test_accurate_restorer_rejects_bad_candidates(bad, error):
+    from despin.accurate import AccurateRestorer
+
+    with pytest.raises(error, match="candidates"):
+        AccurateRestorer(None, None, 2.0, bad)
+    assert AccurateRestorer(None, None, 2.0, 3).candidates == 3
