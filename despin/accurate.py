@@ -38,7 +38,20 @@ from .lattice import Slot
 from .search import search
 from .text import tokenize
 
-__all__ = ["AccurateRestorer"]
+__all__ = ["AccurateRestorer", "check_candidates"]
+
+
+def check_candidates(candidates: int | None) -> int | None:
+    """``candidates`` (the most candidates of an unsure slot offered to the search; None: all)
+    as given. Raises TypeError for one that is not an int or None, ValueError for one below
+    1."""
+    if candidates is not None and (isinstance(candidates, bool)
+                                   or not isinstance(candidates, int)):
+        raise TypeError(f"candidates must be an int or None, not "
+                        f"{type(candidates).__name__} {candidates!r}")
+    if candidates is not None and candidates < 1:
+        raise ValueError(f"candidates must be at least 1 (or None: all), got {candidates}")
+    return candidates
 
 
 class AccurateRestorer:
@@ -53,14 +66,8 @@ class AccurateRestorer:
 
     def __init__(self, fast: Any, searcher: Any, margin: float = 2.0,
                  candidates: int | None = None):
-        if candidates is not None and (isinstance(candidates, bool)
-                                       or not isinstance(candidates, int)):
-            raise TypeError(f"candidates must be an int or None, not "
-                            f"{type(candidates).__name__} {candidates!r}")
-        if candidates is not None and candidates < 1:
-            raise ValueError(f"candidates must be at least 1 (or None: all), got {candidates}")
         self.fast, self.searcher, self.margin = fast, searcher, margin
-        self.candidates = candidates
+        self.candidates = check_candidates(candidates)
 
     def restore_sentences(self, sentences: Sequence[str],
                           groups: Sequence[Hashable] | None = None) -> list[list[Edit]]:

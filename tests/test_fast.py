@@ -430,17 +430,49 @@ def test_fit_fast_fits_an_index_config_and_leaves_a_family_out(tmp_path, spun_pa
     d = Despinner.from_pretrained(out)
     assert d.index.lookup("these days", top_k=3)[-1].text == ""
     # mistakes in the arguments end the run before its minutes of work, not after
-    for bad in (["--drop-features", "no_such"], ["--searcher", str(tmp_path)]):
+    for bad in (["--drop-features", "no_such"], ["--searcher", str(tmp_path)],
+                ["--search-candidates", "0"]):
         with pytest.raises(SystemExit):
             fit_fast.main(args + ["--out", str(tmp_path / "bad")] + bad)
         assert not (tmp_path / "bad").exists()
     err = capsys.readouterr().err
     assert "no such feature ['no_such']" in err and "not a Despinner folder" in err
+    assert "--search-candidates must be at least 1, got 0" in err
     with pytest.raises(SystemExit):
         fit_fast.main(args[:2] + ["--data", str(spun_pairs)] + args[4:]
                       + ["--out", str(tmp_path / "x"), "--exclude-family", "b"])
     err = capsys.readouterr().err
     assert "--exclude-family: " in err and "no family column" in err
+
+
+def test_attach_searcher_names_the_profile_and_copies_the_searcher(tmp_path):
+    """The accurate profile that fit_fast writes: the searcher's files copied (a table the
+    fast folder holds referred to as ../NAME), the margin, the output layer's int8 and the
+    candidates bound when one is given (none: the key is absent, the whole shortlist)."""
+    from training.fit_fast import attach_searcher
+
+    searcher = tmp_path / "searcher"
+    searcher.mkdir()
+    (searcher / "own.tsv").write_text("a\tb\n")
+    (searcher / "shared.tsv").write_text("c\td\n")
+    (searcher / "despin.json").write_text(json.dumps({"sources": [
+        {"name": "own", "kind": "tsv", "path": "own.tsv"},
+        {"name": "shared", "kind": "tsv", "path": "shared.tsv"}]}))
+    for candidates, name in ((None, "all"), (4, "four")):
+        out = tmp_path / name
+        out.mkdir()
+        (out / "shared.tsv").write_text("c\td\n")
+        (out / "despin.json").write_text(json.dumps({"core": "fast", "sources": []}))
+        attach_searcher(out, searcher, 1.5, True, candidates)
+        profile = json.loads((out / "despin.json").read_text())["profiles"]["accurate"]
+        expected = {"searcher": "accurate", "margin": 1.5, "int8_output": True}
+        assert profile == (expected if candidates is None else {**expected, "candidates": 4})
+        copied = json.loads((out / "accurate/despin.json").read_text())["sources"]
+        assert [s["path"] for s in copied] == ["own.tsv", "../shared.tsv"]
+        assert (out / "accurate/own.tsv").exists() and not (out / "accurate/shared.tsv").exists()
+    for bad, error in ((0, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="candidates"):
+            attach_searcher(tmp_path / "four", searcher, 1.5, True, bad)
 
 
 def test_tune_fast_chooses_threshold_and_gate_and_writes_them(tmp_path, spun_pairs, capsys):

@@ -270,14 +270,20 @@ def fit_choice(rows: list[dict[str, float]], labels: list[int], groups: list[int
     return out, net
 
 
-def attach_searcher(out: Path, searcher: Path, margin: float, int8_output: bool = True
-                    ) -> None:
+def attach_searcher(out: Path, searcher: Path, margin: float, int8_output: bool = True,
+                    candidates: int | None = None) -> None:
     """Make ``searcher`` (a search-core Despinner folder) the ``accurate`` profile of the fast
     Despinner in ``out``: its files go to ``out/accurate/`` (synonym tables that ``out``
     already holds are referred to as ``../NAME`` instead of copied) and ``out/despin.json``
     names it, with the fast decoder's ``margin`` (nats) below which a slot is unsure and
     ``int8_output``: whether the searcher's output layer runs in int8 on a CPU in float32
-    (:meth:`despin.scorer.RestorationModel.quantize_output_layer`)."""
+    (:meth:`despin.scorer.RestorationModel.quantize_output_layer`); ``candidates``: the most
+    candidates of an unsure slot the searcher is offered (:class:`despin.accurate.
+    AccurateRestorer`; None: the whole fast shortlist). Raises as
+    :func:`despin.accurate.check_candidates` for a bad ``candidates``, before writing."""
+    from despin.accurate import check_candidates
+
+    check_candidates(candidates)
     dest = out / "accurate"
     cfg = json.loads((searcher / "despin.json").read_text())
     if dest.resolve() != searcher.resolve():
@@ -290,8 +296,10 @@ def attach_searcher(out: Path, searcher: Path, margin: float, int8_output: bool 
                 src["path"] = "../" + Path(src["path"]).name
         (dest / "despin.json").write_text(json.dumps(cfg, indent=2) + "\n")
     top = json.loads((out / "despin.json").read_text())
-    top.setdefault("profiles", {})["accurate"] = {"searcher": "accurate", "margin": margin,
-                                                  "int8_output": int8_output}
+    profile = {"searcher": "accurate", "margin": margin, "int8_output": int8_output}
+    if candidates is not None:
+        profile["candidates"] = candidates
+    top.setdefault("profiles", {})["accurate"] = profile
     (out / "despin.json").write_text(json.dumps(top, indent=2) + "\n")
 
 
@@ -353,6 +361,9 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--margin", type=float, default=2.0,
                    help="the accurate profile's margin (nats): fast decisions below it go to "
                         "the searcher")
+    p.add_argument("--search-candidates", type=int, default=None,
+                   help="the accurate profile's candidates: the most of an unsure slot's "
+                        "shortlist offered to the searcher (default: all of it)")
     p.add_argument("--float32-output", action="store_true",
                    help="keep the searcher's output layer in float32 on a CPU (default: int8, "
                         "RestorationModel.quantize_output_layer)")
@@ -388,6 +399,8 @@ def main(argv: list[str] | None = None) -> Path:
         p.error(f"--drop-features: no such feature {unknown} (have {list(FEATURES)})")
     if args.searcher and not (Path(args.searcher) / "despin.json").is_file():
         p.error(f"--searcher {args.searcher}: not a Despinner folder (no despin.json)")
+    if args.search_candidates is not None and args.search_candidates < 1:
+        p.error(f"--search-candidates must be at least 1, got {args.search_candidates}")
     from despin.ngram import with_prose
     from despin.resources import REPO_ROOT, resolve
 
@@ -457,7 +470,8 @@ def main(argv: list[str] | None = None) -> Path:
         searcher = keep
     out = d.save_pretrained(args.out)
     if searcher is not None:
-        attach_searcher(out, searcher, args.margin, not args.float32_output)
+        attach_searcher(out, searcher, args.margin, not args.float32_output,
+                        args.search_candidates)
     print(f"wrote {out} in {time.time() - t0:.0f} s")
     return out
 
