@@ -35,8 +35,8 @@ from .search import (EditScore, LinearScore, Move, SearchSettings, Term, joint_s
 from .spelling import spell_edits
 from .spunness import SpunnessTable
 from .synonyms import DEFAULT_FREQ_POWER, load_sources
-from .text import (LineReader, match_case, protected_spans, sentence_spans, tokenize,
-                   uncased)
+from .text import (Composed, LineReader, composed, match_case, protected_spans, sentence_spans,
+                   tokenize, uncased)
 from .truecase import TRUECASE_FILE, CaseTable, truecase_edits, wordnet_proper_forms
 from .workers import Batch
 
@@ -826,15 +826,20 @@ class Despinner:
         edits: list[list[Edit]] = [[] for _ in pending]
         done = 0
         for part in _line_parts(sentences, budget):
-            views = [uncased(t) or t for _, _, t in part]  # capitals are read in lower case
+            # decomposed accents are read composed, capitals in lower case
+            nfc = [composed(t) for _, _, t in part]
+            bases = [c.text if c is not None else t for c, (_, _, t) in zip(nfc, part)]
+            views = [uncased(b) or b for b in bases]
             if self.fast_spec is not None:  # one encoder pass per batch of sentences;
                 # the spin gate reads each line's sentences together (a paragraph)
                 found = self.engine.restore_sentences(views, groups=[i for i, _, _ in part])
             else:
                 found = [self.restore_sentence(t) for t in views]
-            for (i, a, t), view, es in zip(part, views, found):
-                if view is not t:
-                    es = [_recased(t, e) for e in es]
+            for (i, a, t), c, base, view, es in zip(part, nfc, bases, views, found):
+                if view is not base:
+                    es = [_recased(base, e) for e in es]
+                if c is not None:
+                    es = [_decomposed(t, c, e) for e in es]
                 edits[i] += [e.shifted(a) for e in es]
             size = _utf8_size(t for _, _, t in part)
             if bar is not None:
@@ -879,8 +884,11 @@ class Despinner:
             raise ValueError("this model has no spin detector: detection needs the fast core "
                              "and its detection.json (python -m training.fit_detect)")
         spans, protected = _detection_units(text)
-        rows, words, _ = sentence_rows(self.fast, [text[a:b] for a, b in spans],
-                                       self._sentence_budget, protected)
+        nfc = [composed(text[a:b]) for a, b in spans]  # read as restoring reads them
+        rows, words, _ = sentence_rows(
+            self.fast, [c.text if c else text[a:b] for c, (a, b) in zip(nfc, spans)],
+            self._sentence_budget,
+            [[c.view(a, b) for a, b in p] if c else p for c, p in zip(nfc, protected)])
         log_odds = self.detection.sentence_log_odds(rows) if spans else []
         return Detection.from_scores(self.detection, spans, text, list(log_odds), words)
 
@@ -1070,6 +1078,14 @@ def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[list[tuple[
                     kept.append(inside)
         pos += len(line)
     return spans, kept
+
+
+def _decomposed(sentence: str, view: Composed, edit: Edit) -> Edit:
+    """An edit found in the composed ``view`` of a sentence (:func:`despin.text.composed`), put
+    back on the sentence as written: its offsets and spun text in the sentence's own (decomposed)
+    characters; its originals as the index spells them (composed)."""
+    start, end = view.original(edit.start, edit.end)
+    return replace(edit, start=start, end=end, spun=sentence[start:end])
 
 
 def _recased(sentence: str, edit: Edit) -> Edit:

@@ -24,6 +24,8 @@ __all__ = [
     "QuoteCarry",
     "LineReader",
     "uncased",
+    "Composed",
+    "composed",
     "protected_spans",
 ]
 
@@ -334,6 +336,53 @@ def uncased(sentence: str) -> str | None:
             out.append(tok)
     view = "".join(out)
     return view if len(view) == len(sentence) else None
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A text in composed Unicode (:func:`composed`): ``text``, and for each of its character
+    offsets 0..len(text) the offset in the original that it stands for (``offsets``, one
+    longer than ``text``)."""
+
+    text: str
+    offsets: tuple[int, ...]
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """The original's character span for the span ``text[start:end]``; a bound inside a
+        cluster (a lone mark read as a token) widens to the cluster's."""
+        from bisect import bisect_right
+
+        o = self.offsets
+        inside = 0 < end < len(o) - 1 and o[end] == o[end - 1]
+        return o[start], o[bisect_right(o, o[end])] if inside else o[end]
+
+    def view(self, start: int, end: int) -> tuple[int, int]:
+        """The span of ``text`` that stands for the original's span ``[start, end)`` (the
+        inverse of :meth:`original` on cluster boundaries; inside a cluster, the next one)."""
+        from bisect import bisect_left
+
+        return bisect_left(self.offsets, start), bisect_left(self.offsets, end)
+
+
+def composed(text: str) -> Composed | None:
+    """``text`` in composed Unicode (NFC), as restorers read it: decomposed text ("extra\u0301",
+    an accent as a combining mark after its letter: NFD, as macOS file names and some editors
+    write it) reads as its composed form, so that the candidate index, the encoder and the
+    n-gram model see the words that composed text shows them. Normalised one cluster at a
+    time (a character of combining class 0 and the marks after it), so that every cluster's
+    offsets map back; None when ``text`` is already NFC (the common case, checked first)."""
+    import unicodedata
+
+    if unicodedata.is_normalized("NFC", text):
+        return None
+    parts, offsets, start = [], [], 0
+    for k in range(1, len(text) + 1):
+        if k == len(text) or not unicodedata.combining(text[k]):
+            piece = unicodedata.normalize("NFC", text[start:k])
+            parts.append(piece)
+            offsets += [start] * len(piece)
+            start = k
+    return Composed("".join(parts), tuple(offsets) + (len(text),))
 
 
 def match_case(template: str, word: str) -> str:

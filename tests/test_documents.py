@@ -469,3 +469,8 @@ def test_decomposed_accents_stay_with_their_letters():
     check_bytes(r)
     assert [(e.spun, e.restored) for e in r.edits] == [(e.spun, e.restored) for e in ref.edits]
     assert all(not unicodedata.combining(r.text[e.out_end:e.out_end + 1]) for e in r.edits)
+    # the sentence is read composed: the same edits, at the offsets of the decomposed text,
+    # and the same spin detection
+    assert [r.text.count(s) for s in ("extra\u0301", "cafe\u0301")] == [1, 1]
+    assert all(e.spun == nfd[e.start:e.end] for e in r.edits)
+    assert model().detect(nfd).log_odds == pytest.approx(model().detect(nfc).log_odds)
