@@ -42,8 +42,8 @@ fuzz: $(STAMP) mythes
 # every spinner family mixed), a trigram model of the training originals' prose (KenLM's lmplz,
 # seconds), the spin encoder (about 90 minutes on 2 CPU cores), its context-free candidate keys
 # (a warm-started continuation, about 40 minutes), its training across the spinner families
-# with the index of every family (three warm-started continuations, about 30 + 30 + 35
-# minutes), then the fast core's weights on the mixed pairs, the case table that spells
+# with the index of every family (six warm-started continuations, about 30 + 30 + 35 + 52 + 48
+# + 48 minutes), then the fast core's weights on the mixed pairs, the case table that spells
 # restored names with capitals (seconds), spin detection, and the threshold and spin gate
 # chosen on what restoring returns; the accurate profile's search core
 # (despin/default/accurate) is kept as it is.
@@ -64,9 +64,17 @@ default: $(STAMP) lmplz
 	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-mixed3 \
 	    out=runs/encoder-clean9 data=data/pairs-mixed-s1 seed=8 train_layers=6 lr=5.0e-5 \
 	    head_lr=5.0e-4 warmup_steps=30 max_steps=1400 max_minutes=52
-	$(PY) -m training.fit_fast --encoder runs/encoder-clean9 --index index.yaml \
+	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed-s2 --seed 2
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-clean9 \
+	    out=runs/encoder-clean10 data=data/pairs-mixed-s2 seed=9 train_layers=6 lr=5.0e-5 \
+	    head_lr=5.0e-4 warmup_steps=30 max_steps=735 max_minutes=60
+	$(PY) -m training.pairs --config configs/pairs-mixed.yaml --out data/pairs-mixed-s3 --seed 3
+	$(PY) -m training.train --config configs/train-encoder-mixed.yaml init_from=runs/encoder-clean10 \
+	    out=runs/encoder-clean11 data=data/pairs-mixed-s3 seed=10 train_layers=6 lr=5.0e-5 \
+	    head_lr=5.0e-4 warmup_steps=30 max_steps=598 max_minutes=60
+	$(PY) -m training.fit_fast --encoder runs/encoder-clean11 --index index.yaml \
 	    --data data/pairs-mixed --out despin/default --searcher despin/default/accurate \
-	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 \
+	    --ngram runs/ngram/prose.arpa --ngram-weight 0.5 --shortlist 8 --search-candidates 4 \
 	    --pool 25 --limit 3000 --val-limit 600 --max-clean 0.004 \
 	    --thresholds 0.5 0.75 1.0 1.25 1.5 --lm-scales 1.0 \
 	    --ctxfree-top 25 --ctxfree-cache runs/ctxfree-cache --ctxfree-table 36000
