@@ -826,21 +826,15 @@ class Despinner:
         edits: list[list[Edit]] = [[] for _ in pending]
         done = 0
         for part in _line_parts(sentences, budget):
-            # decomposed accents are read composed, capitals in lower case
-            nfc = [composed(t) for _, _, t in part]
-            bases = [c.text if c is not None else t for c, (_, _, t) in zip(nfc, part)]
-            views = [uncased(b) or b for b in bases]
+            readings = [_reading(t) for _, _, t in part]
+            views = [view for view, _ in readings]
             if self.fast_spec is not None:  # one encoder pass per batch of sentences;
                 # the spin gate reads each line's sentences together (a paragraph)
                 found = self.engine.restore_sentences(views, groups=[i for i, _, _ in part])
             else:
                 found = [self.restore_sentence(t) for t in views]
-            for (i, a, t), c, base, view, es in zip(part, nfc, bases, views, found):
-                if view is not base:
-                    es = [_recased(base, e) for e in es]
-                if c is not None:
-                    es = [_decomposed(t, c, e) for e in es]
-                edits[i] += [e.shifted(a) for e in es]
+            for (i, a, _), (_, back), es in zip(part, readings, found):
+                edits[i] += [back(e).shifted(a) for e in es]
             size = _utf8_size(t for _, _, t in part)
             if bar is not None:
                 bar.update(size)
@@ -1078,6 +1072,23 @@ def _detection_units(text: str) -> tuple[list[tuple[int, int]], list[list[tuple[
                     kept.append(inside)
         pos += len(line)
     return spans, kept
+
+
+def _reading(sentence: str) -> tuple[str, Callable[[Edit], Edit]]:
+    """How restorers read ``sentence`` — decomposed accents composed
+    (:func:`despin.text.composed`), a sentence in capitals in lower case
+    (:func:`despin.text.uncased`) — and the map that puts an edit found in that reading back on
+    the sentence as written (:func:`_recased`, then :func:`_decomposed`)."""
+    nfc = composed(sentence)
+    base = nfc.text if nfc is not None else sentence
+    lower = uncased(base)
+
+    def back(edit: Edit) -> Edit:
+        if lower is not None:
+            edit = _recased(base, edit)
+        return _decomposed(sentence, nfc, edit) if nfc is not None else edit
+
+    return lower or base, back
 
 
 def _decomposed(sentence: str, view: Composed, edit: Edit) -> Edit:

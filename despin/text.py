@@ -6,6 +6,8 @@ restoration can be reassembled byte-for-byte outside the edited spans.
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,8 +35,6 @@ __all__ = [
 
 def _mark_class() -> str:
     """A regex class of every combining mark (Unicode categories Mn, Mc, Me), as ranges."""
-    import unicodedata
-
     marks = [c for c in (*range(0x20000), *range(0xE0000, 0xE1000))  # none beyond these
              if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
     ranges, start = [], marks[0]
@@ -350,8 +350,6 @@ class Composed:
     def original(self, start: int, end: int) -> tuple[int, int]:
         """The original's character span for the span ``text[start:end]``; a bound inside a
         cluster (a lone mark read as a token) widens to the cluster's."""
-        from bisect import bisect_right
-
         o = self.offsets
         inside = 0 < end < len(o) - 1 and o[end] == o[end - 1]
         return o[start], o[bisect_right(o, o[end])] if inside else o[end]
@@ -359,8 +357,6 @@ class Composed:
     def view(self, start: int, end: int) -> tuple[int, int]:
         """The span of ``text`` that stands for the original's span ``[start, end)`` (the
         inverse of :meth:`original` on cluster boundaries; inside a cluster, the next one)."""
-        from bisect import bisect_left
-
         return bisect_left(self.offsets, start), bisect_left(self.offsets, end)
 
 
@@ -371,8 +367,6 @@ def composed(text: str) -> Composed | None:
     n-gram model see the words that composed text shows them. Normalised one cluster at a
     time (a character of combining class 0 and the marks after it), so that every cluster's
     offsets map back; None when ``text`` is already NFC (the common case, checked first)."""
-    import unicodedata
-
     if unicodedata.is_normalized("NFC", text):
         return None
     parts, offsets, start = [], [], 0
