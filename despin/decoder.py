@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 
 from .ngram import BOS, EOS
 
-__all__ = ["Arc", "Path", "viterbi", "path_score", "local_gain", "LogProb"]
+__all__ = ["Arc", "Path", "viterbi", "path_score", "local_gain", "local_gains", "LogProb"]
 
 LogProb = Callable[[str, str, Optional[str]], float]
 """``logprob(word, prev1, prev2)`` in nats (see :meth:`despin.ngram.NGramLM.logprob`)."""
@@ -130,20 +130,36 @@ def local_gain(copies: Sequence[Arc], arc: Arc, logprob: LogProb, eos: bool = Tr
     """``path_score(copies with arc in place of its tokens) − path_score(copies)`` at
     ``lm_weight`` 1, computed over the few words a trigram model lets it touch: the arc's
     words and the two words after it, read after the two words before it."""
+    return local_gains(copies, [arc], logprob, eos)[0]
+
+
+def local_gains(copies: Sequence[Arc], arcs: Sequence[Arc], logprob: LogProb, eos: bool = True
+                ) -> list[float]:
+    """:func:`local_gain` of each of ``arcs``, which all span the same tokens (one slot's
+    candidates): the copied words' own score is computed once for them all. Raises
+    ValueError when the arcs span different tokens."""
+    if not arcs:
+        return []
+    start, end = arcs[0].start, arcs[0].end
+    if any(a.start != start or a.end != end for a in arcs):
+        raise ValueError("local_gains: every arc must span the same tokens")
     before: list[str] = []
-    for a in reversed(copies[:arc.start]):
+    for a in reversed(copies[:start]):
         before = list(a.words) + before
         if len(before) >= 2:
             break
     history = [None, BOS] + before  # the sentence starts after <s>, with no word before it
     h1, h2 = history[-1], history[-2]
     after: list[str] = []
-    for a in copies[arc.end:]:
+    for a in copies[end:]:
         after += a.words
         if len(after) >= 2:
             break
     tail = after[:2] + ([EOS] if eos and len(after) < 2 else [])
-    new, _, _ = _advance(logprob, list(arc.words) + tail, h1, h2)
-    old_words = [w for a in copies[arc.start:arc.end] for w in a.words]
+    old_words = [w for a in copies[start:end] for w in a.words]
     old, _, _ = _advance(logprob, old_words + tail, h1, h2)
-    return new + arc.score - old
+    out = []
+    for arc in arcs:
+        new, _, _ = _advance(logprob, list(arc.words) + tail, h1, h2)
+        out.append(new + arc.score - old)
+    return out

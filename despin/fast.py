@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import asdict, dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
 
@@ -46,7 +46,7 @@ import numpy as np
 
 from .calibration import EditNetwork
 from .candidates import CandidateIndex
-from .decoder import Arc, Path as DecodedPath, local_gain, path_score, viterbi
+from .decoder import Arc, Path as DecodedPath, local_gains, path_score, viterbi
 from .detection import DetectionModel, lattice_features
 from .edits import Alternative, Edit, Restoration
 from .spelling import american
@@ -382,6 +382,7 @@ def american_view(sentence: str, tokens: Sequence[Token], slots: Sequence[Slot]
              for x in slots])
 
 
+@lru_cache(maxsize=200_000)  # candidates and tokens repeat: read once per text
 def lm_words(text: str) -> tuple[str, ...]:
     """What the n-gram model reads of a token or a candidate: its lower-case words (no
     punctuation), British spellings read in American spelling (the model's own,
@@ -478,9 +479,9 @@ class FastRestorer:
                 deletion = np.flatnonzero(static[:len(scores), _STATIC_DELETION] == 1.0)
                 pooled = np.union1d(pooled, deletion)
             delta = np.full(len(scores), np.nan)
-            for j in pooled:
-                arc = Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
-                delta[j] = local_gain(copies, arc, self.lm.logprob)
+            delta[pooled] = local_gains(
+                copies, [Arc(slot.tok_start, slot.tok_end, lm_words(slot.candidates[j].text))
+                         for j in pooled], self.lm.logprob)
             x.lm_delta.append(delta)
             feats.append(feature_matrix(
                 static, scores, slot_features(x.encoded.word_logodds, slot.tok_start, slot.tok_end),

@@ -84,8 +84,12 @@ class NGramLM(_TrigramScorer):
 
     def _logprob(self, word: str, prev1: str = BOS, prev2: str | None = None) -> float:
         """log P(word | prev2 prev1) in nats (``prev2`` None: a bigram context)."""
-        word = word.lower()
-        ctx = [prev1.lower()] + ([prev2.lower()] if prev2 is not None else [])
+        return self._lower(word.lower(), [prev1.lower()] if prev2 is None
+                           else [prev1.lower(), prev2.lower()])
+
+    def _lower(self, word: str, ctx: list[str]) -> float:
+        """:meth:`_logprob` of a lower-case ``word`` after the lower-case ``ctx`` (the
+        previous word first; one or two words)."""
         v = self._raw([word] + ctx)
         if v is not None:
             return v
@@ -123,7 +127,11 @@ class MixtureLM(_TrigramScorer):
         self.logprob = lru_cache(maxsize=MEMO_SIZE)(self._logprob)
 
     def _logprob(self, word: str, prev1: str = BOS, prev2: str | None = None) -> float:
-        parts = [lw + m.logprob(word, prev1, prev2)
+        # lower-cased once for all the components (their own memos are off: see load_lm)
+        word, ctx = word.lower(), ([prev1.lower()] if prev2 is None
+                                   else [prev1.lower(), prev2.lower()])
+        parts = [lw + (m._lower(word, ctx) if m.logprob == m._logprob
+                       else m.logprob(word, *ctx))
                  for lw, m in zip(self._log_weights, self.models)]
         top = max(parts)
         return top + math.log(sum(math.exp(v - top) for v in parts))

@@ -82,6 +82,26 @@ def test_local_gain_equals_whole_path_difference(seed):
         assert local_gain(copies, e, logprob) == pytest.approx(whole)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_local_gains_of_a_slot_equal_each_local_gain(seed):
+    """One slot's candidates scored together (the copied words read once) give each arc's own
+    local_gain exactly; arcs over different tokens are refused."""
+    from despin.decoder import local_gain, local_gains
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 9)
+    copies, edits = random_lattice(rng, n)
+    logprob = toy_logprob(seed)
+    for a, b in {(e.start, e.end) for e in edits}:
+        same = [e for e in edits if (e.start, e.end) == (a, b)]
+        assert local_gains(copies, same, logprob) == [local_gain(copies, e, logprob)
+                                                      for e in same]
+    assert local_gains(copies, [], logprob) == []
+    if n >= 2:
+        with pytest.raises(ValueError):
+            local_gains(copies, [Arc(0, 1, ("a",)), Arc(0, 2, ("a",))], logprob)
+
+
 def test_viterbi_needs_copy_arcs():
     with pytest.raises(ValueError):
         viterbi(2, [Arc(0, 1, ("a",))], toy_logprob(0))

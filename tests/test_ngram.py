@@ -78,6 +78,13 @@ def test_the_mixture_interpolates_probabilities(tiny_arpa):
         assert m == pytest.approx(math.log(0.75 * math.exp(a) + 0.25 * math.exp(b)), abs=1e-9)
         assert min(a, b) - 1e-9 <= m <= max(a, b) + 1e-9
         h1, h2 = w, h1
+    # components without memos of their own (as load_lm builds them) are read the same way,
+    # whatever the case of the words and with hyphenated words scored by their parts
+    bare = MixtureLM([NGramLM(memo=0), NGramLM(tiny_arpa, memo=0)], [3, 1])
+    mixed = "The Cat sat on THE know-how mat".split()
+    for w, h1, h2 in zip(mixed + [EOS], [BOS] + mixed, [None, BOS] + mixed):
+        assert bare.logprob(w, h1, h2) == mix.logprob(w, h1, h2)
+        assert bare.logprob(w, h1) == mix.logprob(w.lower(), h1.lower())
     # one component alone is that component
     alone = MixtureLM([prose], [2.0])
     assert alone.sentence_logprob(words) == pytest.approx(prose.sentence_logprob(words))
