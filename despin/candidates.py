@@ -24,11 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from .inflect import analyses, inflect_with, inflection_table
+from .inflect import analyses, inflect_all, inflection_table
 from .resources import cached, file_key
 from .spelling import american, is_british
 from .synonyms import (DEFAULT_FREQ_POWER, SynonymSource, choice_weights, load_sources,
-                       moby_path, zipf)
+                       source_file, zipf)
 from .text import match_case
 
 __all__ = ["Candidate", "CandidateIndex", "Inverse", "VULGAR"]
@@ -58,6 +58,18 @@ retard""".split())
 """Vulgar words and slurs: never a candidate unless the span holds the same word (WordNet lists
 "fuck" among the senses of "know" and "screw"; a restorer must not write what the text did
 not say)."""
+
+
+def table_digest(table: dict[str, list[str]]) -> str:
+    """A SHA-1 of a source's table (originals and their replacements, in order): a cache key
+    that changes whenever the table does."""
+    h = hashlib.sha1()
+    for orig, reps in table.items():
+        h.update(orig.encode())
+        h.update(b"\t")
+        h.update("\x1f".join(reps).encode())
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 class Inverse:
@@ -125,17 +137,20 @@ class CandidateIndex:
         self.sources = sources
         self.freq_power = freq_power
         self._memo: dict[tuple[str, int | None], tuple[Candidate, ...]] = {}
+        self._freq: dict[str, float] = {}  # form -> 10 ** zipf(form) (see _frequency)
         self._inverse = []
         for src in sources:
             power = src.choice_power(freq_power)
-            key = ("inverse", 2, src.name, len(src.table), sum(map(len, src.table.values())),
-                   power, src.settings.get("path"),
-                   file_key(moby_path()) if src.settings.get("kind") == "moby" else
-                   sorted(src.table.items())[:50])
             build = (lambda s=src, p=power: Inverse(s, p))
-            inv = cached(f"inverse-{src.name}", key, build) if src.settings.get("kind") == "moby" \
-                else build()
-            self._inverse.append(inv)
+            data = source_file(src.settings)
+            if data is None:  # a small table: built in well under a second
+                self._inverse.append(build())
+                continue
+            # the large file-backed tables (Moby, MyThes, WordNet: 1-2 s each to turn round)
+            # are kept on disk, keyed by their file, their settings and their content
+            key = ("inverse", 3, src.name, power, sorted(src.settings.items()),
+                   file_key(data), table_digest(src.table))
+            self._inverse.append(cached(f"inverse-{src.name}", key, build))
         # every original's inflections, computed once per machine (lemminflect costs ~1 ms a
         # word; a cold document would spend most of its time there)
         origs = sorted({o for src in sources if src.inflect for o in src.table})
@@ -200,6 +215,7 @@ class CandidateIndex:
         scores: dict[str, float] = defaultdict(float)
         best_source: dict[str, tuple[float, str]] = {}
         readings: dict[str, list[tuple[str, str, str]]] = {}
+        freq = self._freq
         for src, inv in zip(self.sources, self._inverse):
             hits = []
             for k in keys:
@@ -207,16 +223,16 @@ class CandidateIndex:
                     if k not in readings:
                         readings[k] = self._readings(k)
                     for key, upos, tag in readings[k]:
-                        for orig, p in inv.get(key, ()):
-                            form = inflect_with(self._forms, orig, upos, tag)
-                            if form:
-                                hits.append((form, p))
+                        origs = inv.get(key, ())
+                        forms = inflect_all(self._forms, [o for o, _ in origs], upos, tag)
+                        hits += [(f, p) for f, (_, p) in zip(forms, origs) if f]
                 else:
                     hits += inv.get(k, [])
             for form, p in hits:
                 if form == low or (len(form) == 1 and form.isalpha() and form not in "ai"):
                     continue  # WordNet's letters ("second" → "s") are never originals
-                s = src.weight * p * 10.0 ** zipf(form)
+                f = freq.get(form)  # (a dict look-up: the memo's fast path, inline)
+                s = src.weight * p * (f if f is not None else self._frequency(form))
                 scores[form] += s
                 if s > best_source.get(form, (0.0, ""))[0]:
                     best_source[form] = (s, src.name)
@@ -233,8 +249,18 @@ class CandidateIndex:
         # every term of a form's score carries the same freq(form): without it, the channel
         case = (lambda w: w) if span.islower() else (lambda w: match_case(span, w))
         return [Candidate(case(form), s / total, best_source[form][1],
-                          s / 10.0 ** zipf(form))
+                          s / (freq.get(form) or self._frequency(form)))
                 for form, s in ranked]
+
+    def _frequency(self, form: str) -> float:
+        """``10 ** zipf(form)``: a form's frequency per 10⁹ words (``wordfreq``), memoised
+        (every candidate's score is weighted by it, twice)."""
+        f = self._freq.get(form)
+        if f is None:
+            if len(self._freq) >= self.MEMO_SIZE:
+                self._freq.clear()
+            f = self._freq[form] = 10.0 ** zipf(form)
+        return f
 
     def __contains__(self, span: str) -> bool:
         return bool(self.lookup(span, top_k=1))

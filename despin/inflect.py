@@ -124,9 +124,13 @@ def inflection_table(phrases: "Iterable[str]", progress: bool = False) -> Inflec
     return table
 
 
-def inflect_with(table: InflectionTable, phrase: str, upos: str, tag: str) -> str | None:
-    """:func:`inflect` read from an :func:`inflection_table` (computed when not in it: base
-    tags, other phrases)."""
-    row = table.get(phrase)
+def inflect_all(table: InflectionTable, phrases: "Iterable[str]", upos: str, tag: str
+                ) -> list[str | None]:
+    """:func:`inflect` of each of ``phrases`` for one ``upos`` and ``tag``, read from an
+    :func:`inflection_table` (computed when not in it: base tags, other phrases). The
+    candidate index inflects all the originals of a reading at once."""
     i = _ROW.get((upos, tag))
-    return row[i] if row is not None and i is not None else inflect(phrase, upos, tag)
+    if i is None:
+        return [inflect(p, upos, tag) for p in phrases]
+    return [row[i] if (row := table.get(p)) is not None else inflect(p, upos, tag)
+            for p in phrases]

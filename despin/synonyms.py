@@ -42,8 +42,8 @@ from typing import Any, Iterable, Iterator
 
 from .resources import cache_dir, cached, file_key, resolve
 
-__all__ = ["SOURCE_KINDS", "SynonymSource", "load_source", "load_sources", "moby_path",
-           "mythes_path", "wordnet_dir", "read_wordnet", "zipf",
+__all__ = ["SOURCE_KINDS", "SynonymSource", "load_source", "load_sources", "source_file",
+           "moby_path", "mythes_path", "wordnet_dir", "read_wordnet", "zipf",
            "DEFAULT_SOURCES", "DEFAULT_FREQ_POWER", "spinner_settings", "choice_weights",
            "Insertion", "read_insertions"]
 
@@ -436,6 +436,21 @@ SOURCE_KINDS = ("moby", "mythes", "wordnet", "tsv", "insertions", "numbers")
 """The ``kind`` values a source spec may have (``"tsv"`` when it has none)."""
 
 
+def source_file(spec: dict[str, Any]) -> Path | None:
+    """The data file a file-backed source (kinds ``moby``, ``mythes``, ``wordnet``) is read
+    from — its ``path``, or the installed package's file (for WordNet, the folder's
+    ``data.noun``), whose :func:`despin.resources.file_key` keys the caches built from it —
+    and None for the other kinds."""
+    kind = spec.get("kind", "tsv")
+    if kind == "moby":
+        return Path(spec["path"]) if spec.get("path") else moby_path()
+    if kind == "mythes":
+        return Path(spec["path"]) if spec.get("path") else mythes_path()
+    if kind == "wordnet":
+        return (Path(spec["path"]) if spec.get("path") else wordnet_dir()) / "data.noun"
+    return None
+
+
 def load_source(spec: dict[str, Any]) -> SynonymSource:
     """Load one source from its description (see the module docstring); cached on disk."""
     kind = spec.get("kind", "tsv")
@@ -446,13 +461,13 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         raise ValueError(f"synonym source {name!r}: freq_power must be a finite number >= 0 "
                          f"or absent, got {power!r}")
     if kind == "moby":
-        path = Path(spec["path"]) if spec.get("path") else moby_path()
+        path = source_file(spec)
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
         table = cached("moby", (_MOBY_FILTER_VERSION, file_key(path), min_zipf, max_words),
                        lambda: _shared(_read_moby(path, min_zipf, max_words)))
         inflect = True
     elif kind == "mythes":
-        path = Path(spec["path"]) if spec.get("path") else mythes_path()
+        path = source_file(spec)
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
         relations = tuple(spec.get("relations", MYTHES_RELATIONS))
         # (the Moby filter's version: _add_head applies that filter)
@@ -466,7 +481,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
         relations = tuple(spec.get("relations", ("synonym",)))
         instances = bool(spec.get("instances", True))
         table = cached("wordnet", (_MOBY_FILTER_VERSION, _WORDNET_READER_VERSION,
-                                   file_key(folder / "data.noun"), min_zipf, max_words,
+                                   file_key(source_file(spec)), min_zipf, max_words,
                                    relations, instances),
                        lambda: _shared(_read_wordnet_filtered(folder, min_zipf, max_words,
                                                               relations, instances)))

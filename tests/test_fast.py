@@ -248,7 +248,7 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
     from lemminflect import getAllInflections
     from wordfreq import zipf_frequency
 
-    from despin.inflect import INFLECTING_TAGS, inflect, inflect_with, inflection_table
+    from despin.inflect import INFLECTING_TAGS, inflect, inflect_all, inflection_table
     from despin.synonyms import load_sources, zipf
 
     moby = load_sources(MOBY)[0]
@@ -259,12 +259,13 @@ def test_inflection_table_and_zipf_fast_paths_match_the_slow_ones():
     for phrase, row in table.items():
         assert len(row) == len(INFLECTING_TAGS)
         for (upos, tag), form in zip(INFLECTING_TAGS, row):
-            assert inflect(phrase, upos, tag) == form == inflect_with(table, phrase, upos, tag)
+            assert inflect(phrase, upos, tag) == form == inflect_all(table, [phrase], upos, tag)[0]
             # every inflected word is lemminflect's own form or a word wordfreq knows
             if form is not None and " " not in phrase:
                 assert form in getAllInflections(phrase, upos=upos).get(tag, ()) or zipf(form) > 0
-    for tag in ("NN", "VB", "X"):
-        assert inflect_with(table, "give", "VERB", tag) == inflect("give", "VERB", tag)
+    for tag in ("NN", "VB", "X"):  # base tags and phrases outside the table: computed
+        assert inflect_all(table, ["give", "make up"], "VERB", tag) == [
+            inflect("give", "VERB", tag), inflect("make up", "VERB", tag)]
     words = [w for w in rng.sample(sorted(moby.table), 500) if w.isalpha() and w.islower()]
     assert all(zipf(w) == zipf_frequency(w, "en") for w in words)
 

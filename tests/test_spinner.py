@@ -262,6 +262,29 @@ def test_mythes_source_reads_synonyms_not_antonyms_or_broader_words(tmp_path, mo
     assert swaps and all(o in src.table and s in src.table[o] for o, s in swaps)
 
 
+def test_file_backed_inverse_is_cached_and_follows_its_file(tmp_path, monkeypatch):
+    """A file-backed source's inverse is kept on disk: a second index reads it back with the
+    same look-ups, and a changed file gives a changed inverse, never the stale one."""
+    import os
+
+    from despin.candidates import CandidateIndex
+
+    path = tmp_path / "th_en_US_v2.dat"
+    path.write_text(MYTHES, encoding="utf-8")
+    monkeypatch.setenv("DESPIN_CACHE", str(tmp_path / "cache"))
+    spec = [{"name": "wn", "kind": "mythes", "path": str(path), "min_zipf": 0}]
+    first = CandidateIndex.from_config(spec)
+    assert len(list((tmp_path / "cache").glob("inverse-wn-*.pkl"))) == 1
+    again = CandidateIndex.from_config(spec)
+    for span in ("seconds", "uncommon", "scarce", "jiffy"):
+        assert again.lookup(span, None) == first.lookup(span, None) != []
+    path.write_text(MYTHES.replace("|uncommon|", "|unusual|"), encoding="utf-8")
+    os.utime(path, (1, 1))  # a new modification time, as an edit would give
+    changed = CandidateIndex.from_config(spec)
+    assert "rare" not in [c.text for c in changed.lookup("uncommon", None)]
+    assert "rare" in [c.text for c in changed.lookup("unusual", None)]
+
+
 def test_mythes_source_missing_or_wrong(tmp_path, monkeypatch):
     from despin import synonyms
 
