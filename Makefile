@@ -45,8 +45,9 @@ fuzz: $(STAMP) mythes
 # with the index of every family (six warm-started continuations, about 30 + 30 + 35 + 52 + 48
 # + 48 minutes), then the fast core's weights on the mixed pairs, the case table that spells
 # restored names with capitals (seconds), spin detection, and the threshold and spin gate
-# chosen on what restoring returns; the accurate profile's search core
-# (despin/default/accurate) is kept as it is.
+# chosen on what restoring returns, and last the context-free vectors that encoder training
+# cached joined to the shipped table (fewer computed while restoring); the accurate profile's
+# search core (despin/default/accurate) is kept as it is.
 default: $(STAMP) lmplz
 	@test -x $(VENV)/bin/lmplz || { echo "make default needs KenLM's lmplz for the prose model" \
 	    "(the lmplz target above could not build it)"; exit 1; }
@@ -84,6 +85,7 @@ default: $(STAMP) lmplz
 	    --objective pooled --tolerance 0.002 --thresholds 0.5 0.75 1.0 1.25 1.5 1.75 2.0 2.25 \
 	    --lm-scales 0.75 1.0 1.25 1.5 --gate-cuts 0 1 2 3 --gate-margins 4 6 inf \
 	    --choice-margins 0 0.5 1 --write
+	$(PY) -m training.ctxfree_table --encoder despin/default/encoder --cache runs/ctxfree-cache
 
 # Leave one spinner family out (issue 15 §2): an encoder trained from the base on the other
 # families (configs/train-encoder-lofo.yaml), then fitted, given spin detection and tuned

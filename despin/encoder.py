@@ -346,6 +346,37 @@ class ContextFreeVectors:
         self.table = list(texts)
         return folder / CTXFREE_TABLE
 
+    def append_table(self, folder: str | Path, texts: Sequence[str], weight: torch.Tensor
+                     ) -> int:
+        """Add ``texts`` (those not in it yet, in order) to the projected table in ``folder``
+        (:meth:`save_table` with ``weight``), quantized with the table's own per-dimension
+        scale (values beyond it clipped to ±127), so that the rows already there are kept bit
+        for bit and a restorer's scores change only for texts it would have computed. Their
+        vectors come from the memo (a disk cache read by :meth:`load`) or are computed.
+        Returns how many texts were added; raises FileNotFoundError when ``folder`` has no
+        table and ValueError for a table of vectors (not projected) or of another width."""
+        from safetensors.torch import load_file, save_file
+
+        folder = Path(folder)
+        if not (folder / CTXFREE_TABLE).exists():
+            raise FileNotFoundError(f"{folder} has no {CTXFREE_TABLE} to add to")
+        old = self._key(json.loads((folder / "ctxfree.json").read_text()))
+        t = load_file(str(folder / CTXFREE_TABLE))
+        if "u" not in t or t["u"].shape[1] != weight.shape[0]:
+            raise ValueError(f"{folder / CTXFREE_TABLE} is not a table of vectors projected "
+                             f"{weight.shape[0]} wide")
+        have = set(old)
+        new = [x for x in dict.fromkeys(self._key(texts)) if x not in have]
+        if not new:
+            return 0
+        scale = t["u_scale"].float()
+        q = torch.round(self.projected(new, weight) / scale).clamp(-127, 127).to(torch.int8)
+        save_file({"u": torch.cat([t["u"], q]).contiguous(), "u_scale": t["u_scale"]},
+                  str(folder / CTXFREE_TABLE))
+        (folder / "ctxfree.json").write_text(json.dumps(old + new))
+        self.table = old + new
+        return len(new)
+
     def load_table(self, folder: str | Path, weight: torch.Tensor | None = None) -> int:
         """Read a table written by :meth:`save_table` (its int8 vectors, dequantized; texts
         already memoised keep theirs): vectors into the memo, projected vectors into the

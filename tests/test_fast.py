@@ -381,6 +381,33 @@ def test_ctxfree_keys_warm_start_from_an_old_encoder(tmp_path, spun_pairs):
     assert ((got - exact).abs() <= exact.abs().amax(0) / 127 / 2 + 1e-4).all()
     with pytest.raises(ValueError, match="key-projected"):
         reread.ctxfree.load_table(new_folder)  # a projected table needs its key weight
+    # the vectors training cached join the table (python -m training.ctxfree_table) at its
+    # own scale: the rows there are kept bit for bit, the new ones within half a step
+    from safetensors.torch import load_file
+
+    from training import ctxfree_table
+
+    cached = json.loads((tmp_path / "cache" / "ctxfree.json").read_text())
+    before = load_file(str(new_folder / "ctxfree.safetensors"))
+    added = ctxfree_table.main(["--encoder", str(new_folder), "--cache", str(tmp_path / "cache")])
+    assert added == len(set(cached) - {"big", "huge"}) > 0
+    after = load_file(str(new_folder / "ctxfree.safetensors"))
+    assert torch.equal(after["u"][:2], before["u"]) and torch.equal(after["u_scale"],
+                                                                     before["u_scale"])
+    grown, _ = SpinEncoder.from_pretrained(new_folder)
+    assert grown.ctxfree.table[:2] == ["big", "huge"] and len(grown.ctxfree.table) == 2 + added
+    some = [t for t in cached if t not in ("big", "huge")][:20]
+    exact = new.ctxfree(some) @ w.T
+    step = before["u_scale"].float()
+    got = grown.ctxfree.projected(some, grown.key2.weight)
+    assert grown.ctxfree.computed == 0
+    assert (((got - exact).abs() <= step / 2 + 1e-4) | ((exact / step).abs() > 127)).all()
+    assert ctxfree_table.main(["--encoder", str(new_folder), "--cache",
+                               str(tmp_path / "cache")]) == 0  # nothing new the second time
+    with pytest.raises(SystemExit):
+        ctxfree_table.main(["--encoder", str(new_folder), "--cache", str(tmp_path / "none")])
+    with pytest.raises(FileNotFoundError):
+        grown.ctxfree.append_table(tmp_path / "none", ["big"], grown.key2.weight)
     # and it restores (the fast path computes context-free vectors lazily)
     from despin.despinner import Despinner
     from despin.fast import FastSettings
