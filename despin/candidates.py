@@ -63,13 +63,8 @@ not say)."""
 def table_digest(table: dict[str, list[str]]) -> str:
     """A SHA-1 of a source's table (originals and their replacements, in order): a cache key
     that changes whenever the table does."""
-    h = hashlib.sha1()
-    for orig, reps in table.items():
-        h.update(orig.encode())
-        h.update(b"\t")
-        h.update("\x1f".join(reps).encode())
-        h.update(b"\n")
-    return h.hexdigest()
+    text = "\n".join(f"{orig}\t{chr(31).join(reps)}" for orig, reps in table.items())
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 class Inverse:
