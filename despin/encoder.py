@@ -141,6 +141,7 @@ def encode_sentences(tokenizer, sentences: Sequence[str], tokens: Sequence[Seque
     enc = tokenizer([_LONE_SURROGATE.sub("\ufffd", s) for s in sentences], truncation=True,
                     max_length=max_length, return_offsets_mapping=True)
     pieces = _word_pieces(tokenizer, {c.text for ss in slots for s in ss for c in s.candidates})
+    unknown = [tokenizer.unk_token_id]  # (a property that looks the token up on every read)
     out = []
     for n, sentence in enumerate(sentences):
         offsets = enc["offset_mapping"][n]
@@ -159,7 +160,7 @@ def encode_sentences(tokenizer, sentences: Sequence[str], tokens: Sequence[Seque
         out.append(EncodedSentence(
             enc["input_ids"][n], [span(t.start, t.end) for t in tokens[n]],
             [span(s.start, s.end) for s in slots[n]],
-            [[pieces[c.text] or [tokenizer.unk_token_id] for c in s.candidates] for s in slots[n]],
+            [[pieces[c.text] or unknown for c in s.candidates] for s in slots[n]],
             [[c.text for c in s.candidates] for s in slots[n]]))
     return out
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .candidates import Candidate, CandidateIndex
 from .numbers import (ORDINAL_VALUES, in_number, is_number_word, number_value, numeric_value,
-                      same_quantity, standalone_number)
+                      quantity_keeper, standalone_number)
 from .text import Token, is_word, protected_mask, protected_spans, tokenize
 
 __all__ = ["Slot", "build_slots", "format_source", "CAND_OPEN", "CAND_CLOSE", "CAND_SEP",
@@ -96,8 +96,10 @@ def build_slots(text: str, index: CandidateIndex, top_k: int = 8, max_words: int
             if i == 0:
                 cands = [c for c in cands if c.text]
             measured = i > 0 and is_number_word(tokens[i - 1].text)  # "9 [days]"
-            cands = [c for c in cands if same_quantity(span, c.text, measured)
-                     and (value is not None or not _DIGIT.search(c.text + span))]
+            keeps = quantity_keeper(span, measured)
+            digits = _DIGIT.search(span) is not None
+            cands = [c for c in cands if keeps(c.text)
+                     and (value is not None or not (digits or _DIGIT.search(c.text)))]
             if cands:
                 slots.append(Slot(span_toks[0].start, span_toks[-1].end, i, j, span, cands))
     return slots

@@ -8,11 +8,12 @@ spinner (:mod:`training.spinner`, ``number_rate``) and the candidate index (sour
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 from .text import Token
 
 __all__ = ["number_word", "number_value", "numeric_value", "quantity", "same_quantity",
-           "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS",
+           "quantity_keeper", "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS",
            "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
            "MAGNITUDES", "MONTHS", "number_table"]
 
@@ -242,14 +243,26 @@ def same_quantity(a: str, b: str, measured: bool = False) -> bool:
     dimension (:data:`UNITS`: "9 days" never "9 years"; "days" may be "times", and without a
     number "in recent years" may be "in recent days", a sense-blind spinner's swap). What a
     spinner's swap and a restorer's candidate must keep."""
-    (va, qa, oa), (vb, qb, ob) = _quantity_key(a), _quantity_key(b)
-    if va != vb or qa != qb:
-        return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
-    if measured:
-        units_a, units_b = _units(a), _units(b)
-        if any(units_a[d] != units_b[d] for d in units_a.keys() & units_b.keys()):
-            return False  # "days" is not "years", "miles" not "kilometres"
-    return oa is None or ob is None or oa == ob
+    return quantity_keeper(a, measured)(b)
+
+
+def quantity_keeper(a: str, measured: bool = False) -> Callable[[str], bool]:
+    """``lambda b: same_quantity(a, b, measured)`` with ``a``'s quantity read once: what
+    :func:`despin.lattice.build_slots` asks of each of a span's candidates."""
+    va, qa, oa = _quantity_key(a)
+    units_a = _units(a) if measured else None
+
+    def keeps(b: str) -> bool:
+        vb, qb, ob = _quantity_key(b)
+        if va != vb or qa != qb:
+            return False  # "nine" is not "nine-spot", "noon" not "twelve noon"
+        if units_a:
+            units_b = _units(b)
+            if any(units_a[d] != units_b[d] for d in units_a.keys() & units_b.keys()):
+                return False  # "days" is not "years", "miles" not "kilometres"
+        return oa is None or ob is None or oa == ob
+
+    return keeps
 
 
 @lru_cache(maxsize=200_000)  # build_slots asks same_quantity of every candidate
