@@ -244,7 +244,7 @@ class CandidateIndex:
         # every term of a form's score carries the same freq(form): without it, the channel
         case = (lambda w: w) if span.islower() else (lambda w: match_case(span, w))
         return [Candidate(case(form), s / total, best_source[form][1],
-                          s / (freq.get(form) or self._frequency(form)))
+                          s / self._frequency(form))
                 for form, s in ranked]
 
     def _frequency(self, form: str) -> float:

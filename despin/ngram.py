@@ -127,12 +127,11 @@ class MixtureLM(_TrigramScorer):
         self.logprob = lru_cache(maxsize=MEMO_SIZE)(self._logprob)
 
     def _logprob(self, word: str, prev1: str = BOS, prev2: str | None = None) -> float:
-        # lower-cased once for all the components (their own memos are off: see load_lm)
+        # lower-cased once for all the components, read past their own memos (off where
+        # load_lm builds them; the values are the same either way): the mixture memoises
         word, ctx = word.lower(), ([prev1.lower()] if prev2 is None
                                    else [prev1.lower(), prev2.lower()])
-        parts = [lw + (m._lower(word, ctx) if m.logprob == m._logprob
-                       else m.logprob(word, *ctx))
-                 for lw, m in zip(self._log_weights, self.models)]
+        parts = [lw + m._lower(word, ctx) for lw, m in zip(self._log_weights, self.models)]
         top = max(parts)
         return top + math.log(sum(math.exp(v - top) for v in parts))
 

@@ -13,8 +13,8 @@ from typing import Callable
 from .text import Token
 
 __all__ = ["number_word", "number_value", "numeric_value", "quantity", "same_quantity",
-           "quantity_keeper", "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS", "UNITS",
-           "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
+           "quantity_keeper", "is_number_word", "standalone_number", "in_number", "COUNT_NOUNS",
+           "UNITS", "NUMBER_VALUES", "ORDINAL_VALUES", "NUMBER_MIN", "NUMBER_PHRASES",
            "MAGNITUDES", "MONTHS", "number_table"]
 
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "

@@ -476,7 +476,7 @@ def load_source(spec: dict[str, Any]) -> SynonymSource:
                        lambda: _shared(_read_mythes(path, min_zipf, max_words, relations)))
         inflect = True
     elif kind == "wordnet":
-        folder = Path(spec["path"]) if spec.get("path") else wordnet_dir()
+        folder = source_file(spec).parent
         min_zipf, max_words = float(spec.get("min_zipf", 2.5)), int(spec.get("max_words", 3))
         relations = tuple(spec.get("relations", ("synonym",)))
         instances = bool(spec.get("instances", True))

@@ -20,9 +20,7 @@ texts to 8, about 1.2x the restoring speed, the same edits on 350 test texts (sc
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
 from despin.resources import REPO_ROOT, resolve
 
@@ -55,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if encoder.ctxfree is None or encoder.key2 is None:
         p.error(f"{folder}: this encoder reads no context-free vectors")
     before = len(encoder.ctxfree.table)
-    texts = json.loads((cache / "ctxfree.json").read_text())
+    texts = list(encoder.ctxfree.memo)  # the cache's texts, read by from_pretrained
     added = encoder.ctxfree.append_table(folder, texts, encoder.key2.weight)
-    size = Path(folder / CTXFREE_TABLE).stat().st_size / 1e6
+    size = (folder / CTXFREE_TABLE).stat().st_size / 1e6
     print(f"context-free table of {folder}: {before:,} texts + {added:,} from {cache} "
           f"({len(texts):,} cached) = {before + added:,}, {size:.1f} MB; "
           f"{time.time() - t0:.0f} s")
